@@ -1,0 +1,137 @@
+"""One typed settings object, built by the entry point and passed in — never at import time.
+
+Sources, strongest first: explicit overrides (CLI options), ``FLUENZR_*`` environment variables,
+the config file (``$FLUENZR_CONFIG`` or ``<home>/config.toml``), defaults.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from fluenzr.errors import ConfigError
+
+Role = Literal["all", "web", "worker"]
+
+
+def default_home() -> Path:
+    return Path(platformdirs.user_data_dir("fluenzr", appauthor=False))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FLUENZR_", extra="forbid", frozen=True)
+
+    home: Path = Field(default_factory=default_home, description="Data folder (keys, database).")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default: SQLite file fluenzr.db in the home. "
+        "PostgreSQL: postgresql+psycopg://user:pass@host/db",
+    )
+    lang: str = Field(default="es", description="Language of messages: es, en or fr.")
+    vault_public_key: str | None = Field(
+        default=None, description="Base64 X25519 public key; overrides the key file."
+    )
+    vault_private_keys: str | None = Field(
+        default=None,
+        description="Comma-separated base64 X25519 private keys (the sending system only).",
+    )
+    vault_read_only: bool = Field(
+        default=False,
+        description="Never load private keys (the web role): credentials can be sealed, not read.",
+    )
+    smtp_timeout: float = Field(
+        default=10.0, gt=0, le=300, description="Seconds for connect and for each server reply."
+    )
+    imap_timeout: float = Field(default=10.0, gt=0, le=300, description="Seconds per IMAP step.")
+    probe_timeout: float = Field(
+        default=3.0, gt=0, le=60, description="Seconds per probe of an alternative port."
+    )
+    test_mail_wait: float = Field(
+        default=20.0, gt=0, le=600, description="Seconds Probar waits for the test mail in INBOX."
+    )
+    http_host: str = Field(default="127.0.0.1", description="Address `fluenzr serve` binds.")
+    http_port: int = Field(default=8000, ge=1, le=65535, description="Port `fluenzr serve` binds.")
+    secure_cookies: bool = Field(
+        default=False, description="Mark session cookies Secure (set true behind HTTPS)."
+    )
+    log_level: str = Field(default="INFO", description="Python logging level.")
+
+    @field_validator("lang")
+    @classmethod
+    def _lang(cls, value: str) -> str:
+        from fluenzr.i18n import normalise_language
+
+        lang = normalise_language(value)
+        if lang is None:
+            raise ValueError("must be one of es, en, fr")
+        return lang
+
+    @field_validator("database_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must start with sqlite:// or postgresql+psycopg://")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'fluenzr.db'}"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.home / "keys"
+
+
+def _config_file(overrides: dict[str, Any]) -> Path:
+    explicit = os.environ.get("FLUENZR_CONFIG")
+    if explicit:
+        return Path(explicit)
+    home = overrides.get("home") or os.environ.get("FLUENZR_HOME") or default_home()
+    return Path(home) / "config.toml"
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        if os.environ.get("FLUENZR_CONFIG"):
+            raise ConfigError(params={"setting": "FLUENZR_CONFIG", "problem": f"{path}: not found"})
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(params={"setting": str(path), "problem": str(exc)}) from None
+    section = data.get("fluenzr", data)
+    if not isinstance(section, dict):
+        raise ConfigError(params={"setting": str(path), "problem": "[fluenzr] must be a table"})
+    return section
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from overrides, environment and config file; bad values → ConfigError."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    file_values = _read_config_file(_config_file(given))
+    env_keys = {k[len("FLUENZR_") :].lower() for k in os.environ if k.startswith("FLUENZR_")}
+    merged = {k: v for k, v in file_values.items() if k not in env_keys}
+    merged.update(given)
+    try:
+        return Settings(**merged)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else "config"
+        source = f"FLUENZR_{name.upper()}" if name in env_keys else name
+        raise ConfigError(params={"setting": source, "problem": first["msg"]}) from None

@@ -1,0 +1,1 @@
+"""Core domain: value objects shared by every layer. No I/O here."""

@@ -1,0 +1,168 @@
+"""One error tree for the whole project.
+
+Every error carries a stable snake_case ``code`` (what the CLI's ``--json`` and the API return),
+a ``category`` (the heading a user sees, e.g. the seed page's "Autenticación fallida") and
+catalogue keys for a message and a fix hint, rendered in the user's language by
+:func:`fluenzr.i18n.translate`. Leaves also subclass the matching stdlib type where one exists.
+
+    FluenzrError
+    ├── ConfigError                 bad configuration (exit 2)
+    ├── ValidationError (ValueError) bad user input at a boundary (exit 2, HTTP 422)
+    │   └── DuplicateError          unique value already taken (HTTP 409)
+    ├── NotFoundError (LookupError) unknown id, or one the caller cannot see (HTTP 404)
+    ├── VaultError                  cannot seal / open credentials
+    └── MailError                   a mail server said no, or could not be reached
+        (codes and categories in fluenzr.diagnose.taxonomy)
+
+Messages never contain a secret: parameters are plain values chosen by the raiser, and
+``Secret`` refuses to render.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+class FluenzrError(Exception):
+    """Base of every error the project raises on purpose."""
+
+    code: str = "error"
+    category: str = "internal"
+    exit_code: int = 1
+    http_status: int = 500
+
+    def __init__(
+        self,
+        code: str | None = None,
+        *,
+        params: Mapping[str, Any] | None = None,
+        message_key: str | None = None,
+        hint_key: str | None = None,
+        category: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        if code is not None:
+            self.code = code
+        if category is not None:
+            self.category = category
+        self.params: dict[str, Any] = dict(params or {})
+        self.message_key = message_key or f"error.{self.code}.message"
+        self.hint_key = hint_key or f"error.{self.code}.hint"
+        # ``detail`` is technical context (a server reply, a library message) shown verbatim.
+        self.detail = detail
+        super().__init__(self.render("en"))
+
+    def message(self, lang: str | None = None) -> str:
+        from fluenzr.i18n import translate
+
+        return translate(self.message_key, lang, **self.params)
+
+    def hint(self, lang: str | None = None) -> str:
+        from fluenzr.i18n import translate
+
+        return translate(self.hint_key, lang, **self.params)
+
+    def render(self, lang: str | None = None) -> str:
+        text = self.message(lang)
+        return f"{text} ({self.detail})" if self.detail else text
+
+    def to_dict(self, lang: str | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "code": self.code,
+            "category": self.category,
+            "message": self.message(lang),
+            "hint": self.hint(lang),
+        }
+        if self.detail:
+            out["detail"] = self.detail
+        field = self.params.get("field")
+        if field:
+            out["field"] = field
+        return out
+
+
+class ConfigError(FluenzrError):
+    code = "config_invalid"
+    category = "config"
+    exit_code = 2
+
+
+class ValidationError(FluenzrError, ValueError):
+    """Bad input. ``params['field']`` names the offending field (CLI option / API field)."""
+
+    code = "invalid_input"
+    category = "validation"
+    exit_code = 2
+    http_status = 422
+
+
+class DuplicateError(ValidationError):
+    code = "duplicate"
+    http_status = 409
+
+
+class NotFoundError(FluenzrError, LookupError):
+    code = "not_found"
+    category = "not_found"
+    exit_code = 1
+    http_status = 404
+
+
+class ConflictError(FluenzrError):
+    """The operation is not allowed in the object's current state (e.g. cancel a sent mail)."""
+
+    code = "conflict"
+    category = "conflict"
+    exit_code = 1
+    http_status = 409
+
+
+class VaultError(FluenzrError):
+    code = "vault_error"
+    category = "vault"
+    exit_code = 1
+    http_status = 500
+
+
+class MailError(FluenzrError):
+    """A mail server refused, failed or could not be reached. See fluenzr.diagnose.taxonomy."""
+
+    code = "mail_error"
+    category = "mail"
+    exit_code = 1
+    http_status = 502
+
+    def __init__(
+        self,
+        code: str | None = None,
+        *,
+        params: Mapping[str, Any] | None = None,
+        category: str | None = None,
+        detail: str | None = None,
+        reply_code: int | None = None,
+        enhanced_code: str | None = None,
+    ) -> None:
+        self.reply_code = reply_code
+        self.enhanced_code = enhanced_code
+        super().__init__(code, params=params, category=category, detail=detail)
+
+    def to_dict(self, lang: str | None = None) -> dict[str, Any]:
+        out = super().to_dict(lang)
+        if self.reply_code is not None:
+            out["reply_code"] = self.reply_code
+        if self.enhanced_code:
+            out["enhanced_code"] = self.enhanced_code
+        return out
+
+
+__all__ = [
+    "ConfigError",
+    "ConflictError",
+    "DuplicateError",
+    "FluenzrError",
+    "MailError",
+    "NotFoundError",
+    "ValidationError",
+    "VaultError",
+]

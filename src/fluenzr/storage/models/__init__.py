@@ -1,0 +1,11 @@
+"""Every model module is imported here so metadata and Alembic see all tables.
+
+Each area owns its module: accounts (foundation), events (shared), outbox (sending),
+detection (reply detection), users (web).
+"""
+
+from fluenzr.storage.base import Base
+from fluenzr.storage.models.accounts import Account, Workspace
+from fluenzr.storage.models.events import Event
+
+__all__ = ["Account", "Base", "Event", "Workspace"]

@@ -1,0 +1,66 @@
+"""Workspaces and email accounts (mailboxes connected over SMTP, optionally IMAP)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from fluenzr.storage.base import Base, Timestamps, utcnow
+
+
+class Workspace(Base):
+    __tablename__ = "workspaces"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Account(Timestamps, Base):
+    __tablename__ = "accounts"
+    __table_args__ = (UniqueConstraint("workspace_id", "email", name="uq_accounts_workspace_email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    provider: Mapped[str] = mapped_column(String(40), default="custom")
+
+    smtp_host: Mapped[str] = mapped_column(String(255))
+    smtp_port: Mapped[int]
+    smtp_security: Mapped[str] = mapped_column(String(10))
+    smtp_username: Mapped[str] = mapped_column(String(320))
+    smtp_password_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+
+    imap_host: Mapped[str | None] = mapped_column(String(255))
+    imap_port: Mapped[int | None]
+    imap_security: Mapped[str | None] = mapped_column(String(10))
+    imap_username: Mapped[str | None] = mapped_column(String(320))
+    # None: IMAP uses the SMTP password.
+    imap_password_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    ca_file: Mapped[str | None] = mapped_column(Text)
+    pin_sha256: Mapped[str | None] = mapped_column(String(64))
+
+    daily_limit: Mapped[int] = mapped_column(default=50)
+    hourly_limit: Mapped[int] = mapped_column(default=10)
+    min_interval: Mapped[int] = mapped_column(default=60)
+    max_interval: Mapped[int] = mapped_column(default=180)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # JSON: {"days": [0..6], "start": "09:00", "end": "18:00"}; None = any time.
+    send_window: Mapped[str | None] = mapped_column(Text)
+    warmup_start: Mapped[int | None]
+    warmup_increment: Mapped[int | None]
+    warmup_started_on: Mapped[datetime | None]
+
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | paused | error
+    status_reason: Mapped[str | None] = mapped_column(String(64))
+    paused_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)  # JSON error dict, no secrets
+
+    last_test_at: Mapped[datetime | None]
+    last_test_ok: Mapped[bool | None]
+    last_test_result: Mapped[str | None] = mapped_column(Text)  # JSON report, no secrets
+    credentials_changed_at: Mapped[datetime | None]

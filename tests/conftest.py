@@ -1,0 +1,57 @@
+"""Shared fixtures: an isolated FluenzR home per test, on SQLite or a fresh PostgreSQL database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fluenzr.config import Settings, load_settings
+from fluenzr.services.context import AppContext, open_app
+from tests.support.services import fresh_pg_database
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test reads the developer's real home, config or language."""
+    for var in ("FLUENZR_HOME", "FLUENZR_DATABASE_URL", "FLUENZR_CONFIG", "FLUENZR_LANG",
+                "FLUENZR_VAULT_PUBLIC_KEY", "FLUENZR_VAULT_PRIVATE_KEYS"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, home: Path) -> Iterator[str]:
+    """Run the test once on SQLite and once on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{home / 'fluenzr.db'}"
+    else:
+        with fresh_pg_database() as url:
+            yield url
+
+
+@pytest.fixture
+def settings(home: Path) -> Settings:
+    return load_settings(home=home)
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[AppContext]:
+    """An initialised app on SQLite in a temporary home."""
+    ctx = open_app(settings)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def app_any_db(home: Path, db_url: str) -> Iterator[AppContext]:
+    """An initialised app on each database (SQLite, then PostgreSQL)."""
+    ctx = open_app(load_settings(home=home, database_url=db_url))
+    yield ctx
+    ctx.close()

@@ -1,0 +1,1 @@
+"""Test support: real servers and fixtures. Nothing here mocks a protocol client."""
