@@ -15,8 +15,14 @@ from tests.support.services import fresh_pg_database
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test reads the developer's real home, config or language."""
-    for var in ("FLUENZR_HOME", "FLUENZR_DATABASE_URL", "FLUENZR_CONFIG", "FLUENZR_LANG",
-                "FLUENZR_VAULT_PUBLIC_KEY", "FLUENZR_VAULT_PRIVATE_KEYS"):
+    for var in (
+        "FLUENZR_HOME",
+        "FLUENZR_DATABASE_URL",
+        "FLUENZR_CONFIG",
+        "FLUENZR_LANG",
+        "FLUENZR_VAULT_PUBLIC_KEY",
+        "FLUENZR_VAULT_PRIVATE_KEYS",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
 

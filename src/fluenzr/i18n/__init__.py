@@ -55,9 +55,7 @@ def from_accept_language(header: str | None) -> str:
 
 
 def current_language() -> str:
-    return (
-        _current.get() or normalise_language(os.environ.get("FLUENZR_LANG")) or DEFAULT_LANGUAGE
-    )
+    return _current.get() or normalise_language(os.environ.get("FLUENZR_LANG")) or DEFAULT_LANGUAGE
 
 
 @contextlib.contextmanager
@@ -86,9 +84,9 @@ def catalogue(lang: str) -> dict[str, str]:
         with path.open("rb") as handle:
             po = read_po(handle, locale=lang)
         for message in po:
-            if message.id and isinstance(message.id, str) and isinstance(message.string, str):
-                if message.string:
-                    messages[message.id] = message.string
+            text = message.string
+            if message.id and isinstance(message.id, str) and isinstance(text, str) and text:
+                messages[message.id] = text
     return messages
 
 

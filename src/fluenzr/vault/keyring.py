@@ -137,7 +137,9 @@ def load_keyring(
             last = list(private.values())[-1]
             return Keyring(public=last.public_key(), private=private, folder=None)
         raise VaultError("vault_not_initialised", params={"path": str(folder)})
-    public = X25519PublicKey.from_public_bytes(_decode_b64(pub_path.read_text(), setting=str(pub_path)))
+    public = X25519PublicKey.from_public_bytes(
+        _decode_b64(pub_path.read_text(), setting=str(pub_path))
+    )
     if not read_only and not private_b64:
         for path in sorted(folder.glob("*.key")):
             raw = _decode_b64(path.read_text(), setting=str(path))

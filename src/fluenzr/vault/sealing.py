@@ -102,7 +102,9 @@ class Vault:
         try:
             plain = AESGCM(dk).decrypt(nonce, sealed[_PREFIX:], ctx)
         except InvalidTag:
-            raise VaultError("vault_open_failed", params={"key_id": sealed_key_id(sealed)}) from None
+            raise VaultError(
+                "vault_open_failed", params={"key_id": sealed_key_id(sealed)}
+            ) from None
         return Secret(plain.decode("utf-8"))
 
     def rewrap(self, sealed: bytes, *, context: str) -> bytes:

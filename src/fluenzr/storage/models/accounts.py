@@ -20,7 +20,9 @@ class Workspace(Base):
 
 class Account(Timestamps, Base):
     __tablename__ = "accounts"
-    __table_args__ = (UniqueConstraint("workspace_id", "email", name="uq_accounts_workspace_email"),)
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "email", name="uq_accounts_workspace_email"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"), index=True)

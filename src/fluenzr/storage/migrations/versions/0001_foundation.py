@@ -67,9 +67,7 @@ def upgrade() -> None:
         "events",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("workspace_id", sa.Integer, sa.ForeignKey("workspaces.id"), nullable=False),
-        sa.Column(
-            "account_id", sa.Integer, sa.ForeignKey("accounts.id", ondelete="SET NULL")
-        ),
+        sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.id", ondelete="SET NULL")),
         sa.Column("type", sa.String(32), nullable=False),
         sa.Column("message_id", sa.Integer),
         sa.Column("recipient", sa.String(320)),

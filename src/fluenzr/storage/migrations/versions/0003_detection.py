@@ -4,7 +4,7 @@ Revision ID: 0003
 Revises: 0002
 """
 
-import sqlalchemy as sa  # noqa: F401
+import sqlalchemy as sa
 from alembic import op  # noqa: F401
 
 revision = "0003"

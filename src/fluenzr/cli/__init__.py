@@ -1,0 +1,1 @@
+"""The `fluenzr` command line: a thin adapter over fluenzr.services."""

@@ -1,0 +1,70 @@
+"""How every command prints: Rich for people, one JSON document for machines, stable exits.
+
+Exit codes: 0 success, 1 failed operation, 2 bad input or configuration.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from fluenzr.errors import FluenzrError
+from fluenzr.i18n import translate
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, default=_default, ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.flush()
+
+
+def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    out = Table(title=title)
+    for column in columns:
+        out.add_column(column)
+    for row in rows:
+        out.add_row(*("" if cell is None else str(cell) for cell in row))
+    console.print(out)
+
+
+def fail(error: FluenzrError, *, as_json: bool) -> NoReturn:
+    if as_json:
+        print_json({"ok": False, "error": error.to_dict()})
+    else:
+        err_console.print(f"[bold red]{translate('cli.error')}:[/] {error.render()}")
+        hint = error.hint()
+        if hint and hint != error.hint_key:
+            err_console.print(f"[yellow]{translate('cli.hint')}:[/] {hint}")
+    raise typer.Exit(error.exit_code)
+
+
+@contextmanager
+def handled(*, as_json: bool = False) -> Iterator[None]:
+    """Turn project errors into a clear message and the right exit code; never a traceback."""
+    try:
+        yield
+    except FluenzrError as error:
+        fail(error, as_json=as_json)
+
+
+def run_command(func: Callable[[], Any], *, as_json: bool) -> Any:
+    with handled(as_json=as_json):
+        return func()
