@@ -53,15 +53,25 @@ class FluenzrError(Exception):
         self.detail = detail
         super().__init__(self.render("en"))
 
+    def _params(self, lang: str | None) -> dict[str, Any]:
+        from fluenzr.i18n import translate
+
+        params = dict(self.params)
+        field = params.get("field")
+        if field and "field_label" not in params:
+            label = translate(f"field.{field}", lang)
+            params["field_label"] = field if label == f"field.{field}" else label
+        return params
+
     def message(self, lang: str | None = None) -> str:
         from fluenzr.i18n import translate
 
-        return translate(self.message_key, lang, **self.params)
+        return translate(self.message_key, lang, **self._params(lang))
 
     def hint(self, lang: str | None = None) -> str:
         from fluenzr.i18n import translate
 
-        return translate(self.hint_key, lang, **self.params)
+        return translate(self.hint_key, lang, **self._params(lang))
 
     def render(self, lang: str | None = None) -> str:
         text = self.message(lang)

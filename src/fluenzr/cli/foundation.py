@@ -1,9 +1,268 @@
-"""CLI commands of the foundation area (placeholder until that area lands)."""
+"""CLI commands of the foundation: init, presets, accounts add/list/show/edit/remove, keys."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+
+from fluenzr.cli.output import console, handled, print_json, table
+from fluenzr.cli.passwords import read_password
+from fluenzr.cli.state import STATE
+from fluenzr.errors import ValidationError
+from fluenzr.i18n import translate
+from fluenzr.services import accounts as svc
+from fluenzr.services.account_config import AccountInput
+from fluenzr.services.account_views import AccountView
+from fluenzr.services.keys import rotate
+from fluenzr.services.presets import list_presets
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+IdArg = Annotated[int, typer.Argument(help="Account id.")]
+
+
+def _show(view: AccountView, *, as_json: bool) -> None:
+    if as_json:
+        print_json(view.model_dump(mode="json"))
+        return
+    data = view.model_dump(mode="json")
+    table(None, ["", ""], [(key, value) for key, value in data.items() if value is not None])
+
+
+def _account_rows(views: list[AccountView]) -> list[tuple[Any, ...]]:
+    return [
+        (
+            v.id,
+            v.email,
+            v.display_name,
+            v.provider,
+            f"{v.smtp_host}:{v.smtp_port} {v.smtp_security}",
+            f"{v.imap_host}:{v.imap_port}" if v.imap_host else "—",
+            translate(f"status.{v.status}") + (f" ({v.status_reason})" if v.status_reason else ""),
+            f"{v.daily_limit}/d",
+        )
+        for v in views
+    ]
+
+
+def cmd_init(as_json: JsonOpt = False) -> None:
+    """Create the home folder, vault keys and database (idempotent)."""
+    with handled(as_json=as_json):
+        app = STATE.app()
+        settings = STATE.settings()
+        safe_url = app.engine.url.render_as_string(hide_password=True)
+        if as_json:
+            print_json({"ok": True, "home": str(settings.home), "database": safe_url})
+        else:
+            console.print(translate("init.done", home=settings.home, database=safe_url))
+
+
+def cmd_presets(as_json: JsonOpt = False) -> None:
+    """List provider presets (OVH, Gandi, Zoho, Infomaniak, ProtonMail Bridge, custom)."""
+    presets = list_presets()
+    if as_json:
+        print_json([p.model_dump(mode="json") for p in presets])
+        return
+    rows = [
+        (
+            p.key,
+            p.name,
+            f"{p.smtp_host}:{p.smtp_port} {p.smtp_security}" if p.smtp_host else "—",
+            f"{p.imap_host}:{p.imap_port} {p.imap_security}" if p.imap_host else "—",
+            translate(p.note_key) if p.note_key else "",
+        )
+        for p in presets
+    ]
+    table(translate("presets.title"), ["key", "name", "SMTP", "IMAP", ""], rows)
 
 
 def register(app: typer.Typer, *, accounts: typer.Typer) -> None:
     """Add this area's commands to the root app and the `accounts` group."""
+    app.command("init")(cmd_init)
+    app.command("presets")(cmd_presets)
+    keys = typer.Typer(help="Vault keys.", no_args_is_help=True)
+    keys.command("rotate")(cmd_keys_rotate)
+    app.add_typer(keys, name="keys")
+    accounts.command("add")(cmd_add)
+    accounts.command("list")(cmd_list)
+    accounts.command("show")(cmd_show)
+    accounts.command("edit")(cmd_edit)
+    accounts.command("remove")(cmd_remove)
+
+
+def cmd_keys_rotate(as_json: JsonOpt = False) -> None:
+    """Re-wrap every stored secret for a new key pair and retire the old key."""
+    with handled(as_json=as_json):
+        report = rotate(STATE.app())
+        if as_json:
+            print_json({"ok": True, **report.__dict__})
+        else:
+            console.print(
+                translate(
+                    "keys.rotated",
+                    count=report.rewrapped,
+                    new_id=report.new_key_id,
+                    old_ids=", ".join(report.retired) or "—",
+                )
+            )
+
+
+Opt = typer.Option
+
+
+def cmd_add(
+    email: Annotated[str, Opt("--email", help="Email: full address.")],
+    name: Annotated[str, Opt("--name", help="Nombre visible: sender name.")] = "",
+    preset: Annotated[str | None, Opt(help="Provider preset (fluenzr presets).")] = None,
+    smtp_host: Annotated[str | None, Opt(help="Servidor SMTP.")] = None,
+    smtp_port: Annotated[int | None, Opt(help="Puerto: 587 (TLS) or 465 (SSL).")] = None,
+    smtp_security: Annotated[str | None, Opt(help="starttls (TLS) | ssl (SSL).")] = None,
+    username: Annotated[str | None, Opt(help="Nombre de usuario (default: email).")] = None,
+    password_stdin: Annotated[bool, Opt(help="Read the password from stdin.")] = False,
+    password_env: Annotated[str | None, Opt(help="Read the password from this variable.")] = None,
+    imap_host: Annotated[str | None, Opt(help="Servidor IMAP (optional).")] = None,
+    imap_port: Annotated[int | None, Opt(help="IMAP port (993 SSL).")] = None,
+    imap_security: Annotated[str | None, Opt(help="ssl | starttls.")] = None,
+    imap_username: Annotated[str | None, Opt(help="IMAP user (default: SMTP user).")] = None,
+    imap_password_env: Annotated[
+        str | None, Opt(help="IMAP password from this variable (default: SMTP password).")
+    ] = None,
+    ca_file: Annotated[Path | None, Opt(help="Extra trusted CA (PEM).")] = None,
+    pin_sha256: Annotated[str | None, Opt(help="Pinned server certificate SHA-256.")] = None,
+    daily_limit: Annotated[int | None, Opt(help="Max sends per day (default 50).")] = None,
+    hourly_limit: Annotated[int | None, Opt(help="Max sends per hour (default 10).")] = None,
+    min_interval: Annotated[int | None, Opt(help="Min seconds between sends.")] = None,
+    max_interval: Annotated[int | None, Opt(help="Max seconds between sends.")] = None,
+    timezone: Annotated[str | None, Opt(help="IANA time zone for limits/window.")] = None,
+    force: Annotated[bool, Opt(help="Accept an unusual port/encryption pair.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add an SMTP account (+ SMTP). The password is never a command-line value."""
+    with handled(as_json=as_json):
+        secret = read_password(from_stdin=password_stdin, env_var=password_env)
+        if secret is None:
+            raise ValidationError("password_source_missing", params={"field": "password"})
+        imap_secret = read_password(
+            from_stdin=False, env_var=imap_password_env, field="imap_password", prompt=False
+        )
+        data = AccountInput(
+            email=email,
+            display_name=name,
+            preset=preset,
+            smtp_host=smtp_host,
+            smtp_port=smtp_port,
+            smtp_security=smtp_security,
+            username=username,
+            password=secret,
+            imap_host=imap_host,
+            imap_port=imap_port,
+            imap_security=imap_security,
+            imap_username=imap_username,
+            imap_password=imap_secret,
+            ca_file=str(ca_file) if ca_file else None,
+            pin_sha256=pin_sha256,
+            daily_limit=daily_limit,
+            hourly_limit=hourly_limit,
+            min_interval=min_interval,
+            max_interval=max_interval,
+            timezone=timezone,
+            force=force,
+        )
+        view = svc.create_account(STATE.app(), workspace_id=STATE.workspace_id(), data=data)
+        _show(view, as_json=as_json)
+
+
+def cmd_list(as_json: JsonOpt = False) -> None:
+    """List accounts (Cuentas de Email). Secrets are never shown."""
+    with handled(as_json=as_json):
+        views = svc.list_accounts(STATE.app(), workspace_id=STATE.workspace_id())
+        if as_json:
+            print_json([v.model_dump(mode="json") for v in views])
+        elif not views:
+            console.print(translate("accounts.none"))
+        else:
+            columns = ["id", "email", "name", "provider", "SMTP", "IMAP", "status", "limit"]
+            table(translate("accounts.title"), columns, _account_rows(views))
+
+
+def cmd_show(account_id: IdArg, as_json: JsonOpt = False) -> None:
+    """Show one account."""
+    with handled(as_json=as_json):
+        view = svc.get_account(
+            STATE.app(), workspace_id=STATE.workspace_id(), account_id=account_id
+        )
+        _show(view, as_json=as_json)
+
+
+def cmd_edit(
+    account_id: IdArg,
+    email: Annotated[str | None, Opt("--email")] = None,
+    name: Annotated[str | None, Opt("--name")] = None,
+    smtp_host: Annotated[str | None, Opt()] = None,
+    smtp_port: Annotated[int | None, Opt()] = None,
+    smtp_security: Annotated[str | None, Opt()] = None,
+    username: Annotated[str | None, Opt()] = None,
+    password_stdin: Annotated[bool, Opt(help="New password from stdin.")] = False,
+    password_env: Annotated[str | None, Opt(help="New password from this variable.")] = None,
+    imap_host: Annotated[str | None, Opt(help="'' turns IMAP off.")] = None,
+    imap_port: Annotated[int | None, Opt()] = None,
+    imap_security: Annotated[str | None, Opt()] = None,
+    imap_username: Annotated[str | None, Opt()] = None,
+    imap_password_env: Annotated[str | None, Opt()] = None,
+    ca_file: Annotated[str | None, Opt()] = None,
+    pin_sha256: Annotated[str | None, Opt()] = None,
+    daily_limit: Annotated[int | None, Opt()] = None,
+    hourly_limit: Annotated[int | None, Opt()] = None,
+    min_interval: Annotated[int | None, Opt()] = None,
+    max_interval: Annotated[int | None, Opt()] = None,
+    timezone: Annotated[str | None, Opt()] = None,
+    force: Annotated[bool, Opt()] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change some fields of an account; the whole account is validated again."""
+    with handled(as_json=as_json):
+        given: dict[str, Any] = {
+            "email": email,
+            "display_name": name,
+            "smtp_host": smtp_host,
+            "smtp_port": smtp_port,
+            "smtp_security": smtp_security,
+            "username": username,
+            "imap_host": imap_host,
+            "imap_port": imap_port,
+            "imap_security": imap_security,
+            "imap_username": imap_username,
+            "ca_file": ca_file,
+            "pin_sha256": pin_sha256,
+            "daily_limit": daily_limit,
+            "hourly_limit": hourly_limit,
+            "min_interval": min_interval,
+            "max_interval": max_interval,
+            "timezone": timezone,
+        }
+        changes = {key: value for key, value in given.items() if value is not None}
+        secret = read_password(from_stdin=password_stdin, env_var=password_env, prompt=False)
+        if secret is not None:
+            changes["password"] = secret
+        imap_secret = read_password(
+            from_stdin=False, env_var=imap_password_env, field="imap_password", prompt=False
+        )
+        if imap_secret is not None:
+            changes["imap_password"] = imap_secret
+        if force:
+            changes["force"] = True
+        view = svc.update_account(
+            STATE.app(), workspace_id=STATE.workspace_id(), account_id=account_id, changes=changes
+        )
+        _show(view, as_json=as_json)
+
+
+def cmd_remove(account_id: IdArg, as_json: JsonOpt = False) -> None:
+    """Remove an account and its sealed credentials."""
+    with handled(as_json=as_json):
+        svc.remove_account(STATE.app(), workspace_id=STATE.workspace_id(), account_id=account_id)
+        if as_json:
+            print_json({"ok": True, "id": account_id})
+        else:
+            console.print(translate("accounts.removed", id=account_id))

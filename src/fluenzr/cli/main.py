@@ -7,6 +7,8 @@ diagnose (Probar, autodetect), sending (send, outbox, worker, pause/resume), det
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -53,5 +55,12 @@ for area in (foundation, diagnose, sending, detection, web):
 def main() -> None:
     try:
         app()
+    except Exception as exc:  # a bug, not a user mistake: one line, details on demand
+        if os.environ.get("FLUENZR_DEBUG"):
+            raise
+        sys.stderr.write(
+            f"fluenzr: internal error: {type(exc).__name__} (FLUENZR_DEBUG=1 for details)\n"
+        )
+        sys.exit(1)
     finally:
         STATE.close()

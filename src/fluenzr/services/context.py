@@ -10,6 +10,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from fluenzr.config import Settings
+from fluenzr.logs import configure_logging
 from fluenzr.storage.engine import check_connection, make_engine, make_session_factory
 from fluenzr.storage.migrate import upgrade
 from fluenzr.storage.models import Workspace
@@ -56,6 +57,7 @@ def default_workspace_id(sessions: sessionmaker[Session]) -> int:
 def open_app(settings: Settings, *, migrate: bool = True) -> AppContext:
     """Create the home, keys and database on first use (idempotent) and return the context."""
     _prepare_home(settings)
+    configure_logging(home=settings.home, level=settings.log_level)
     keys_from_env = bool(settings.vault_public_key or settings.vault_private_keys)
     if not keys_from_env and not settings.vault_read_only:
         ensure_keys(settings.keys_dir)

@@ -58,6 +58,21 @@ class Keyring:
     public: X25519PublicKey
     private: dict[str, X25519PrivateKey] = field(default_factory=dict)
     folder: Path | None = None
+    public_path: Path | None = None
+    _public_mtime: float = 0.0
+
+    def current_public(self) -> X25519PublicKey:
+        """The public key to seal for, re-read when `fluenzr keys rotate` replaced the file."""
+        if self.public_path is not None:
+            try:
+                mtime = self.public_path.stat().st_mtime
+            except OSError:
+                return self.public
+            if mtime != self._public_mtime:
+                raw = _decode_b64(self.public_path.read_text(), setting=str(self.public_path))
+                self.public = X25519PublicKey.from_public_bytes(raw)
+                self._public_mtime = mtime
+        return self.public
 
     @property
     def current_id(self) -> str:
@@ -145,4 +160,11 @@ def load_keyring(
             raw = _decode_b64(path.read_text(), setting=str(path))
             key = X25519PrivateKey.from_private_bytes(raw)
             private[key_id_of(key.public_key())] = key
-    return Keyring(public=public, private=private, folder=None if read_only else folder)
+    keyring = Keyring(
+        public=public,
+        private=private,
+        folder=None if read_only or private_b64 else folder,
+        public_path=pub_path,
+    )
+    keyring._public_mtime = pub_path.stat().st_mtime
+    return keyring

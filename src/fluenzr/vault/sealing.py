@@ -74,7 +74,7 @@ class Vault:
     def seal(self, secret: Secret, *, context: str) -> bytes:
         dk = AESGCM.generate_key(bit_length=256)
         ctx = context.encode()
-        envelope = _wrap(dk, self.keyring.public, ctx)
+        envelope = _wrap(dk, self.keyring.current_public(), ctx)
         nonce = os.urandom(_NONCE)
         body = AESGCM(dk).encrypt(nonce, secret.reveal().encode("utf-8"), ctx)
         return envelope + nonce + body
@@ -111,4 +111,4 @@ class Vault:
         """The same secret, wrapped for the current public key; the body is untouched."""
         ctx = context.encode()
         dk = self._unwrap(sealed, ctx)
-        return _wrap(dk, self.keyring.public, ctx) + sealed[_PREFIX - _NONCE :]
+        return _wrap(dk, self.keyring.current_public(), ctx) + sealed[_PREFIX - _NONCE :]

@@ -1,0 +1,153 @@
+"""Turn what the user typed (plus a preset) into one complete, validated account config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from fluenzr.core.endpoints import Security
+from fluenzr.core.secret import Secret
+from fluenzr.services import account_rules as rules
+from fluenzr.services.presets import Preset, get_preset, match_preset
+
+
+@dataclass(frozen=True)
+class AccountInput:
+    """Fields as typed by a user (CLI options, API body, web form). None = not given."""
+
+    email: str
+    display_name: str = ""
+    preset: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int | None = None
+    smtp_security: str | None = None
+    username: str | None = None
+    password: Secret | None = None
+    imap_host: str | None = None
+    imap_port: int | None = None
+    imap_security: str | None = None
+    imap_username: str | None = None
+    imap_password: Secret | None = None
+    ca_file: str | None = None
+    pin_sha256: str | None = None
+    daily_limit: int | None = None
+    hourly_limit: int | None = None
+    min_interval: int | None = None
+    max_interval: int | None = None
+    timezone: str | None = None
+    force: bool = False
+
+    def with_changes(self, changes: dict[str, Any]) -> AccountInput:
+        known = {f.name for f in fields(self)}
+        unknown = set(changes) - known
+        if unknown:
+            raise rules.invalid("field_unknown", sorted(unknown)[0])
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    """A validated account, ready to store. IMAP fields are all None when IMAP is off."""
+
+    email: str
+    display_name: str
+    provider: str
+    smtp_host: str
+    smtp_port: int
+    smtp_security: Security
+    smtp_username: str
+    imap_host: str | None
+    imap_port: int | None
+    imap_security: Security | None
+    imap_username: str | None
+    ca_file: str | None
+    pin_sha256: str | None
+    limits: dict[str, int]
+    timezone: str | None
+
+
+def _smtp_port_security(data: AccountInput, preset: Preset | None) -> tuple[int, Security]:
+    sec_text = data.smtp_security or (preset.smtp_security if preset else None)
+    port_value = data.smtp_port or (preset.smtp_port if preset else None)
+    if port_value is not None:
+        number = rules.port(port_value, field="smtp_port")
+        mode = (
+            rules.security(sec_text, field="smtp_security")
+            if sec_text
+            else rules.PORT_SECURITY.get(number, Security.STARTTLS)
+        )
+        return number, mode
+    mode = rules.security(sec_text or "starttls", field="smtp_security")
+    return rules.DEFAULT_SMTP_PORT[mode], mode
+
+
+def _imap(data: AccountInput, preset: Preset | None, *, force: bool) -> tuple[Any, ...]:
+    host_text = data.imap_host if data.imap_host is not None else None
+    if host_text is None and preset and (data.imap_port or data.imap_security):
+        host_text = preset.imap_host
+    if host_text is None and preset and preset.imap_host and data.preset:
+        host_text = preset.imap_host
+    if not host_text:
+        return None, None, None, None
+    host = rules.host(host_text, field="imap_host")
+    sec_text = data.imap_security or (preset.imap_security if preset else None)
+    if data.imap_port or (preset and preset.imap_port):
+        number = rules.port(
+            data.imap_port or (preset.imap_port if preset else None), field="imap_port"
+        )
+        mode = (
+            rules.security(sec_text, field="imap_security")
+            if sec_text
+            else rules.PORT_SECURITY.get(number, Security.SSL)
+        )
+    else:
+        mode = rules.security(sec_text or "ssl", field="imap_security")
+        number = rules.DEFAULT_IMAP_PORT[mode]
+    rules.port_security(number, mode, host_name=host, field="imap_security", force=force)
+    username = (data.imap_username or "").strip() or None
+    return host, number, mode, username
+
+
+def _limits(data: AccountInput) -> dict[str, int]:
+    out: dict[str, int] = {}
+    checks = {
+        "daily_limit": (1, 100_000),
+        "hourly_limit": (1, 100_000),
+        "min_interval": (0, 86_400),
+        "max_interval": (0, 86_400),
+    }
+    for name, (low, high) in checks.items():
+        value = rules.limit(getattr(data, name), field=name, minimum=low, maximum=high)
+        if value is not None:
+            out[name] = value
+    return out
+
+
+def resolve(data: AccountInput) -> AccountConfig:
+    """Validate everything and fill defaults from the preset; the first fault raises."""
+    address = rules.email(data.email)
+    preset = get_preset(data.preset) if data.preset else None
+    if preset and preset.is_custom:
+        preset = None
+    host = rules.host(data.smtp_host or (preset.smtp_host if preset else None), field="smtp_host")
+    number, mode = _smtp_port_security(data, preset)
+    rules.port_security(number, mode, host_name=host, field="smtp_security", force=data.force)
+    imap_host, imap_port, imap_security, imap_username = _imap(data, preset, force=data.force)
+    matched = preset or match_preset(address.rsplit("@", 1)[1])
+    return AccountConfig(
+        email=address,
+        display_name=rules.display_name(data.display_name),
+        provider=matched.key if matched else "custom",
+        smtp_host=host,
+        smtp_port=number,
+        smtp_security=mode,
+        smtp_username=(data.username or "").strip() or address,
+        imap_host=imap_host,
+        imap_port=imap_port,
+        imap_security=imap_security,
+        imap_username=imap_username,
+        ca_file=rules.ca_file(data.ca_file),
+        pin_sha256=rules.pin(data.pin_sha256),
+        limits=_limits(data),
+        timezone=rules.timezone(data.timezone),
+    )

@@ -1,0 +1,154 @@
+"""Validation of account fields at the boundary: each failure names the field and a fix.
+
+Pure functions over plain values; the accounts service calls them before touching storage,
+so a rejected command writes nothing.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from email_validator import EmailNotValidError, validate_email
+
+from fluenzr.core.endpoints import Security, is_loopback
+from fluenzr.core.secret import Secret
+from fluenzr.errors import ValidationError
+
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+# Well-known ports and the only security that makes sense on them.
+PORT_SECURITY: dict[int, Security] = {
+    465: Security.SSL,
+    587: Security.STARTTLS,
+    993: Security.SSL,
+    143: Security.STARTTLS,
+}
+DEFAULT_SMTP_PORT = {Security.STARTTLS: 587, Security.SSL: 465, Security.NONE: 25}
+DEFAULT_IMAP_PORT = {Security.STARTTLS: 143, Security.SSL: 993, Security.NONE: 143}
+
+
+def invalid(code: str, field: str, **params: object) -> ValidationError:
+    return ValidationError(code, params={"field": field, **params})
+
+
+def email(value: str, *, field: str = "email") -> str:
+    text = (value or "").strip()
+    if not text:
+        raise invalid("email_missing", field)
+    try:
+        result = validate_email(text, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise invalid("email_invalid", field, value=text, reason=str(exc)) from None
+    return result.normalized
+
+
+def display_name(value: str | None) -> str:
+    text = (value or "").strip()
+    if "\r" in text or "\n" in text or len(text) > 200:
+        raise invalid("display_name_invalid", "name")
+    return text
+
+
+def host(value: str | None, *, field: str) -> str:
+    text = (value or "").strip().rstrip(".").lower()
+    if not text:
+        raise invalid("host_missing", field)
+    try:
+        return str(ipaddress.ip_address(text.strip("[]")))
+    except ValueError:
+        pass
+    try:
+        ascii_host = text.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise invalid("host_invalid", field, value=text) from None
+    labels = ascii_host.split(".")
+    if len(ascii_host) > 253 or not all(_LABEL.match(label) for label in labels):
+        raise invalid("host_invalid", field, value=text)
+    if all(label.isdigit() for label in labels):
+        raise invalid("host_invalid", field, value=text)
+    return text
+
+
+def port(value: int | str | None, *, field: str) -> int:
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise invalid("port_invalid", field, value=value) from None
+    if not 1 <= number <= 65535:
+        raise invalid("port_invalid", field, value=value)
+    return number
+
+
+def security(value: str | None, *, field: str) -> Security:
+    text = (value or "").strip().lower()
+    aliases = {"tls": "starttls", "starttls": "starttls", "ssl": "ssl", "none": "none"}
+    if text not in aliases:
+        raise invalid("security_invalid", field, value=value)
+    return Security(aliases[text])
+
+
+def port_security(number: int, mode: Security, *, host_name: str, field: str, force: bool) -> None:
+    """465/993 speak implicit TLS, 587/143 STARTTLS; cleartext only on loopback."""
+    if mode is Security.NONE and not is_loopback(host_name):
+        raise invalid("cleartext_not_loopback", field, host=host_name)
+    expected = PORT_SECURITY.get(number)
+    if expected is not None and mode is not Security.NONE and mode is not expected and not force:
+        raise invalid(
+            "security_port_mismatch",
+            field,
+            port=number,
+            given=mode.label,
+            expected=expected.label,
+        )
+
+
+def password(value: Secret | None, *, field: str = "password") -> Secret:
+    if value is None or not value.reveal():
+        raise invalid("password_empty", field)
+    return value
+
+
+def ca_file(value: str | None) -> str | None:
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    try:
+        text = path.read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError):
+        raise invalid("ca_file_invalid", "ca_file", value=str(path)) from None
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise invalid("ca_file_invalid", "ca_file", value=str(path))
+    return str(path.resolve())
+
+
+def pin(value: str | None) -> str | None:
+    if not value:
+        return None
+    text = value.strip().lower().replace(":", "")
+    if text.startswith("sha256/") or text.startswith("sha256:"):
+        text = text[7:]
+    if not _HEX64.match(text):
+        raise invalid("pin_invalid", "pin_sha256")
+    return text
+
+
+def limit(value: int | None, *, field: str, minimum: int, maximum: int) -> int | None:
+    if value is None:
+        return None
+    if not minimum <= value <= maximum:
+        raise invalid("limit_invalid", field, minimum=minimum, maximum=maximum, value=value)
+    return value
+
+
+def timezone(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise invalid("timezone_invalid", "timezone", value=value) from None
+    return value

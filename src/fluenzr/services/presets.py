@@ -1,0 +1,71 @@
+"""Provider presets, read from the packaged presets.toml (data, not code)."""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from importlib import resources
+
+from pydantic import BaseModel, ConfigDict
+
+from fluenzr.errors import ValidationError
+
+
+class Preset(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    name: str
+    smtp_host: str | None = None
+    smtp_port: int | None = None
+    smtp_security: str | None = None
+    imap_host: str | None = None
+    imap_port: int | None = None
+    imap_security: str | None = None
+    domains: tuple[str, ...] = ()
+    mx_suffixes: tuple[str, ...] = ()
+    app_password_required: bool = False
+    self_signed_certificate: bool = False
+    note_key: str | None = None
+
+    @property
+    def is_custom(self) -> bool:
+        return self.smtp_host is None
+
+
+@functools.cache
+def _load() -> dict[str, Preset]:
+    text = resources.files("fluenzr.presets").joinpath("presets.toml").read_text("utf-8")
+    return {key: Preset(key=key, **value) for key, value in tomllib.loads(text).items()}
+
+
+def list_presets() -> list[Preset]:
+    return list(_load().values())
+
+
+def get_preset(key: str) -> Preset:
+    preset = _load().get(key.strip().lower())
+    if preset is None:
+        raise ValidationError(
+            "preset_unknown",
+            params={"field": "preset", "value": key, "choices": ", ".join(_load())},
+        )
+    return preset
+
+
+def match_preset(domain: str) -> Preset | None:
+    """The preset serving an address domain (e.g. 'zoho.eu'), if any."""
+    wanted = domain.strip().lower().rstrip(".")
+    for preset in _load().values():
+        if wanted in preset.domains:
+            return preset
+    return None
+
+
+def match_mx(mx_host: str) -> Preset | None:
+    """The preset whose provider runs this MX host (for custom domains)."""
+    host = mx_host.strip().lower().rstrip(".")
+    for preset in _load().values():
+        if any(host.endswith(suffix) for suffix in preset.mx_suffixes):
+            return preset
+    return None
