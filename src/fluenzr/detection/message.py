@@ -1,0 +1,154 @@
+"""Lenient reading of incoming mail: headers, addresses and text bodies that never raise.
+
+Incoming mail is hostile input (broken encodings, bogus charsets, truncated MIME). We parse with
+the stdlib ``compat32`` policy, which keeps going on malformed input, and decode every header
+and body ourselves behind one guard, so the classifier sees plain ``str`` values only.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import re
+from email import message_from_bytes, policy
+from email.header import decode_header, make_header
+from email.message import Message
+from email.utils import getaddresses, parseaddr
+
+_WS = re.compile(r"\s+")
+_MSGID = re.compile(r"<([^<>\s]{1,998})>")
+# Cap what we decode: a classifier never needs megabytes of text.
+MAX_TEXT = 200_000
+
+
+def parse(raw: bytes) -> Message:
+    return message_from_bytes(raw, policy=policy.compat32)
+
+
+def header(msg: Message, name: str) -> str:
+    """The first ``name`` header as decoded text ('' when missing or undecodable)."""
+    try:
+        value = msg.get(name)
+    except Exception:  # malformed header blocks must not stop the classifier
+        return ""
+    return decode_value(value)
+
+
+def headers(msg: Message, name: str) -> list[str]:
+    try:
+        values = msg.get_all(name) or []
+    except Exception:
+        return []
+    return [decode_value(v) for v in values]
+
+
+def decode_value(value: object) -> str:
+    if value is None:
+        return ""
+    text = str(value)
+    if "=?" in text:
+        with contextlib.suppress(Exception):  # RFC 2047 garbage: keep the raw text
+            text = str(make_header(decode_header(text)))
+    return _WS.sub(" ", text).strip()
+
+
+def address(msg: Message, name: str) -> tuple[str, str]:
+    """(display name, lower-cased address) of a single-address header."""
+    display, addr = parseaddr(header(msg, name))
+    return display, addr.strip().lower()
+
+
+def all_addresses(msg: Message, *names: str) -> list[str]:
+    values = [v for name in names for v in headers(msg, name)]
+    try:
+        pairs = getaddresses(values)
+    except Exception:
+        return []
+    return [addr.strip().lower() for _, addr in pairs if "@" in addr]
+
+
+def message_ids(value: str) -> list[str]:
+    """Every <id> in an In-Reply-To / References / Message-ID value, without brackets."""
+    return _MSGID.findall(value)
+
+
+def message_id(msg: Message) -> str | None:
+    found = message_ids(header(msg, "Message-ID"))
+    return found[0] if found else None
+
+
+def content_type(part: Message) -> str:
+    try:
+        return part.get_content_type()
+    except Exception:
+        return "text/plain"
+
+
+def param(part: Message, name: str) -> str:
+    try:
+        value = part.get_param(name)
+    except Exception:
+        return ""
+    if isinstance(value, tuple):
+        value = value[2]
+    return str(value or "").lower()
+
+
+def _charset(part: Message) -> str:
+    name = param(part, "charset") or "utf-8"
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return "utf-8"
+
+
+def part_text(part: Message) -> str:
+    """The decoded text of a non-multipart part (transfer encoding and charset undone)."""
+    try:
+        payload = part.get_payload(decode=True)
+    except Exception:
+        payload = None
+    if payload is None:
+        raw = part.get_payload()
+        return raw[:MAX_TEXT] if isinstance(raw, str) else ""
+    if not isinstance(payload, bytes):
+        return ""
+    data = payload[:MAX_TEXT]
+    try:
+        return data.decode(_charset(part), errors="replace")
+    except Exception:  # some codecs raise other errors on odd input
+        return data.decode("latin-1")
+
+
+def walk(msg: Message) -> list[Message]:
+    """Every part, depth-first, descending into multiparts only (not attached messages)."""
+    out: list[Message] = []
+    stack = [msg]
+    while stack and len(out) < 500:
+        part = stack.pop()
+        out.append(part)
+        if not content_type(part).startswith("multipart/"):
+            continue
+        payload = part.get_payload()
+        if isinstance(payload, list):
+            stack.extend(reversed([p for p in payload if isinstance(p, Message)]))
+    return out
+
+
+def bodies(msg: Message) -> tuple[str, str]:
+    """(plain, html): the first inline text/plain and text/html of the message itself."""
+    plain = html = ""
+    for part in walk(msg):
+        kind = content_type(part)
+        if kind not in ("text/plain", "text/html"):
+            continue
+        disposition = header(part, "Content-Disposition").lower()
+        if disposition.startswith("attachment"):
+            continue
+        if kind == "text/plain" and not plain:
+            plain = part_text(part)
+        elif kind == "text/html" and not html:
+            html = part_text(part)
+        if plain and html:
+            break
+    return plain, html
