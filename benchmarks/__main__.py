@@ -28,7 +28,8 @@ def main(argv: list[str]) -> int:
         return 0 if argv else 2
     name, rest = argv[0], argv[1:]
     if name not in names:
-        print(f"unknown benchmark {name!r}; available: {', '.join(names) or 'none'}", file=sys.stderr)
+        known = ", ".join(names) or "none"
+        print(f"unknown benchmark {name!r}; available: {known}", file=sys.stderr)
         return 2
     module = importlib.import_module(f"benchmarks.{name}.__main__")
     return int(module.main(rest))
