@@ -11,6 +11,8 @@ from fluenzr.config import Settings, load_settings
 from fluenzr.services.context import AppContext, open_app
 from tests.support.services import fresh_pg_database
 
+pytest_plugins = ["tests.support.mailservers"]
+
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
