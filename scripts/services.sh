@@ -31,6 +31,10 @@ install_packages() {
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 }
 
+as_postgres() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi
+}
+
 start_postgres() {
   local version
   version="$(ls /usr/lib/postgresql | sort -n | tail -1)"
@@ -40,14 +44,13 @@ start_postgres() {
   if ! pg_lsclusters -h | grep "^$version main" | grep -q online; then
     $SUDO pg_ctlcluster "$version" main start
   fi
-  $SUDO -u postgres psql -q -v ON_ERROR_STOP=1 <<'SQL' >/dev/null
+  as_postgres psql -q -v ON_ERROR_STOP=1 <<'SQL' >/dev/null
 DO $$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'fluenzr') THEN
     CREATE ROLE fluenzr LOGIN SUPERUSER PASSWORD 'fluenzr';
   END IF;
 END $$;
 SQL
-  # Many test databases are created and dropped; raise the connection ceiling for scale-out tests.
   echo "services: postgresql $version up on 127.0.0.1:5432"
 }
 

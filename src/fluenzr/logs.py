@@ -41,11 +41,18 @@ def configure_logging(*, home: Path, level: str = "INFO") -> Path:
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter())
+    release_logging()
+    handler._fluenzr = True  # type: ignore[attr-defined]
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(level)
+    return path
+
+
+def release_logging() -> None:
+    """Close the file handler installed by :func:`configure_logging` (tests open many homes)."""
     root = logging.getLogger()
     for existing in list(root.handlers):
         if getattr(existing, "_fluenzr", False):
             root.removeHandler(existing)
-    handler._fluenzr = True  # type: ignore[attr-defined]
-    root.addHandler(handler)
-    root.setLevel(level)
-    return path
+            existing.close()

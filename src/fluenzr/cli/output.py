@@ -19,8 +19,9 @@ from rich.table import Table
 from fluenzr.errors import FluenzrError
 from fluenzr.i18n import translate
 
-console = Console()
-err_console = Console(stderr=True)
+# Piped output (scripts, CI logs) is not cut at 80 columns.
+console = Console(width=None if sys.stdout.isatty() else 200)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 
 def _default(value: Any) -> Any:
@@ -39,7 +40,7 @@ def print_json(data: Any) -> None:
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     out = Table(title=title)
     for column in columns:
-        out.add_column(column)
+        out.add_column(column, overflow="fold")
     for row in rows:
         out.add_row(*("" if cell is None else str(cell) for cell in row))
     console.print(out)

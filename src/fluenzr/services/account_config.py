@@ -68,7 +68,9 @@ class AccountConfig:
 
 def _smtp_port_security(data: AccountInput, preset: Preset | None) -> tuple[int, Security]:
     sec_text = data.smtp_security or (preset.smtp_security if preset else None)
-    port_value = data.smtp_port or (preset.smtp_port if preset else None)
+    port_value = (
+        data.smtp_port if data.smtp_port is not None else (preset.smtp_port if preset else None)
+    )
     if port_value is not None:
         number = rules.port(port_value, field="smtp_port")
         mode = (
@@ -83,7 +85,7 @@ def _smtp_port_security(data: AccountInput, preset: Preset | None) -> tuple[int,
 
 def _imap(data: AccountInput, preset: Preset | None, *, force: bool) -> tuple[Any, ...]:
     host_text = data.imap_host if data.imap_host is not None else None
-    if host_text is None and preset and (data.imap_port or data.imap_security):
+    if host_text is None and preset and (data.imap_port is not None or data.imap_security):
         host_text = preset.imap_host
     if host_text is None and preset and preset.imap_host and data.preset:
         host_text = preset.imap_host

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from fluenzr.config import Settings
-from fluenzr.logs import configure_logging
+from fluenzr.logs import configure_logging, release_logging
 from fluenzr.storage.engine import check_connection, make_engine, make_session_factory
 from fluenzr.storage.migrate import upgrade
 from fluenzr.storage.models import Workspace
@@ -35,6 +35,7 @@ class AppContext:
 
     def close(self) -> None:
         self.engine.dispose()
+        release_logging()
 
 
 def _prepare_home(settings: Settings) -> None:
