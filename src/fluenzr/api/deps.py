@@ -1,0 +1,128 @@
+"""Dependencies shared by API routes, as ``Annotated`` aliases.
+
+Callers authenticate with ``Authorization: Bearer <token>`` or with the browser session cookie;
+a cookie-authenticated write must also send the session's CSRF token (``X-CSRF-Token``).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from fluenzr.api.errors import request_language
+from fluenzr.errors import FluenzrError
+from fluenzr.errors import ValidationError as InputError
+from fluenzr.services.context import AppContext
+from fluenzr.services.tokens import Principal, principal_for_session, principal_for_token
+from fluenzr.services.users import NotAuthenticatedError
+
+SESSION_COOKIE = "fluenzr_session"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class CsrfError(FluenzrError):
+    code = "csrf_invalid"
+    category = "auth"
+    http_status = 403
+
+
+def get_ctx(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+CtxDep = Annotated[AppContext, Depends(get_ctx)]
+
+
+def get_lang(request: Request) -> str:
+    return request_language(request)
+
+
+LangDep = Annotated[str, Depends(get_lang)]
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def session_principal(request: Request, ctx: AppContext) -> Principal | None:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    return principal_for_session(ctx, cookie) if cookie else None
+
+
+def current_principal(request: Request, ctx: CtxDep) -> Principal:
+    token = _bearer(request)
+    if token is not None:
+        principal = principal_for_token(ctx, token)
+        if principal is None:
+            raise NotAuthenticatedError()
+        return principal
+    principal = session_principal(request, ctx)
+    if principal is None:
+        raise NotAuthenticatedError()
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get("x-csrf-token", "")
+        if not principal.csrf_token or not hmac.compare_digest(sent, principal.csrf_token):
+            raise CsrfError()
+    return principal
+
+
+CurrentUser = Annotated[Principal, Depends(current_principal)]
+
+
+def current_workspace(principal: CurrentUser) -> int:
+    return principal.workspace_id
+
+
+WorkspaceDep = Annotated[int, Depends(current_workspace)]
+
+
+def _bad_text(value: Any) -> bool:
+    if isinstance(value, str):
+        if "\x00" in value:
+            return True
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates cannot be stored
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_bad_text(k) or _bad_text(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_bad_text(v) for v in value)
+    return False
+
+
+async def clean_input(request: Request) -> None:
+    """Refuse NUL bytes and unpaired surrogates anywhere in the input: databases reject them."""
+    if any(_bad_text(v) for v in request.query_params.values()) or _bad_text(request.url.path):
+        raise InputError("invalid_text", params={"field": "query"})
+    if request.method in SAFE_METHODS:
+        return
+    body = await request.body()
+    if not body or "json" not in request.headers.get("content-type", ""):
+        return
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return  # FastAPI reports malformed JSON itself
+    if _bad_text(data):
+        raise InputError("invalid_text", params={"field": "body"})
+
+
+__all__ = [
+    "SESSION_COOKIE",
+    "CtxDep",
+    "CurrentUser",
+    "LangDep",
+    "WorkspaceDep",
+    "clean_input",
+    "current_principal",
+    "get_ctx",
+    "session_principal",
+]

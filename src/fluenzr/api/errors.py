@@ -1,0 +1,108 @@
+"""The one place that turns errors into HTTP responses: JSON for the API, a page for the UI.
+
+Every body is ``{code, message, hint, field?}`` in the caller's language. Nothing from the
+exception's arguments is echoed except what the raiser chose as parameters, so no secret leaks.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from fluenzr.errors import FluenzrError
+from fluenzr.i18n import from_accept_language, normalise_language, translate
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {
+    401: "not_authenticated",
+    403: "csrf_invalid",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+}
+
+
+def request_language(request: Request) -> str:
+    """API: Accept-Language; web pages: the ``lang`` cookie, else Spanish (the product default)."""
+    if request.url.path.startswith("/api/"):
+        header = request.headers.get("accept-language")
+        if header:
+            return from_accept_language(header)
+    cookie = normalise_language(request.cookies.get("lang"))
+    if cookie:
+        return cookie
+    ctx = getattr(request.app.state, "ctx", None)
+    return ctx.settings.lang if ctx is not None else "es"
+
+
+def error_body(error: FluenzrError, lang: str) -> dict[str, Any]:
+    return error.to_dict(lang)
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path == "/openapi.json"
+
+
+def _respond(request: Request, error: FluenzrError, status: int) -> Response:
+    lang = request_language(request)
+    if not _is_api(request):
+        from fluenzr.web.render import error_page
+
+        return error_page(request, error=error, status=status, lang=lang)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(error_body(error, lang), status_code=status, headers=headers)
+
+
+async def _fluenzr_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, FluenzrError)
+    return _respond(request, exc, exc.http_status)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    field = "body"
+    for problem in exc.errors():
+        loc = [
+            str(part) for part in problem.get("loc", ()) if part not in ("body", "query", "path")
+        ]
+        field = ".".join(loc) or field
+        break
+    error = FluenzrError("invalid_input", params={"field": field})
+    error.http_status = 422
+    error.category = "validation"
+    return _respond(request, error, 422)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    error = FluenzrError(code, params={"status": exc.status_code})
+    error.http_status = exc.status_code
+    response = _respond(request, error, exc.status_code)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    # Log the type and where only: an exception's text may carry user data.
+    log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    error = FluenzrError("internal_error")
+    return _respond(request, error, 500)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(FluenzrError, _fluenzr_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+__all__ = ["error_body", "install", "request_language", "translate"]

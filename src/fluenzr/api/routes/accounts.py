@@ -1,0 +1,61 @@
+"""Accounts ("Cuentas de Email"): CRUD, Probar as a job, pause/resume."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from fluenzr.api.deps import CtxDep, WorkspaceDep
+from fluenzr.api.schemas import AccountCreate, AccountUpdate, Id, ProbarRequest
+from fluenzr.services import accounts, jobs
+from fluenzr.services.account_views import AccountView
+from fluenzr.services.jobs import JobView
+
+router = APIRouter(prefix="/accounts", tags=["accounts"])
+
+
+@router.get("", response_model=list[AccountView])
+def list_accounts(ctx: CtxDep, workspace: WorkspaceDep) -> list[AccountView]:
+    return accounts.list_accounts(ctx, workspace_id=workspace)
+
+
+@router.post("", status_code=201, response_model=AccountView)
+def create_account(body: AccountCreate, ctx: CtxDep, workspace: WorkspaceDep) -> AccountView:
+    data = accounts.AccountInput(**body.changes())
+    return accounts.create_account(ctx, workspace_id=workspace, data=data)
+
+
+@router.get("/{account_id}", response_model=AccountView)
+def get_account(account_id: Id, ctx: CtxDep, workspace: WorkspaceDep) -> AccountView:
+    return accounts.get_account(ctx, workspace_id=workspace, account_id=account_id)
+
+
+@router.patch("/{account_id}", response_model=AccountView)
+def update_account(
+    account_id: Id, body: AccountUpdate, ctx: CtxDep, workspace: WorkspaceDep
+) -> AccountView:
+    return accounts.update_account(
+        ctx, workspace_id=workspace, account_id=account_id, changes=body.changes()
+    )
+
+
+@router.delete("/{account_id}", status_code=204, response_class=Response)
+def delete_account(account_id: Id, ctx: CtxDep, workspace: WorkspaceDep) -> Response:
+    accounts.remove_account(ctx, workspace_id=workspace, account_id=account_id)
+    return Response(status_code=204)
+
+
+@router.post("/{account_id}/test", status_code=202, response_model=JobView)
+def probar_account(
+    account_id: Id, ctx: CtxDep, workspace: WorkspaceDep, body: ProbarRequest | None = None
+) -> JobView:
+    """Probar: queue the step-by-step test; follow it at ``GET /api/v1/jobs/{id}``."""
+    send = body.send_test_mail if body else True
+    return jobs.enqueue_probar(
+        ctx, workspace_id=workspace, account_id=account_id, send_test_mail=send
+    )
+
+
+@router.get("/{account_id}/tests/latest", response_model=JobView | None)
+def latest_test(account_id: Id, ctx: CtxDep, workspace: WorkspaceDep) -> JobView | None:
+    accounts.get_account(ctx, workspace_id=workspace, account_id=account_id)
+    return jobs.latest_job(ctx, workspace_id=workspace, account_id=account_id)

@@ -1,0 +1,254 @@
+"""Jobs: the web role asks, the sending system runs (Probar), results flow back through the table.
+
+The web role cannot open credentials (it holds only the vault's public key), so "Probar" is
+written as a ``pending`` row; the sending system (``fluenzr worker`` or the all-in-one
+``fluenzr serve``) claims it with a lease, runs :mod:`fluenzr.services.probar` and writes each
+step to the row as soon as it ends, so a page polling the job sees steps appear live.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import inspect
+import json
+import logging
+import os
+import socket
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import or_, select, update
+
+from fluenzr.errors import FluenzrError, NotFoundError
+from fluenzr.services.context import AppContext
+from fluenzr.storage.base import aware
+from fluenzr.storage.engine import transaction
+from fluenzr.storage.models import Account
+from fluenzr.storage.models.users import Job
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(minutes=5)
+MAX_ATTEMPTS = 3
+POLL_SECONDS = 0.5
+
+
+class JobView(BaseModel):
+    id: int
+    account_id: int | None
+    kind: str
+    status: str  # pending | running | done
+    ok: bool | None
+    steps: list[dict[str, Any]]
+    result: dict[str, Any] | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+def _view(job: Job) -> JobView:
+    result = json.loads(job.result) if job.result else None
+    return JobView(
+        id=job.id,
+        account_id=job.account_id,
+        kind=job.kind,
+        status=job.status,
+        ok=bool(result.get("ok")) if result is not None else None,
+        steps=json.loads(job.steps or "[]"),
+        result=result,
+        created_at=aware(job.created_at) or job.created_at,
+        started_at=aware(job.started_at),
+        finished_at=aware(job.finished_at),
+    )
+
+
+def enqueue_probar(
+    ctx: AppContext, *, workspace_id: int, account_id: int, send_test_mail: bool = True
+) -> JobView:
+    """Queue a Probar run for an account the caller can see (else NotFoundError)."""
+    with transaction(ctx.sessions) as session:
+        account = session.get(Account, account_id)
+        if account is None or account.workspace_id != workspace_id:
+            raise NotFoundError("account_not_found", params={"id": account_id})
+        job = Job(
+            workspace_id=workspace_id,
+            account_id=account_id,
+            kind="probar",
+            status="pending",
+            options=json.dumps({"send_test_mail": send_test_mail}),
+            steps="[]",
+            attempts=0,
+            created_at=ctx.clock.now(),
+        )
+        session.add(job)
+        session.flush()
+        return _view(job)
+
+
+def get_job(ctx: AppContext, *, workspace_id: int, job_id: int) -> JobView:
+    with ctx.sessions() as session:
+        job = session.get(Job, job_id)
+        if job is None or job.workspace_id != workspace_id:
+            raise NotFoundError("job_not_found", params={"id": job_id})
+        return _view(job)
+
+
+def latest_job(ctx: AppContext, *, workspace_id: int, account_id: int) -> JobView | None:
+    with ctx.sessions() as session:
+        job = session.scalar(
+            select(Job)
+            .where(Job.workspace_id == workspace_id, Job.account_id == account_id)
+            .order_by(Job.id.desc())
+            .limit(1)
+        )
+        return _view(job) if job else None
+
+
+def claim_next(ctx: AppContext, *, worker: str) -> int | None:
+    """Take the oldest pending job (or one whose lease ran out); atomic across processes."""
+    now = ctx.clock.now()
+    with transaction(ctx.sessions) as session:
+        candidates = session.scalars(
+            select(Job.id)
+            .where(
+                or_(
+                    Job.status == "pending",
+                    (Job.status == "running") & (Job.locked_until < now),
+                )
+            )
+            .order_by(Job.id)
+            .limit(5)
+        ).all()
+        for job_id in candidates:
+            # Conditional update: only one process wins a given row, on SQLite and PostgreSQL.
+            claimed = session.execute(
+                update(Job)
+                .where(
+                    Job.id == job_id,
+                    or_(
+                        Job.status == "pending",
+                        (Job.status == "running") & (Job.locked_until < now),
+                    ),
+                )
+                .values(
+                    status="running",
+                    locked_by=worker,
+                    locked_until=now + LEASE,
+                    started_at=now,
+                    attempts=Job.attempts + 1,
+                    steps="[]",
+                )
+            )
+            if getattr(claimed, "rowcount", 0) == 1:
+                return job_id
+    return None
+
+
+def _append_step(ctx: AppContext, job_id: int, step: dict[str, Any]) -> None:
+    with transaction(ctx.sessions) as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            return
+        steps = json.loads(job.steps or "[]")
+        steps.append(step)
+        job.steps = json.dumps(steps, ensure_ascii=False, default=str)
+        job.locked_until = ctx.clock.now() + LEASE
+
+
+def _finish(ctx: AppContext, job_id: int, result: dict[str, Any]) -> None:
+    with transaction(ctx.sessions) as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            return
+        if result.get("steps"):
+            job.steps = json.dumps(result["steps"], ensure_ascii=False, default=str)
+        job.result = json.dumps(result, ensure_ascii=False, default=str)
+        job.status = "done"
+        job.finished_at = ctx.clock.now()
+        job.locked_by = None
+        job.locked_until = None
+
+
+def _plain(value: Any) -> dict[str, Any]:
+    """A step or report (pydantic model, dataclass or dict) as a JSON-ready dict."""
+    if hasattr(value, "model_dump"):
+        dumped: dict[str, Any] = value.model_dump(mode="json")
+        return dumped
+    if hasattr(value, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        converted: dict[str, Any] = json.loads(json.dumps(asdict(value), default=str))
+        return converted
+    if isinstance(value, dict):
+        plain: dict[str, Any] = json.loads(json.dumps(value, default=str))
+        return plain
+    return {"detail": str(value)}
+
+
+def _error_result(error: FluenzrError) -> dict[str, Any]:
+    # Stored in English; pages re-render message and hint from the code in the reader's language.
+    return {"ok": False, "steps": [], "error": error.to_dict("en")}
+
+
+async def _run_probar(
+    ctx: AppContext, job_id: int, account_id: int, options: dict[str, Any]
+) -> None:
+    try:
+        probar = importlib.import_module("fluenzr.services.probar")
+    except ImportError:
+        _finish(ctx, job_id, _error_result(FluenzrError("probar_unavailable")))
+        return
+
+    async def on_step(step: Any) -> None:
+        await asyncio.to_thread(_append_step, ctx, job_id, _plain(step))
+
+    def progress(step: Any) -> Any:
+        return on_step(step)
+
+    try:
+        report: Any = probar.run_probar(ctx, account_id=account_id, on_step=progress, **options)
+        if inspect.isawaitable(report):
+            report = await report
+        result = _plain(report)
+    except FluenzrError as error:
+        result = _error_result(error)
+    await asyncio.to_thread(_finish, ctx, job_id, result)
+
+
+async def run_one(ctx: AppContext, *, worker: str) -> bool:
+    """Claim and run one job; False when there was nothing to do."""
+    job_id = await asyncio.to_thread(claim_next, ctx, worker=worker)
+    if job_id is None:
+        return False
+    with ctx.sessions() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            return True
+        account_id, options, attempts = job.account_id, json.loads(job.options), job.attempts
+    if account_id is None or attempts > MAX_ATTEMPTS:
+        await asyncio.to_thread(_finish, ctx, job_id, _error_result(FluenzrError("job_abandoned")))
+        return True
+    try:
+        await _run_probar(ctx, job_id, account_id, options)
+    except Exception:  # a bug in a step must not kill the sending system's loop
+        log.exception("job %s failed", job_id)
+        await asyncio.to_thread(_finish, ctx, job_id, _error_result(FluenzrError()))
+    return True
+
+
+async def run_jobs(
+    ctx: AppContext, *, stop: asyncio.Event | None = None, until_idle: bool = False
+) -> None:
+    """Run jobs until ``stop`` is set (or, with ``until_idle``, until none is pending)."""
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    stop = stop or asyncio.Event()
+    while not stop.is_set():
+        did = await run_one(ctx, worker=worker)
+        if did:
+            continue
+        if until_idle:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=POLL_SECONDS)

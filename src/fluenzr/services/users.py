@@ -1,0 +1,243 @@
+"""Users and workspaces: first-run admin, login with rate limiting, memberships.
+
+Passwords are hashed with argon2id; the plain password only ever travels as a ``Secret``.
+A user sees a workspace only through a membership; callers turn "not a member" into 404.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Literal
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from fluenzr.core.secret import Secret
+from fluenzr.errors import ConflictError, DuplicateError, FluenzrError, NotFoundError
+from fluenzr.errors import ValidationError as InputError
+from fluenzr.services.context import AppContext
+from fluenzr.storage.engine import transaction
+from fluenzr.storage.models import Workspace
+from fluenzr.storage.models.users import LoginAttempt, Membership, User
+
+Role = Literal["owner", "member"]
+MIN_PASSWORD = 10
+MAX_PASSWORD = 1024
+# Rate limiting: failures counted over a sliding window, per email and per client address.
+WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_EMAIL = 5
+MAX_FAILURES_PER_CLIENT = 20
+
+_hasher = PasswordHasher()
+# Verified when the email is unknown, so a wrong email costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("fluenzr-dummy-password")
+
+
+class LoginFailedError(FluenzrError):
+    code = "login_failed"
+    category = "auth"
+    http_status = 401
+
+
+class NotAuthenticatedError(FluenzrError):
+    code = "not_authenticated"
+    category = "auth"
+    http_status = 401
+
+
+class RateLimitedError(FluenzrError):
+    code = "login_rate_limited"
+    category = "auth"
+    http_status = 429
+
+
+class UserView(BaseModel):
+    id: int
+    email: str
+    name: str
+    is_admin: bool
+
+
+class WorkspaceView(BaseModel):
+    id: int
+    name: str
+    role: str
+
+
+def _view(user: User) -> UserView:
+    return UserView(id=user.id, email=user.email, name=user.name, is_admin=user.is_admin)
+
+
+def normalise_email(value: str) -> str:
+    try:
+        checked = validate_email(value.strip(), check_deliverability=False, test_environment=True)
+        return checked.normalized.lower()
+    except EmailNotValidError:
+        raise InputError("user_email_invalid", params={"field": "email"}) from None
+
+
+def check_password(password: Secret) -> None:
+    length = len(password.reveal())
+    if length < MIN_PASSWORD or length > MAX_PASSWORD:
+        raise InputError(
+            "user_password_length",
+            params={"field": "password", "min": MIN_PASSWORD, "max": MAX_PASSWORD},
+        )
+
+
+def needs_setup(ctx: AppContext) -> bool:
+    """True on a fresh install: nobody can log in yet."""
+    with ctx.sessions() as session:
+        return session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def _first_workspace(session: Session) -> int:
+    found = session.scalar(select(Workspace.id).order_by(Workspace.id).limit(1))
+    if found is None:
+        workspace = Workspace(name="Default")
+        session.add(workspace)
+        session.flush()
+        return workspace.id
+    return found
+
+
+def _insert_user(
+    session: Session, *, email: str, name: str, password: Secret, is_admin: bool
+) -> User:
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise DuplicateError("user_exists", params={"field": "email", "email": email})
+    user = User(
+        email=email,
+        name=name.strip()[:200],
+        password_hash=_hasher.hash(password.reveal()),
+        is_admin=is_admin,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def setup_admin(ctx: AppContext, *, email: str, name: str, password: Secret) -> UserView:
+    """Create the first user (admin, owner of the first workspace). Only on a fresh install."""
+    address = normalise_email(email)
+    check_password(password)
+    with transaction(ctx.sessions) as session:
+        if session.scalar(select(func.count()).select_from(User)):
+            raise ConflictError("setup_done")
+        user = _insert_user(session, email=address, name=name, password=password, is_admin=True)
+        session.add(
+            Membership(user_id=user.id, workspace_id=_first_workspace(session), role="owner")
+        )
+        return _view(user)
+
+
+def create_user(
+    ctx: AppContext,
+    *,
+    email: str,
+    password: Secret,
+    name: str = "",
+    workspace_id: int | None = None,
+    new_workspace: str | None = None,
+    role: Role = "member",
+    is_admin: bool = False,
+) -> tuple[UserView, int]:
+    """Add a user to an existing workspace, or to a new one named ``new_workspace``.
+
+    Returns the user and the workspace id they belong to.
+    """
+    address = normalise_email(email)
+    check_password(password)
+    with transaction(ctx.sessions) as session:
+        if new_workspace is not None:
+            label = new_workspace.strip()
+            if not label or len(label) > 200:
+                raise InputError("workspace_name_invalid", params={"field": "workspace"})
+            workspace = Workspace(name=label)
+            session.add(workspace)
+            session.flush()
+            target, role = workspace.id, "owner"
+        elif workspace_id is not None:
+            if session.get(Workspace, workspace_id) is None:
+                raise NotFoundError(params={"field": "workspace"})
+            target = workspace_id
+        else:
+            target = _first_workspace(session)
+        user = _insert_user(session, email=address, name=name, password=password, is_admin=is_admin)
+        session.add(Membership(user_id=user.id, workspace_id=target, role=role))
+        return _view(user), target
+
+
+def _failures(session: Session, key: str, since: object) -> int:
+    stmt = select(func.count()).where(LoginAttempt.key == key, LoginAttempt.created_at >= since)
+    return int(session.scalar(stmt) or 0)
+
+
+def authenticate(ctx: AppContext, *, email: str, password: Secret, client: str) -> UserView:
+    """Check a login. Wrong email and wrong password look the same; too many failures → 429."""
+    address = email.strip().lower()[:320]
+    now = ctx.clock.now()
+    keys = (f"email:{address}", f"client:{client}"[:400])
+    with transaction(ctx.sessions) as session:
+        since = now - WINDOW
+        if (
+            _failures(session, keys[0], since) >= MAX_FAILURES_PER_EMAIL
+            or _failures(session, keys[1], since) >= MAX_FAILURES_PER_CLIENT
+        ):
+            raise RateLimitedError(params={"minutes": int(WINDOW.total_seconds() // 60)})
+        user = session.scalar(select(User).where(User.email == address))
+        try:
+            _hasher.verify(user.password_hash if user else _DUMMY_HASH, password.reveal())
+            ok = user is not None
+        except (VerificationError, InvalidHashError):
+            ok = False
+        if not ok or user is None:
+            session.add_all([LoginAttempt(key=key, created_at=now) for key in keys])
+        else:
+            session.execute(delete(LoginAttempt).where(LoginAttempt.key == keys[0]))
+            user.last_login_at = now
+            if _hasher.check_needs_rehash(user.password_hash):
+                user.password_hash = _hasher.hash(password.reveal())
+            return _view(user)
+    raise LoginFailedError()
+
+
+def get_user(ctx: AppContext, user_id: int) -> UserView:
+    with ctx.sessions() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFoundError()
+        return _view(user)
+
+
+def user_by_email(ctx: AppContext, email: str) -> UserView:
+    with ctx.sessions() as session:
+        user = session.scalar(select(User).where(User.email == email.strip().lower()))
+        if user is None:
+            raise NotFoundError(params={"field": "user"})
+        return _view(user)
+
+
+def workspaces_of(ctx: AppContext, user_id: int) -> list[WorkspaceView]:
+    with ctx.sessions() as session:
+        rows = session.execute(
+            select(Workspace.id, Workspace.name, Membership.role)
+            .join(Membership, Membership.workspace_id == Workspace.id)
+            .where(Membership.user_id == user_id)
+            .order_by(Workspace.id)
+        ).all()
+        return [WorkspaceView(id=row[0], name=row[1], role=row[2]) for row in rows]
+
+
+def is_member(ctx: AppContext, *, user_id: int, workspace_id: int) -> bool:
+    with ctx.sessions() as session:
+        found = session.scalar(
+            select(Membership.id).where(
+                Membership.user_id == user_id, Membership.workspace_id == workspace_id
+            )
+        )
+        return found is not None

@@ -1,0 +1,160 @@
+"""The "+ SMTP" form: what the browser posts → service input, and values to render back.
+
+Passwords are never rendered back into a page; a re-shown form asks for them again.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fluenzr.core.secret import Secret
+from fluenzr.errors import ValidationError
+from fluenzr.services import account_rules as rules
+from fluenzr.services.account_config import AccountInput
+from fluenzr.services.presets import Preset, get_preset, match_preset
+
+# The seed page's order: Email, Nombre visible, Servidor SMTP, Puerto, Nombre de usuario,
+# Contraseña, Encriptación; then the optional IMAP block.
+TEXT_FIELDS = (
+    "email",
+    "display_name",
+    "preset",
+    "smtp_host",
+    "smtp_port",
+    "username",
+    "smtp_security",
+    "imap_host",
+    "imap_port",
+    "imap_security",
+    "imap_username",
+    "ca_file",
+    "pin_sha256",
+)
+LIMIT_FIELDS = ("daily_limit", "hourly_limit", "min_interval", "max_interval", "timezone")
+# Error ``field`` names that differ from the form's input names.
+FIELD_ALIASES = {"name": "display_name", "password": "password", "preset": "preset"}
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def text(form: Any, name: str, limit: int = 4096) -> str:
+    value = form.get(name)
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+def values_of(form: Any) -> dict[str, str]:
+    return {name: text(form, name) for name in (*TEXT_FIELDS, *LIMIT_FIELDS)}
+
+
+def _port(value: str, field: str) -> int | None:
+    return rules.port(value, field=field) if value else None
+
+
+def _int(value: str, field: str) -> int | None:
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise rules.invalid(
+            "limit_invalid", field, minimum=0, maximum=100000, value=value
+        ) from None
+
+
+def to_input(form: Any) -> AccountInput:
+    v = values_of(form)
+    password = form.get("password")
+    imap_password = form.get("imap_password")
+    return AccountInput(
+        email=v["email"],
+        display_name=v["display_name"],
+        preset=v["preset"] or None,
+        smtp_host=v["smtp_host"] or None,
+        smtp_port=_port(v["smtp_port"], "smtp_port"),
+        smtp_security=v["smtp_security"] or None,
+        username=v["username"] or None,
+        password=Secret(password) if isinstance(password, str) and password else None,
+        imap_host=v["imap_host"] or None,
+        imap_port=_port(v["imap_port"], "imap_port"),
+        imap_security=v["imap_security"] or None,
+        imap_username=v["imap_username"] or None,
+        imap_password=(
+            Secret(imap_password) if isinstance(imap_password, str) and imap_password else None
+        ),
+        ca_file=v["ca_file"] or None,
+        pin_sha256=v["pin_sha256"] or None,
+        force=form.get("force") == "1",
+    )
+
+
+def limit_changes(form: Any) -> dict[str, Any]:
+    v = values_of(form)
+    changes: dict[str, Any] = {}
+    for name in ("daily_limit", "hourly_limit", "min_interval", "max_interval"):
+        number = _int(v[name], name)
+        if number is not None:
+            changes[name] = number
+    if v["timezone"]:
+        changes["timezone"] = v["timezone"]
+    return changes
+
+
+def apply_preset(values: dict[str, str], preset: Preset) -> dict[str, str]:
+    """Fill the server fields from a preset (what the preset picker does)."""
+    out = dict(values, preset=preset.key)
+    if preset.is_custom:
+        return out
+    for name in (
+        "smtp_host",
+        "smtp_port",
+        "smtp_security",
+        "imap_host",
+        "imap_port",
+        "imap_security",
+    ):
+        value = getattr(preset, name)
+        out[name] = "" if value is None else str(value)
+    return out
+
+
+def detect(values: dict[str, str]) -> tuple[dict[str, str], Preset | None]:
+    """ "Detect from email": preset by the address's domain; the username defaults to the email."""
+    address = values.get("email", "")
+    out = dict(values)
+    if "@" not in address:
+        return out, None
+    if not out.get("username"):
+        out["username"] = address
+    preset = match_preset(address.rsplit("@", 1)[1])
+    if preset is None:
+        return out, None
+    return apply_preset(out, preset), preset
+
+
+def preset_for(values: dict[str, str]) -> Preset | None:
+    key = values.get("preset") or ""
+    if not key:
+        return None
+    try:
+        return get_preset(key)
+    except ValidationError:
+        return None
+
+
+def find_fingerprint(report: Any) -> str | None:
+    """The SHA-256 certificate fingerprint carried by a Probar report, if any."""
+    if isinstance(report, dict):
+        for key, value in report.items():
+            if isinstance(value, str) and ("fingerprint" in key or "sha256" in key):
+                candidate = value.lower().replace(":", "")
+                if _HEX64.match(candidate):
+                    return candidate
+            found = find_fingerprint(value)
+            if found:
+                return found
+    if isinstance(report, list):
+        for item in report:
+            found = find_fingerprint(item)
+            if found:
+                return found
+    return None

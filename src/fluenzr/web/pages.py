@@ -1,0 +1,246 @@
+"""Pages outside the accounts area: first-run setup, login/logout, language, API tokens."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import RedirectResponse
+from starlette.concurrency import run_in_threadpool
+
+from fluenzr.api.deps import SESSION_COOKIE, get_ctx
+from fluenzr.core.secret import Secret
+from fluenzr.errors import FluenzrError
+from fluenzr.i18n import normalise_language
+from fluenzr.services import tokens, users
+from fluenzr.web import account_pages
+from fluenzr.web.render import error_text, render
+from fluenzr.web.session import (
+    PRE_CSRF_COOKIE,
+    check_csrf,
+    lang_of,
+    login_redirect,
+    pre_csrf,
+    principal,
+    safe_next,
+    set_lang,
+    set_pre_csrf,
+    set_session,
+)
+
+router = APIRouter(include_in_schema=False)
+router.include_router(account_pages.router)
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _text(form: Any, name: str, limit: int = 320) -> str:
+    value = form.get(name)
+    return value[:limit] if isinstance(value, str) else ""
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    if principal(request) is None:
+        return login_redirect(request)
+    return RedirectResponse("/accounts", status_code=303)
+
+
+def _auth_page(request: Request, name: str, *, status: int = 200, **context: Any) -> Response:
+    token = pre_csrf(request)
+    response = render(
+        request, name, lang=lang_of(request), status=status, csrf=token, user=None, **context
+    )
+    set_pre_csrf(request, response, token)
+    return response
+
+
+@router.get("/setup")
+def setup_form(request: Request) -> Response:
+    if not users.needs_setup(get_ctx(request)):
+        return RedirectResponse("/login", status_code=303)
+    return _auth_page(request, "setup.html", values={}, error=None)
+
+
+async def _login_then(request: Request, user_id: int) -> Response:
+    ctx = get_ctx(request)
+    spaces = await run_in_threadpool(users.workspaces_of, ctx, user_id)
+    cookie, _csrf = await run_in_threadpool(
+        tokens.start_session, ctx, user_id=user_id, workspace_id=spaces[0].id
+    )
+    response = RedirectResponse("/accounts", status_code=303)
+    set_session(request, response, cookie.reveal())
+    response.delete_cookie(PRE_CSRF_COOKIE, path="/")
+    return response
+
+
+@router.post("/setup")
+async def setup_submit(request: Request) -> Response:
+    ctx = get_ctx(request)
+    form = await request.form()
+    check_csrf(form.get("csrf"), request.cookies.get(PRE_CSRF_COOKIE))
+    values = {"email": _text(form, "email"), "name": _text(form, "name", 200)}
+    try:
+        user = await run_in_threadpool(
+            lambda: users.setup_admin(
+                ctx,
+                email=values["email"],
+                name=values["name"],
+                password=Secret(_text(form, "password", 2048)),
+            )
+        )
+    except FluenzrError as error:
+        if error.code == "setup_done":
+            return RedirectResponse("/login", status_code=303)
+        return _auth_page(
+            request,
+            "setup.html",
+            status=error.http_status,
+            values=values,
+            error=error_text(error, lang_of(request)) | {"field": error.params.get("field", "")},
+        )
+    return await _login_then(request, user.id)
+
+
+@router.get("/login")
+def login_form(request: Request) -> Response:
+    if users.needs_setup(get_ctx(request)):
+        return RedirectResponse("/setup", status_code=303)
+    return _auth_page(request, "login.html", values={}, error=None)
+
+
+@router.post("/login")
+async def login_submit(request: Request) -> Response:
+    ctx = get_ctx(request)
+    form = await request.form()
+    check_csrf(form.get("csrf"), request.cookies.get(PRE_CSRF_COOKIE))
+    email = _text(form, "email")
+    try:
+        user = await run_in_threadpool(
+            lambda: users.authenticate(
+                ctx,
+                email=email,
+                password=Secret(_text(form, "password", 2048)),
+                client=_client(request),
+            )
+        )
+    except FluenzrError as error:
+        return _auth_page(
+            request,
+            "login.html",
+            status=error.http_status,
+            values={"email": email},
+            error=error_text(error, lang_of(request)),
+        )
+    return await _login_then(request, user.id)
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    who = principal(request)
+    form = await request.form()
+    if who is not None:
+        check_csrf(form.get("csrf"), who.csrf_token)
+        await run_in_threadpool(
+            tokens.end_session, get_ctx(request), request.cookies[SESSION_COOKIE]
+        )
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/lang/{code}")
+def switch_language(request: Request, code: str, next: str | None = None) -> Response:
+    """Language switch as a plain link (works without JavaScript); only sets a cookie."""
+    lang = normalise_language(code) or "es"
+    response = RedirectResponse(safe_next(next), status_code=303)
+    set_lang(request, response, lang)
+    return response
+
+
+@router.post("/workspace")
+async def switch_workspace(request: Request) -> Response:
+    who = principal(request)
+    if who is None:
+        return login_redirect(request)
+    form = await request.form()
+    check_csrf(form.get("csrf"), who.csrf_token)
+    try:
+        workspace_id = int(_text(form, "workspace_id", 12))
+    except ValueError:
+        workspace_id = 0
+    await run_in_threadpool(
+        lambda: tokens.switch_workspace(
+            get_ctx(request),
+            cookie=request.cookies[SESSION_COOKIE],
+            user_id=who.user_id,
+            workspace_id=workspace_id,
+        )
+    )
+    return RedirectResponse("/accounts", status_code=303)
+
+
+@router.get("/settings/tokens")
+def tokens_page(request: Request) -> Response:
+    who = principal(request)
+    if who is None:
+        return login_redirect(request)
+    return _tokens_view(request, who, created=None)
+
+
+def _tokens_view(request: Request, who: Any, *, created: str | None, error: Any = None) -> Response:
+    ctx = get_ctx(request)
+    return render(
+        request,
+        "tokens.html",
+        lang=lang_of(request),
+        user=who,
+        csrf=who.csrf_token,
+        workspaces=users.workspaces_of(ctx, who.user_id),
+        tokens=tokens.list_tokens(ctx, user_id=who.user_id),
+        created=created,
+        error=error,
+    )
+
+
+@router.post("/settings/tokens")
+async def tokens_create(request: Request) -> Response:
+    who = principal(request)
+    if who is None:
+        return login_redirect(request)
+    form = await request.form()
+    check_csrf(form.get("csrf"), who.csrf_token)
+    try:
+        _view, secret = await run_in_threadpool(
+            lambda: tokens.create_token(
+                get_ctx(request),
+                user_id=who.user_id,
+                workspace_id=who.workspace_id,
+                name=_text(form, "name", 100),
+            )
+        )
+    except FluenzrError as error:
+        shown = error_text(error, lang_of(request))
+        return await run_in_threadpool(
+            functools.partial(_tokens_view, request, who, created=None, error=shown)
+        )
+    # The only time the token is ever shown; the page is marked no-store.
+    response = await run_in_threadpool(lambda: _tokens_view(request, who, created=secret.reveal()))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.post("/settings/tokens/{token_id}/revoke")
+async def tokens_revoke(request: Request, token_id: int) -> Response:
+    who = principal(request)
+    if who is None:
+        return login_redirect(request)
+    form = await request.form()
+    check_csrf(form.get("csrf"), who.csrf_token)
+    await run_in_threadpool(
+        lambda: tokens.revoke_token(get_ctx(request), user_id=who.user_id, token_id=token_id)
+    )
+    return RedirectResponse("/settings/tokens", status_code=303)

@@ -1,0 +1,71 @@
+"""A real FluenzR HTTP server on 127.0.0.1 (port 0) in a thread, for API and browser tests."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import uvicorn
+
+from fluenzr.api import create_app
+from fluenzr.core.secret import Secret
+from fluenzr.services import tokens, users
+from fluenzr.services.context import AppContext
+
+ADMIN_EMAIL = "admin@fluenzr.test"
+ADMIN_PASSWORD = "correct horse battery"
+
+
+@contextmanager
+def serve(ctx: AppContext, *, role: str = "all", sending: bool | None = None) -> Iterator[str]:
+    """Serve the app over real HTTP; yields its base URL."""
+    app = create_app(ctx, role="web" if role == "web" else "all", sending=sending)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_level="warning", ws="none", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="fluenzr-test-http", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("test HTTP server did not start")
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
+
+
+@dataclass(frozen=True)
+class Caller:
+    user_id: int
+    workspace_id: int
+    email: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def admin(ctx: AppContext) -> Caller:
+    """The first user (as the setup page would create it) with an API token."""
+    user = users.setup_admin(ctx, email=ADMIN_EMAIL, name="Admin", password=Secret(ADMIN_PASSWORD))
+    workspace = users.workspaces_of(ctx, user.id)[0].id
+    _view, secret = tokens.create_token(ctx, user_id=user.id, workspace_id=workspace, name="t")
+    return Caller(user.id, workspace, user.email, secret.reveal())
+
+
+def other_user(ctx: AppContext, email: str = "other@fluenzr.test") -> Caller:
+    """A second user in a workspace of their own."""
+    user, workspace = users.create_user(
+        ctx, email=email, password=Secret(ADMIN_PASSWORD), new_workspace="Other"
+    )
+    _view, secret = tokens.create_token(ctx, user_id=user.id, workspace_id=workspace, name="t")
+    return Caller(user.id, workspace, user.email, secret.reveal())
