@@ -1,0 +1,102 @@
+"""Pausing and resuming an account — by a provider limit, an auth failure, a person — as events.
+
+An ``auth_failed`` pause has no end time: it lifts when the credentials change (the account's
+``credentials_changed_at`` is newer than the pause) or by hand. Any other pause with an end time
+lifts by itself once that time has passed.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fluenzr.services.events import record_event
+from fluenzr.storage.base import aware
+from fluenzr.storage.models import Account
+from fluenzr.storage.models.outbox import SendingState
+
+AUTH_FAILED = "auth_failed"
+MANUAL = "manual"
+
+
+def _state(session: Session, account_id: int) -> SendingState:
+    state = session.scalar(select(SendingState).where(SendingState.account_id == account_id))
+    if state is None:
+        state = SendingState(
+            account_id=account_id, day_key="", day_count=0, hour_key="", hour_count=0
+        )
+        state.backoff_level = 0
+        session.add(state)
+    return state
+
+
+def pause_account(
+    session: Session,
+    account: Account,
+    *,
+    reason: str,
+    now: datetime,
+    until: datetime | None,
+    error: dict[str, Any] | None = None,
+) -> None:
+    account.status = "paused"
+    account.status_reason = reason
+    account.paused_until = until
+    if error is not None:
+        account.last_error = json.dumps(error, ensure_ascii=False)
+    _state(session, account.id).paused_at = now
+    record_event(
+        session,
+        workspace_id=account.workspace_id,
+        account_id=account.id,
+        type="account_paused",
+        data={"reason": reason, "until": until.isoformat() if until else None, **(error or {})},
+    )
+
+
+def resume_account(session: Session, account: Account, *, now: datetime, by: str) -> None:
+    previous = account.status_reason
+    account.status = "active"
+    account.status_reason = None
+    account.paused_until = None
+    state = _state(session, account.id)
+    state.paused_at = None
+    state.backoff_level = 0
+    record_event(
+        session,
+        workspace_id=account.workspace_id,
+        account_id=account.id,
+        type="account_resumed",
+        data={"by": by, "reason": previous, "at": now.isoformat()},
+    )
+
+
+def auto_resume(session: Session, account: Account, state: SendingState, *, now: datetime) -> bool:
+    """Lift a pause whose time has come (or whose credentials changed). True if now active."""
+    if account.status != "paused":
+        return True
+    if account.status_reason == AUTH_FAILED:
+        changed, paused = aware(account.credentials_changed_at), aware(state.paused_at)
+        if changed is not None and (paused is None or changed > paused):
+            resume_account(session, account, now=now, by="credentials_changed")
+            return True
+        return False
+    until = aware(account.paused_until)
+    if until is not None and until <= now:
+        resume_account(session, account, now=now, by="auto")
+        return True
+    return False
+
+
+def back_off(
+    session: Session, account: Account, *, now: datetime, delay: timedelta, error: dict[str, Any]
+) -> None:
+    """The account could not be reached: try again after ``delay``; messages stay queued."""
+    state = _state(session, account.id)
+    state.backoff_level += 1
+    state.next_send_at = now + delay
+    account.last_error = json.dumps(error, ensure_ascii=False)

@@ -1,0 +1,196 @@
+"""Recording what happened to a message: sending, sent, deferred, failed — with events."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from fluenzr.sending import pacing
+from fluenzr.sending.outcomes import Decision, Failure
+from fluenzr.sending.smtp_session import RecipientResult
+from fluenzr.services.events import record_event
+from fluenzr.storage.models.outbox import (
+    COPY_NONE,
+    COPY_PENDING,
+    DEFERRED,
+    FAILED,
+    QUEUED,
+    SENDING,
+    SENT,
+    OutboxMessage,
+    OutboxRecipient,
+)
+
+MAX_ATTEMPTS = 8
+
+
+def mark_sending(session: Session, *, outbox_id: int, now: datetime, lease: timedelta) -> None:
+    """Persisted before DATA: after a crash this message is never sent again blindly."""
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == outbox_id)
+        .values(
+            status=SENDING,
+            sending_at=now,
+            attempts=OutboxMessage.attempts + 1,
+            locked_until=now + lease,
+            updated_at=now,
+        )
+    )
+
+
+def _recipient_rows(session: Session, outbox_id: int) -> list[OutboxRecipient]:
+    query = select(OutboxRecipient).where(OutboxRecipient.outbox_id == outbox_id)
+    return list(session.scalars(query))
+
+
+def _fail_recipients(
+    session: Session, row: OutboxMessage, results: Sequence[RecipientResult]
+) -> None:
+    rejected = {r.email: r.failure for r in results if r.failure and (r.failure.code or 0) >= 500}
+    if not rejected:
+        return
+    for recipient in _recipient_rows(session, row.id):
+        failure = rejected.get(recipient.email)
+        if failure is None or recipient.status == FAILED:
+            continue
+        recipient.status, recipient.reason, recipient.detail = (
+            FAILED,
+            "recipient_rejected",
+            failure.detail,
+        )
+        record_event(
+            session,
+            workspace_id=row.workspace_id,
+            account_id=row.account_id,
+            type="failed",
+            message_id=row.id,
+            recipient=recipient.email,
+            data={"reason": "recipient_rejected", "detail": failure.detail},
+        )
+
+
+def mark_sent(
+    session: Session,
+    row: OutboxMessage,
+    *,
+    results: Sequence[RecipientResult],
+    now: datetime,
+    copy: bool,
+) -> None:
+    _fail_recipients(session, row, results)
+    accepted = [r.email for r in results if r.failure is None]
+    session.execute(
+        update(OutboxRecipient)
+        .where(OutboxRecipient.outbox_id == row.id, OutboxRecipient.email.in_(accepted))
+        .values(status=SENT)
+    )
+    row.status, row.sent_at = SENT, now
+    row.locked_by, row.locked_until = None, None
+    row.reason = "partially_sent" if len(accepted) < len(results) else None
+    row.sent_copy = COPY_PENDING if copy else COPY_NONE
+    row.updated_at = now
+    record_event(
+        session,
+        workspace_id=row.workspace_id,
+        account_id=row.account_id,
+        type="sent",
+        message_id=row.id,
+        data={"message_id": row.message_id, "recipients": accepted},
+    )
+
+
+def mark_recipients_rejected(
+    session: Session, row: OutboxMessage, *, results: Sequence[RecipientResult], now: datetime
+) -> None:
+    """Every recipient refused permanently: the message fails, each recipient with its reply."""
+    _fail_recipients(session, row, results)
+    first = next((r.failure for r in results if r.failure), None)
+    _finish_failed(session, row, reason="recipient_rejected", failure=first, now=now)
+
+
+def _finish_failed(
+    session: Session, row: OutboxMessage, *, reason: str, failure: Failure | None, now: datetime
+) -> None:
+    row.status, row.reason = FAILED, reason
+    row.detail = failure.detail if failure else None
+    row.reply_code = failure.code if failure else None
+    row.locked_by, row.locked_until, row.next_attempt_at = None, None, None
+    row.updated_at = now
+    session.execute(
+        update(OutboxRecipient)
+        .where(OutboxRecipient.outbox_id == row.id, OutboxRecipient.status == QUEUED)
+        .values(status=FAILED, reason=reason)
+    )
+    record_event(
+        session,
+        workspace_id=row.workspace_id,
+        account_id=row.account_id,
+        type="failed",
+        message_id=row.id,
+        data={"reason": reason, "detail": row.detail, "reply_code": row.reply_code},
+    )
+
+
+def mark_failed(
+    session: Session, row: OutboxMessage, *, decision: Decision, failure: Failure, now: datetime
+) -> None:
+    _finish_failed(session, row, reason=decision.reason, failure=failure, now=now)
+
+
+def mark_deferred(
+    session: Session,
+    row: OutboxMessage,
+    *,
+    decision: Decision,
+    failure: Failure,
+    now: datetime,
+    counted: bool,
+    results: Sequence[RecipientResult] = (),
+) -> None:
+    """A temporary failure: retry later with backoff and jitter, at most MAX_ATTEMPTS times."""
+    _fail_recipients(session, row, results)
+    if not counted:
+        row.attempts += 1
+    if row.attempts >= MAX_ATTEMPTS:
+        _finish_failed(session, row, reason=decision.reason, failure=failure, now=now)
+        return
+    delay = pacing.backoff(row.attempts)
+    if decision.retry_after is not None:
+        delay = max(delay, decision.retry_after)
+    row.status, row.reason = DEFERRED, decision.reason
+    row.detail, row.reply_code = failure.detail, failure.code
+    row.next_attempt_at = now + delay
+    row.locked_by, row.locked_until = None, None
+    row.updated_at = now
+    record_event(
+        session,
+        workspace_id=row.workspace_id,
+        account_id=row.account_id,
+        type="deferred",
+        message_id=row.id,
+        data={
+            "reason": decision.reason,
+            "detail": failure.detail,
+            "attempts": row.attempts,
+            "retry_at": row.next_attempt_at.isoformat(),
+        },
+    )
+
+
+def error_dict(decision: Decision, failure: Failure) -> dict[str, object]:
+    return {
+        "code": decision.reason,
+        "detail": failure.detail,
+        "reply_code": failure.code,
+        "enhanced_code": failure.enhanced,
+        "stage": failure.stage.value,
+    }
+
+
+def as_json(value: dict[str, object]) -> str:
+    return json.dumps(value, ensure_ascii=False)

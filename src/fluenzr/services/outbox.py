@@ -1,0 +1,323 @@
+"""Outbox use cases: enqueue a message, list the outbox, cancel a queued message.
+
+Enqueue validates everything first (recipients, headers, account, suppression), builds the exact
+MIME bytes once, and writes the message and its recipients in one transaction: a rejected
+request writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import parseaddr
+from zoneinfo import ZoneInfo
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fluenzr.errors import ConflictError, NotFoundError, ValidationError
+from fluenzr.mail import mime
+from fluenzr.mail.mime import Address, Draft
+from fluenzr.sending import suppression
+from fluenzr.services.context import AppContext
+from fluenzr.storage.base import aware
+from fluenzr.storage.engine import transaction
+from fluenzr.storage.models import Account
+from fluenzr.storage.models.outbox import (
+    CANCELLED,
+    DEFERRED,
+    NEEDS_REVIEW,
+    PENDING,
+    QUEUED,
+    STATUSES,
+    OutboxMessage,
+    OutboxRecipient,
+)
+
+MAX_RECIPIENTS = 50
+MAX_SUBJECT = 998
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    account_id: int
+    to: Sequence[str]
+    subject: str
+    text: str
+    cc: Sequence[str] = ()
+    html: str | None = None
+    reply_to: str | None = None
+    in_reply_to: str | None = None
+    references: Sequence[str] = ()
+    headers: Sequence[tuple[str, str]] = ()
+    not_before: datetime | None = None  # naive = the account's time zone
+    stop_on_reply: bool = False
+    unsubscribe: Sequence[str] = field(default_factory=tuple)
+    one_click: bool = False
+
+
+class RecipientView(BaseModel):
+    email: str
+    kind: str
+    status: str
+    reason: str | None
+
+
+class OutboxView(BaseModel):
+    id: int
+    account_id: int
+    message_id: str
+    status: str
+    reason: str | None
+    detail: str | None
+    subject: str
+    recipients: list[RecipientView]
+    attempts: int
+    not_before: datetime | None
+    next_attempt_at: datetime | None
+    sent_at: datetime | None
+    sent_copy: str
+    stop_on_reply: bool
+    created_at: datetime
+
+
+def to_view(row: OutboxMessage, recipients: Sequence[OutboxRecipient]) -> OutboxView:
+    return OutboxView(
+        id=row.id,
+        account_id=row.account_id,
+        message_id=row.message_id,
+        status=row.status,
+        reason=row.reason,
+        detail=row.detail,
+        subject=row.subject,
+        recipients=[
+            RecipientView(email=r.email, kind=r.kind, status=r.status, reason=r.reason)
+            for r in recipients
+        ],
+        attempts=row.attempts,
+        not_before=aware(row.not_before),
+        next_attempt_at=aware(row.next_attempt_at),
+        sent_at=aware(row.sent_at),
+        sent_copy=row.sent_copy,
+        stop_on_reply=row.stop_on_reply,
+        created_at=aware(row.created_at) or row.created_at,
+    )
+
+
+def parse_address(value: str, *, field_name: str) -> Address:
+    """``bob@x.org`` or ``Bob <bob@x.org>``; the address validated and normalised."""
+    mime.refuse_line_breaks(field_name, value)
+    name, addr = parseaddr(value.strip())
+    if not addr:
+        raise ValidationError("email_missing", params={"field": field_name})
+    try:
+        # test_environment: accept the reserved ``.test`` domain used by local test servers.
+        valid = validate_email(addr, check_deliverability=False, test_environment=True)
+    except EmailNotValidError as exc:
+        raise ValidationError(
+            "email_invalid", params={"field": field_name, "value": addr, "reason": str(exc)}
+        ) from None
+    return Address(email=valid.normalized, name=name.strip())
+
+
+def _addresses(values: Sequence[str], *, field_name: str) -> list[Address]:
+    out = [parse_address(v, field_name=field_name) for v in values]
+    seen: set[str] = set()
+    unique = []
+    for address in out:
+        if address.email.lower() not in seen:
+            seen.add(address.email.lower())
+            unique.append(address)
+    return unique
+
+
+def _account(session: Session, *, workspace_id: int, account_id: int) -> Account:
+    account = session.get(Account, account_id)
+    if account is None or account.workspace_id != workspace_id:
+        raise NotFoundError("account_not_found", params={"id": account_id, "field": "account"})
+    return account
+
+
+def _not_before(value: datetime | None, *, tz: str) -> datetime | None:
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=ZoneInfo(tz))
+
+
+def _draft(account: Account, request: SendRequest) -> tuple[Draft, list[Address], list[Address]]:
+    to = _addresses(request.to, field_name="to")
+    if not to:
+        raise ValidationError("email_missing", params={"field": "to"})
+    cc = [a for a in _addresses(request.cc, field_name="cc") if a not in to]
+    if len(to) + len(cc) > MAX_RECIPIENTS:
+        raise ValidationError("too_many_recipients", params={"field": "to", "max": MAX_RECIPIENTS})
+    subject = request.subject.strip()
+    mime.refuse_line_breaks("Subject", subject)
+    if len(subject) > MAX_SUBJECT:
+        raise ValidationError("subject_too_long", params={"field": "subject", "max": MAX_SUBJECT})
+    reply_to = parse_address(request.reply_to, field_name="reply_to") if request.reply_to else None
+    draft = Draft(
+        sender=Address(account.email, account.display_name),
+        to=to,
+        cc=cc,
+        subject=subject,
+        text=request.text,
+        html=request.html,
+        reply_to=reply_to,
+        in_reply_to=request.in_reply_to,
+        references=request.references,
+        headers=request.headers,
+        unsubscribe=request.unsubscribe,
+        one_click=request.one_click,
+    )
+    return draft, to, cc
+
+
+def _add(
+    session: Session, *, workspace_id: int, account: Account, request: SendRequest
+) -> tuple[OutboxMessage, list[OutboxRecipient]]:
+    draft, to, cc = _draft(account, request)
+    suppression.refuse_suppressed(
+        session, workspace_id=workspace_id, emails=[a.email for a in (*to, *cc)]
+    )
+    built = mime.build(draft)
+    not_before = _not_before(request.not_before, tz=account.timezone)
+    row = OutboxMessage(
+        workspace_id=workspace_id,
+        account_id=account.id,
+        message_id=built.message_id,
+        envelope_from=account.email,
+        subject=draft.subject,
+        in_reply_to=mime.normalise_msg_id(request.in_reply_to, field_name="in_reply_to")
+        if request.in_reply_to
+        else None,
+        mime=built.mime,
+        status=QUEUED,
+        attempts=0,
+        not_before=not_before,
+        next_attempt_at=not_before,
+        stop_on_reply=request.stop_on_reply,
+        sent_copy="none",
+        copy_attempts=0,
+    )
+    session.add(row)
+    session.flush()
+    recipients = [
+        OutboxRecipient(outbox_id=row.id, email=a.email, kind=kind, status=QUEUED)
+        for kind, group in (("to", to), ("cc", cc))
+        for a in group
+    ]
+    session.add_all(recipients)
+    return row, recipients
+
+
+def enqueue_many(
+    ctx: AppContext, *, workspace_id: int, requests: Sequence[SendRequest]
+) -> list[OutboxView]:
+    """Enqueue several messages in one transaction: all of them, or none."""
+    with transaction(ctx.sessions) as session:
+        accounts: dict[int, Account] = {}
+        out = []
+        for request in requests:
+            account = accounts.get(request.account_id)
+            if account is None:
+                account = _account(
+                    session, workspace_id=workspace_id, account_id=request.account_id
+                )
+                accounts[request.account_id] = account
+            row, recipients = _add(
+                session, workspace_id=workspace_id, account=account, request=request
+            )
+            out.append((row, recipients))
+        session.flush()
+        return [to_view(row, recipients) for row, recipients in out]
+
+
+def enqueue(ctx: AppContext, *, workspace_id: int, request: SendRequest) -> OutboxView:
+    return enqueue_many(ctx, workspace_id=workspace_id, requests=[request])[0]
+
+
+def _recipients(session: Session, ids: Sequence[int]) -> dict[int, list[OutboxRecipient]]:
+    grouped: dict[int, list[OutboxRecipient]] = {i: [] for i in ids}
+    if ids:
+        query = select(OutboxRecipient).where(OutboxRecipient.outbox_id.in_(ids))
+        for recipient in session.scalars(query.order_by(OutboxRecipient.id)):
+            grouped[recipient.outbox_id].append(recipient)
+    return grouped
+
+
+def list_outbox(
+    ctx: AppContext,
+    *,
+    workspace_id: int,
+    account_id: int | None = None,
+    status: str | None = None,
+    limit: int = 200,
+) -> list[OutboxView]:
+    if status is not None and status not in STATUSES:
+        raise ValidationError(
+            "outbox_status_invalid",
+            params={"field": "status", "value": status, "allowed": ", ".join(STATUSES)},
+        )
+    with ctx.sessions() as session:
+        query = select(OutboxMessage).where(OutboxMessage.workspace_id == workspace_id)
+        if account_id is not None:
+            query = query.where(OutboxMessage.account_id == account_id)
+        if status is not None:
+            query = query.where(OutboxMessage.status == status)
+        rows = list(session.scalars(query.order_by(OutboxMessage.id.desc()).limit(limit)))
+        grouped = _recipients(session, [r.id for r in rows])
+        return [to_view(row, grouped[row.id]) for row in rows]
+
+
+def _load(session: Session, *, workspace_id: int, outbox_id: int) -> OutboxMessage:
+    row = session.get(OutboxMessage, outbox_id)
+    if row is None or row.workspace_id != workspace_id:
+        raise NotFoundError("outbox_not_found", params={"id": outbox_id})
+    return row
+
+
+def get_message(ctx: AppContext, *, workspace_id: int, outbox_id: int) -> OutboxView:
+    with ctx.sessions() as session:
+        row = _load(session, workspace_id=workspace_id, outbox_id=outbox_id)
+        return to_view(row, _recipients(session, [row.id])[row.id])
+
+
+def cancel(ctx: AppContext, *, workspace_id: int, outbox_id: int) -> OutboxView:
+    """Cancel a message the worker has not started (queued/deferred) or one set aside for review.
+
+    The row lock makes this safe against a worker: a message a worker holds a live lease on is
+    being sent right now and cannot be cancelled any more.
+    """
+    with transaction(ctx.sessions) as session:
+        query = select(OutboxMessage).where(OutboxMessage.id == outbox_id).with_for_update()
+        row = session.scalar(query)
+        if row is None or row.workspace_id != workspace_id:
+            raise NotFoundError("outbox_not_found", params={"id": outbox_id})
+        now = ctx.clock.now()
+        leased = row.locked_until is not None and (aware(row.locked_until) or now) > now
+        if row.status not in (*PENDING, NEEDS_REVIEW) or (row.status in PENDING and leased):
+            raise ConflictError(
+                "outbox_not_cancellable", params={"id": row.id, "status": row.status}
+            )
+        row.status = CANCELLED
+        row.reason = "cancelled"
+        row.next_attempt_at = None
+        session.flush()
+        return to_view(row, _recipients(session, [row.id])[row.id])
+
+
+__all__ = [
+    "DEFERRED",
+    "OutboxView",
+    "SendRequest",
+    "cancel",
+    "enqueue",
+    "enqueue_many",
+    "get_message",
+    "list_outbox",
+    "parse_address",
+]
