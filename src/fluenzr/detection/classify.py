@@ -49,6 +49,7 @@ class Classification:
     message_id: str | None = None
     from_address: str = ""
     subject: str = ""
+    in_reply_to: tuple[str, ...] = ()
     references: tuple[str, ...] = ()  # In-Reply-To first, then References (newest first)
     failed_recipients: tuple[str, ...] = ()
     status: str | None = None
@@ -62,6 +63,7 @@ class Classification:
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
+        out["in_reply_to"] = list(self.in_reply_to)
         out["references"] = list(self.references)
         out["failed_recipients"] = list(self.failed_recipients)
         out["return_date"] = self.return_date.isoformat() if self.return_date else None
@@ -112,7 +114,8 @@ def classify(msg: Message, *, own_addresses: frozenset[str] = frozenset()) -> Cl
 
 
 def _base(msg: Message) -> dict[str, Any]:
-    refs = message_ids(header(msg, "In-Reply-To"))
+    in_reply_to = message_ids(header(msg, "In-Reply-To"))[:10]
+    refs = list(in_reply_to)
     for ref in reversed(message_ids(header(msg, "References"))):
         if ref not in refs:
             refs.append(ref)
@@ -120,6 +123,7 @@ def _base(msg: Message) -> dict[str, Any]:
         "message_id": message_id(msg),
         "from_address": address(msg, "From")[1],
         "subject": header(msg, "Subject")[:998],
+        "in_reply_to": tuple(in_reply_to),
         "references": tuple(refs[:100]),
     }
 

@@ -1,0 +1,55 @@
+"""Tunables of reply detection, clamped to sane values (read from Settings when it has them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from datetime import timedelta
+from typing import Any
+
+
+@dataclass(frozen=True)
+class DetectionConfig:
+    poll_interval: float = 60.0  # seconds between checks when the server has no IDLE
+    idle_refresh: float = 25 * 60.0  # re-issue IDLE before RFC 2177's 29-minute limit
+    connect_timeout: float = 20.0
+    backoff_min: float = 1.0  # reconnect backoff, doubling up to backoff_max
+    backoff_max: float = 300.0
+    initial_sync_concurrency: int = 20  # mailboxes doing their first/catch-up sync at once
+    fetch_batch: int = 500  # UIDs per FETCH command
+    body_limit: int = 262_144  # bytes of a relevant message fetched (BODY.PEEK[]<0.N>)
+    match_window_days: int = 30
+    bounce_rate_threshold: float = 0.05
+    bounce_rate_window: int = 100  # last N sent messages of the account
+    bounce_rate_min_sends: int = 20  # no pause decision on fewer sends than this
+    webhook_poll: float = 1.0
+    webhook_timeout: float = 10.0
+    webhook_max_attempts: int = 8
+
+    @property
+    def match_window(self) -> timedelta:
+        return timedelta(days=self.match_window_days)
+
+    def clamped(self) -> DetectionConfig:
+        return replace(
+            self,
+            poll_interval=min(max(self.poll_interval, 0.05), 3600.0),
+            idle_refresh=min(max(self.idle_refresh, 1.0), 29 * 60.0),
+            initial_sync_concurrency=min(max(self.initial_sync_concurrency, 1), 500),
+            fetch_batch=min(max(self.fetch_batch, 10), 5000),
+            body_limit=min(max(self.body_limit, 4096), 10_000_000),
+            bounce_rate_threshold=min(max(self.bounce_rate_threshold, 0.0), 1.0),
+            bounce_rate_window=min(max(self.bounce_rate_window, 1), 10_000),
+            bounce_rate_min_sends=max(self.bounce_rate_min_sends, 1),
+            webhook_max_attempts=min(max(self.webhook_max_attempts, 1), 50),
+        )
+
+
+def from_settings(settings: Any, **overrides: Any) -> DetectionConfig:
+    """Settings fields named ``detect_<field>`` override the defaults, then ``overrides``."""
+    values: dict[str, Any] = {}
+    for item in fields(DetectionConfig):
+        value = getattr(settings, f"detect_{item.name}", None)
+        if value is not None:
+            values[item.name] = value
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return DetectionConfig(**values).clamped()

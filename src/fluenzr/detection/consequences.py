@@ -1,0 +1,314 @@
+"""What a detection changes, in the caller's transaction: events, suppression, stop-on-reply, pause.
+
+- ``bounce`` (matched to our mail): event; a permanent one suppresses the failed recipients in
+  the workspace and counts toward the account's bounce rate — over the threshold (default 5% of
+  the last 100 sent, with at least ``bounce_rate_min_sends`` sent) the account is paused with
+  reason ``bounce_rate``;
+- ``auto_reply``: event and the recipient's stated return date; never counts as a reply;
+- ``reply``: event, recipient marked replied, queued ``stop_on_reply`` messages to them
+  cancelled; an unsubscribe request also suppresses the address and records ``unsubscribe``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from fluenzr.detection.classify import Classification
+from fluenzr.detection.config import DetectionConfig
+from fluenzr.detection.matching import Match
+from fluenzr.sending.pauses import pause_account
+from fluenzr.services.events import record_event
+from fluenzr.storage.base import aware
+from fluenzr.storage.models import Account, Event
+from fluenzr.storage.models.detection import IncomingMessage, RecipientState, Suppression
+from fluenzr.storage.models.outbox import (
+    CANCELLED,
+    PENDING,
+    SENT,
+    OutboxMessage,
+    OutboxRecipient,
+)
+
+BOUNCE_RATE = "bounce_rate"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    event: Event | None
+    cancelled: tuple[int, ...] = ()
+    suppressed: tuple[str, ...] = ()
+    paused: bool = False
+
+
+def apply(
+    session: Session,
+    classification: Classification,
+    *,
+    account: Account,
+    found: Match | None,
+    now: datetime,
+    config: DetectionConfig,
+) -> Outcome:
+    kind = classification.kind
+    if found is None:
+        return Outcome(event=None)
+    if kind == "bounce":
+        return _bounce(
+            session, classification, account=account, found=found, now=now, config=config
+        )
+    if kind == "auto_reply":
+        return _auto_reply(session, classification, account=account, found=found, now=now)
+    return _reply(session, classification, account=account, found=found, now=now)
+
+
+def _event_data(classification: Classification, found: Match, **extra: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "rule": classification.rule,
+        "match_rule": found.rule,
+        "from": classification.from_address,
+        "subject": classification.subject,
+        "incoming_message_id": classification.message_id,
+    }
+    data.update(extra)
+    return data
+
+
+def _bounce(
+    session: Session,
+    classification: Classification,
+    *,
+    account: Account,
+    found: Match,
+    now: datetime,
+    config: DetectionConfig,
+) -> Outcome:
+    failed = list(classification.failed_recipients) or (
+        [found.recipient] if found.recipient else []
+    )
+    event = record_event(
+        session,
+        workspace_id=account.workspace_id,
+        type="bounce",
+        account_id=account.id,
+        message_id=found.outbox_id,
+        recipient=found.recipient or (failed[0] if failed else None),
+        data=_event_data(
+            classification,
+            found,
+            permanent=classification.permanent,
+            status=classification.status,
+            diagnostic=classification.diagnostic,
+            failed_recipients=failed,
+        ),
+    )
+    suppressed: list[str] = []
+    paused = False
+    if classification.permanent:
+        detail = " ".join(x for x in (classification.status, classification.diagnostic) if x)
+        for email in failed:
+            state = _recipient_state(session, workspace_id=account.workspace_id, email=email)
+            state.bounced_at = now
+            if suppress(
+                session,
+                workspace_id=account.workspace_id,
+                email=email,
+                reason="bounce",
+                detail=detail or None,
+                account_id=account.id,
+            ):
+                suppressed.append(email)
+        session.flush()
+        paused = _check_bounce_rate(session, account=account, now=now, config=config)
+    return Outcome(event=event, suppressed=tuple(suppressed), paused=paused)
+
+
+def _auto_reply(
+    session: Session,
+    classification: Classification,
+    *,
+    account: Account,
+    found: Match,
+    now: datetime,
+) -> Outcome:
+    back = classification.return_date
+    event = record_event(
+        session,
+        workspace_id=account.workspace_id,
+        type="auto_reply",
+        account_id=account.id,
+        message_id=found.outbox_id,
+        recipient=found.recipient,
+        data=_event_data(classification, found, return_date=back.isoformat() if back else None),
+    )
+    if found.recipient:
+        state = _recipient_state(session, workspace_id=account.workspace_id, email=found.recipient)
+        state.auto_replied_at = now
+        state.away_until = datetime.combine(back, time(0, 0), tzinfo=UTC) if back else None
+    return Outcome(event=event)
+
+
+def _reply(
+    session: Session,
+    classification: Classification,
+    *,
+    account: Account,
+    found: Match,
+    now: datetime,
+) -> Outcome:
+    text = classification.reply_text or ""
+    event = record_event(
+        session,
+        workspace_id=account.workspace_id,
+        type="reply",
+        account_id=account.id,
+        message_id=found.outbox_id,
+        recipient=found.recipient,
+        data=_event_data(
+            classification, found, text=text[:4000], unsubscribe=classification.unsubscribe
+        ),
+    )
+    if not found.recipient:
+        return Outcome(event=event)
+    state = _recipient_state(session, workspace_id=account.workspace_id, email=found.recipient)
+    state.replied_at = now
+    state.reply_count = (state.reply_count or 0) + 1
+    cancelled = cancel_stop_on_reply(
+        session, workspace_id=account.workspace_id, email=found.recipient, now=now
+    )
+    suppressed: tuple[str, ...] = ()
+    if classification.unsubscribe:
+        state.unsubscribed_at = now
+        suppress(
+            session,
+            workspace_id=account.workspace_id,
+            email=found.recipient,
+            reason="unsubscribe",
+            detail=text[:500] or None,
+            account_id=account.id,
+        )
+        suppressed = (found.recipient,)
+        record_event(
+            session,
+            workspace_id=account.workspace_id,
+            type="unsubscribe",
+            account_id=account.id,
+            message_id=found.outbox_id,
+            recipient=found.recipient,
+            data=_event_data(classification, found),
+        )
+    return Outcome(event=event, cancelled=cancelled, suppressed=suppressed)
+
+
+def _recipient_state(session: Session, *, workspace_id: int, email: str) -> RecipientState:
+    email = email.lower()
+    state = session.scalar(
+        select(RecipientState).where(
+            RecipientState.workspace_id == workspace_id, RecipientState.email == email
+        )
+    )
+    if state is None:
+        state = RecipientState(workspace_id=workspace_id, email=email, reply_count=0)
+        session.add(state)
+    return state
+
+
+def suppress(
+    session: Session,
+    *,
+    workspace_id: int,
+    email: str,
+    reason: str,
+    detail: str | None = None,
+    account_id: int | None = None,
+) -> bool:
+    """Put ``email`` on the workspace's suppression list; False if it already was."""
+    email = email.strip().lower()
+    exists = session.scalar(
+        select(Suppression.id).where(
+            Suppression.workspace_id == workspace_id, Suppression.email == email
+        )
+    )
+    if exists is not None:
+        return False
+    session.add(
+        Suppression(
+            workspace_id=workspace_id,
+            email=email,
+            reason=reason,
+            detail=detail,
+            account_id=account_id,
+        )
+    )
+    session.flush()
+    return True
+
+
+def cancel_stop_on_reply(
+    session: Session, *, workspace_id: int, email: str, now: datetime
+) -> tuple[int, ...]:
+    """Cancel queued/deferred ``stop_on_reply`` messages to ``email`` no worker is sending."""
+    rows = session.scalars(
+        select(OutboxMessage)
+        .join(OutboxRecipient, OutboxRecipient.outbox_id == OutboxMessage.id)
+        .where(
+            OutboxMessage.workspace_id == workspace_id,
+            OutboxMessage.stop_on_reply.is_(True),
+            OutboxMessage.status.in_(PENDING),
+            func.lower(OutboxRecipient.email) == email.lower(),
+        )
+        .with_for_update(of=OutboxMessage)
+    ).all()
+    cancelled = []
+    for row in rows:
+        leased = row.locked_until is not None and (aware(row.locked_until) or now) > now
+        if leased:
+            continue  # a worker is sending it right now: too late to stop this one
+        row.status = CANCELLED
+        row.reason = "replied"
+        row.next_attempt_at = None
+        cancelled.append(row.id)
+    return tuple(cancelled)
+
+
+def bounce_rate(session: Session, *, account_id: int, window: int) -> tuple[int, int]:
+    """(permanently bounced, sent) over the account's last ``window`` sent messages."""
+    recent = (
+        select(OutboxMessage.id)
+        .where(OutboxMessage.account_id == account_id, OutboxMessage.status == SENT)
+        .order_by(OutboxMessage.sent_at.desc(), OutboxMessage.id.desc())
+        .limit(window)
+        .subquery()
+    )
+    sent = session.scalar(select(func.count()).select_from(recent)) or 0
+    bounced = session.scalar(
+        select(func.count(func.distinct(IncomingMessage.outbox_id))).where(
+            IncomingMessage.kind == "bounce",
+            IncomingMessage.permanent.is_(True),
+            IncomingMessage.outbox_id.in_(select(recent.c.id)),
+        )
+    )
+    return int(bounced or 0), int(sent)
+
+
+def _check_bounce_rate(
+    session: Session, *, account: Account, now: datetime, config: DetectionConfig
+) -> bool:
+    if account.status == "paused":
+        return False
+    bounced, sent = bounce_rate(session, account_id=account.id, window=config.bounce_rate_window)
+    if sent < config.bounce_rate_min_sends or bounced / sent <= config.bounce_rate_threshold:
+        return False
+    pause_account(
+        session,
+        account,
+        reason=BOUNCE_RATE,
+        now=now,
+        until=None,
+        error={"bounced": bounced, "sent": sent, "threshold": config.bounce_rate_threshold},
+    )
+    return True

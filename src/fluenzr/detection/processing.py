@@ -1,0 +1,206 @@
+"""From fetched mail to database facts: triage on headers, then classify, match and apply.
+
+The watcher fetches only header fields for new UIDs; :func:`relevant_uids` picks the few worth a
+body fetch (they reference one of our Message-IDs, look like a bounce, or come from someone we
+wrote to recently); :func:`process_message` classifies one of those and records it exactly once
+per (account, mailbox, UIDVALIDITY, UID) — and once per Message-ID, so a resync after a
+UIDVALIDITY change cannot double-count.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from fluenzr.detection import bounces, consequences, matching
+from fluenzr.detection.classify import classify
+from fluenzr.detection.config import DetectionConfig
+from fluenzr.detection.message import address as header_address
+from fluenzr.detection.message import header, message_id, message_ids, parse
+from fluenzr.storage.models import Account
+from fluenzr.storage.models.detection import IncomingMessage
+from fluenzr.storage.models.outbox import SENT, OutboxMessage, OutboxRecipient
+
+# Header fields the watcher fetches for triage (BODY.PEEK[HEADER.FIELDS (...)]).
+TRIAGE_FIELDS: tuple[str, ...] = (
+    "FROM",
+    "TO",
+    "SUBJECT",
+    "DATE",
+    "MESSAGE-ID",
+    "IN-REPLY-TO",
+    "REFERENCES",
+    "CONTENT-TYPE",
+    "RETURN-PATH",
+    "AUTO-SUBMITTED",
+    "X-FAILED-RECIPIENTS",
+    "PRECEDENCE",
+    "LIST-ID",
+)
+
+
+@dataclass(frozen=True)
+class Processed:
+    incoming_id: int
+    kind: str
+    outbox_id: int | None
+    match_rule: str | None
+    event_id: int | None
+
+
+def relevant_uids(
+    session: Session,
+    headers: Sequence[tuple[int, bytes]],
+    *,
+    workspace_id: int,
+    account_id: int,
+    now: datetime,
+    config: DetectionConfig,
+) -> list[int]:
+    """UIDs whose header fields make them worth fetching whole (few, in an outreach inbox)."""
+    parsed = [(uid, parse(raw)) for uid, raw in headers]
+    referenced = {
+        ref
+        for _, msg in parsed
+        for name in ("In-Reply-To", "References")
+        for ref in message_ids(header(msg, name))
+    }
+    ours = _our_ids(session, workspace_id=workspace_id, ids=referenced)
+    senders = {header_address(msg, "From")[1] for _, msg in parsed}
+    wrote_to = _recent_recipients(
+        session, account_id=account_id, emails=senders, since=now - config.match_window
+    )
+    out = []
+    for uid, msg in parsed:
+        refs = message_ids(header(msg, "In-Reply-To")) + message_ids(header(msg, "References"))
+        if (
+            any(ref in ours for ref in refs)
+            or bounces.looks_like_bounce(msg)
+            or header_address(msg, "From")[1] in wrote_to
+        ):
+            out.append(uid)
+    return out
+
+
+def _our_ids(session: Session, *, workspace_id: int, ids: Iterable[str]) -> set[str]:
+    wanted = list(ids)
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        found.update(
+            session.scalars(
+                select(OutboxMessage.message_id).where(
+                    OutboxMessage.workspace_id == workspace_id,
+                    OutboxMessage.message_id.in_(chunk),
+                )
+            )
+        )
+    return found
+
+
+def _recent_recipients(
+    session: Session, *, account_id: int, emails: set[str], since: datetime
+) -> set[str]:
+    wanted = [e for e in emails if e]
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        found.update(
+            e.lower()
+            for e in session.scalars(
+                select(OutboxRecipient.email)
+                .join(OutboxMessage, OutboxMessage.id == OutboxRecipient.outbox_id)
+                .where(
+                    OutboxMessage.account_id == account_id,
+                    OutboxMessage.status == SENT,
+                    OutboxMessage.sent_at >= since,
+                    func.lower(OutboxRecipient.email).in_(chunk),
+                )
+            )
+        )
+    return found
+
+
+def already_processed(session: Session, *, account_id: int, message_id_value: str | None) -> bool:
+    if not message_id_value:
+        return False
+    return (
+        session.scalar(
+            select(IncomingMessage.id).where(
+                IncomingMessage.account_id == account_id,
+                IncomingMessage.message_id == message_id_value,
+            )
+        )
+        is not None
+    )
+
+
+def process_message(
+    session: Session,
+    raw: bytes,
+    *,
+    account: Account,
+    mailbox: str,
+    uidvalidity: int,
+    uid: int,
+    now: datetime,
+    config: DetectionConfig,
+) -> Processed | None:
+    """Classify, match and apply one fetched message; None if unrelated or already done."""
+    msg = parse(raw)
+    if already_processed(session, account_id=account.id, message_id_value=message_id(msg)):
+        return None
+    result = classify(msg, own_addresses=frozenset({account.email.lower()}))
+    found = matching.match(
+        session,
+        result,
+        workspace_id=account.workspace_id,
+        account_id=account.id,
+        now=now,
+        window=config.match_window,
+    )
+    if found is None:
+        return None
+    if result.kind == "other" and result.rule == "not_a_reply":
+        # Linked to our mail by its headers or subject: a person answered (no "Re:" kept).
+        result = replace(result, kind="reply", rule="human_matched")
+    if result.kind == "other":
+        return None
+    row = IncomingMessage(
+        workspace_id=account.workspace_id,
+        account_id=account.id,
+        mailbox=mailbox,
+        uidvalidity=uidvalidity,
+        uid=uid,
+        message_id=result.message_id,
+        kind=result.kind,
+        rule=result.rule[:64],
+        outbox_id=found.outbox_id,
+        match_rule=found.rule,
+        from_address=result.from_address[:320],
+        recipient=found.recipient,
+        subject=result.subject,
+        permanent=result.permanent,
+        data=json.dumps(result.to_dict(), ensure_ascii=False, default=str),
+        received_at=now,
+    )
+    session.add(row)
+    session.flush()
+    outcome = consequences.apply(
+        session, result, account=account, found=found, now=now, config=config
+    )
+    if outcome.event is not None:
+        session.flush()
+        row.event_id = outcome.event.id
+    return Processed(
+        incoming_id=row.id,
+        kind=result.kind,
+        outbox_id=found.outbox_id,
+        match_rule=found.rule,
+        event_id=row.event_id,
+    )
