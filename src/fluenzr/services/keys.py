@@ -5,6 +5,7 @@ from __future__ import annotations
 from fluenzr.services.accounts import IMAP_FIELD, SMTP_FIELD, seal_context
 from fluenzr.services.context import AppContext
 from fluenzr.storage.models import Account
+from fluenzr.storage.models.detection import Webhook
 from fluenzr.vault.rotation import RotationReport, SealedColumn, rotate_keys
 
 
@@ -16,6 +17,7 @@ def sealed_columns() -> list[SealedColumn]:
     columns = [
         SealedColumn(Account.smtp_password_sealed, lambda row: seal_context(row.id, SMTP_FIELD)),
         SealedColumn(Account.imap_password_sealed, lambda row: seal_context(row.id, IMAP_FIELD)),
+        SealedColumn(Webhook.secret_sealed, lambda row: f"webhook:{row.id}:secret"),
     ]
     return columns
 
