@@ -1,0 +1,303 @@
+"""SMTP replies → taxonomy codes: the reply code, the enhanced status code (RFC 3463), the text.
+
+Order of evidence: the enhanced code first (it is standard), then the reply code and the stage,
+then the text. Providers do not agree on enhanced codes for sending limits, so the phrases they
+use live in :data:`LIMIT_PATTERNS`, a table with one example per row (tests check every row).
+A "try again in N minutes" hint is read into ``retry_after`` (seconds) whatever the provider.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from fluenzr.diagnose.taxonomy import kind
+
+
+class Stage(StrEnum):
+    """Where in the SMTP dialogue a reply came."""
+
+    GREETING = "greeting"
+    EHLO = "ehlo"
+    STARTTLS = "starttls"
+    AUTH = "auth"
+    MAIL = "mail"  # MAIL FROM
+    RCPT = "rcpt"  # RCPT TO
+    DATA = "data"  # the DATA command itself
+    MESSAGE = "message"  # the reply after the message's final dot
+    QUIT = "quit"
+
+
+@dataclass(frozen=True)
+class Reply:
+    code: int
+    enhanced: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class Classification:
+    code: str  # a taxonomy code, or "accepted" for 2xx/3xx
+    reply_code: int
+    enhanced_code: str | None
+    text: str
+    retry_after: int | None  # seconds, when the server says when to try again
+
+    @property
+    def accepted(self) -> bool:
+        return self.code == "accepted"
+
+    @property
+    def retryable(self) -> bool:
+        return not self.accepted and kind(self.code).retryable
+
+
+@dataclass(frozen=True)
+class LimitPattern:
+    provider: str
+    pattern: re.Pattern[str]
+    example: tuple[int, str]  # a real-looking reply: (code, text)
+
+
+def _p(provider: str, regex: str, code: int, text: str) -> LimitPattern:
+    return LimitPattern(provider, re.compile(regex, re.IGNORECASE), (code, text))
+
+
+# Phrases providers use when an account or a client sends too much. Generic rows last.
+LIMIT_PATTERNS: tuple[LimitPattern, ...] = (
+    _p("postfix", r"too much mail from", 450, "4.7.1 Error: too much mail from 127.0.0.1"),
+    _p(
+        "postfix",
+        r"too many (connections|recipients|messages) from",
+        421,
+        "4.7.0 mail.example.com Error: too many connections from 192.0.2.1",
+    ),
+    _p("exim", r"rate overlimit|ratelimit(ed)?\b", 451, "4.7.1 Sender rate overlimit - 101.0 / 1h"),
+    _p(
+        "exim-cpanel",
+        r"exceeded the max (emails|defers and failures) per hour",
+        550,
+        "Domain example.com has exceeded the max emails per hour (100/100 (100%)) allowed."
+        "  Message discarded.",
+    ),
+    _p(
+        "gmail",
+        r"daily user sending (quota|limit) exceeded",
+        550,
+        "5.4.5 Daily user sending limit exceeded. For more information on Gmail sending limits",
+    ),
+    _p(
+        "gmail",
+        r"receiving mail (too quickly|at a rate)",
+        450,
+        "4.2.1 The user you are trying to contact is receiving mail too quickly.",
+    ),
+    _p(
+        "gmail",
+        r"unusual rate of unsolicited mail",
+        421,
+        "4.7.28 Gmail has detected an unusual rate of unsolicited mail originating from your IP",
+    ),
+    _p("gmail", r"try again later", 421, "4.7.0 Try again later, closing connection. (EHLO)"),
+    _p(
+        "outlook",
+        r"SubmissionQuotaExceeded|sending quota|message rate limit",
+        554,
+        "5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException; Failed to process"
+        " message due to a permanent exception with message Cannot submit message.",
+    ),
+    _p(
+        "outlook",
+        r"(sender thread|concurrent connections?) limit exceeded",
+        432,
+        "4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded",
+    ),
+    _p(
+        "outlook",
+        r"temporarily rate limited",
+        421,
+        "4.7.650 The mail server [192.0.2.1] has been temporarily rate limited due to IP"
+        " reputation.",
+    ),
+    _p(
+        "yahoo",
+        r"deferred due to (unexpected )?volume",
+        421,
+        "4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to unexpected volume or"
+        " user complaints",
+    ),
+    _p(
+        "zoho",
+        r"unusual sending activity",
+        550,
+        "5.4.6 Unusual sending activity detected. Please try after sometime.",
+    ),
+    _p("zoho", r"outgoing (mail )?blocked", 554, "5.1.8 Email Outgoing Blocked."),
+    _p(
+        "ovh",
+        r"too many (messages|mails|e-?mails)",
+        450,
+        "4.7.1 Too many messages sent, please slow down",
+    ),
+    _p(
+        "ovh",
+        r"quota of (messages|mails|e-?mails)",
+        550,
+        "5.7.1 Your quota of messages per hour has been exceeded",
+    ),
+    _p(
+        "generic",
+        r"(sending|send|message|hourly|daily) (limit|quota)",
+        550,
+        "5.7.1 Daily sending limit reached",
+    ),
+    _p(
+        "generic",
+        r"(limit|quota) (exceeded|reached)|exceeded (the |your )?(limit|quota)",
+        452,
+        "4.5.3 Recipient limit exceeded",
+    ),
+    _p("generic", r"rate[- ]?limit|slow down|throttl", 451, "4.7.1 Throttled, slow down"),
+    _p(
+        "generic",
+        r"too many (mails|emails|recipients|connections|requests)",
+        452,
+        "4.5.3 Too many recipients",
+    ),
+)
+LIMIT_REPLY_CODES = frozenset({421, 432, 450, 451, 452, 454, 550, 554})
+
+_ENHANCED = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
+# Enhanced codes that name the failure whatever the text says (RFC 3463 subjects/details).
+_RECIPIENT_DETAILS = {"1.0", "1.1", "1.2", "1.3", "1.6", "1.10", "2.1"}
+_SENDER_DETAILS = {"1.7", "1.8"}
+_MAILBOX_FULL_TEXT = re.compile(
+    r"mailbox (is )?full|over ?quota|quota exceeded.*mailbox|mailbox.*(quota|exceed)|"
+    r"insufficient (storage|space) (for|in) (the )?mailbox",
+    re.IGNORECASE,
+)
+_SIZE_TEXT = re.compile(r"(message|mail) (size|too (big|large))|size (limit|exceed)", re.I)
+_RELAY_TEXT = re.compile(r"relay(ing)? (access )?(denied|not permitted|disallowed)", re.I)
+_SENDER_TEXT = re.compile(r"sender (address )?(rejected|refused|denied)|not owned by", re.I)
+_RECIPIENT_TEXT = re.compile(
+    r"recipient (address )?(rejected|refused)|user unknown|no such (user|mailbox)", re.I
+)
+_AUTH_REQUIRED_TEXT = re.compile(r"auth(entication)? required|must (issue|authenticate)", re.I)
+
+
+def parse_reply(code: int, text: str) -> Reply:
+    """Split an enhanced status code (``5.1.1``) off the front of a reply's text."""
+    match = _ENHANCED.match(text)
+    enhanced = ".".join(match.groups()) if match else None
+    return Reply(code, enhanced, text.strip())
+
+
+def classify_reply(stage: Stage, code: int, text: str) -> Classification:
+    """What a reply at ``stage`` means, as a taxonomy code (``accepted`` for 2xx/3xx)."""
+    reply = parse_reply(code, text)
+    result = "accepted" if code < 400 else _classify_failure(stage, reply)
+    return Classification(result, code, reply.enhanced, reply.text, retry_after_hint(text))
+
+
+def _classify_failure(stage: Stage, reply: Reply) -> str:
+    detail = reply.enhanced.split(".", 1)[1] if reply.enhanced else ""
+    for rule in (_by_enhanced, _by_stage_and_text):
+        found = rule(stage, reply, detail)
+        if found:
+            return found
+    return _by_reply_code(stage, reply)
+
+
+def _by_enhanced(stage: Stage, reply: Reply, detail: str) -> str | None:
+    if detail in {"7.8", "7.9"} or (stage is Stage.AUTH and reply.code in {535, 534}):
+        return "auth_failed"
+    if detail == "2.2" or (
+        stage in {Stage.RCPT, Stage.MESSAGE} and _MAILBOX_FULL_TEXT.search(reply.text)
+    ):
+        return "mailbox_full"
+    if detail == "3.4" or (reply.code == 552 and _SIZE_TEXT.search(reply.text)):
+        return "message_too_large"
+    return None
+
+
+def _by_stage_and_text(stage: Stage, reply: Reply, detail: str) -> str | None:
+    if reply.code in LIMIT_REPLY_CODES and is_limit_text(reply.text):
+        return "auth_throttled" if stage is Stage.AUTH else "sending_limit"
+    if stage is Stage.AUTH:
+        if reply.code == 504:
+            return "auth_mechanism_unsupported"
+        return "auth_failed" if reply.code >= 500 else "temporary_failure"
+    if _RELAY_TEXT.search(reply.text):
+        return "relay_denied"
+    if reply.code == 530 or (detail == "7.0" and _AUTH_REQUIRED_TEXT.search(reply.text)):
+        return "auth_required"
+    if reply.code < 500:
+        return None
+    # Postfix reports a refused sender in reply to RCPT (smtpd_delay_reject): trust the text.
+    if detail in _SENDER_DETAILS or _SENDER_TEXT.search(reply.text):
+        return "sender_rejected"
+    if stage is not Stage.MAIL and (
+        detail in _RECIPIENT_DETAILS or _RECIPIENT_TEXT.search(reply.text)
+    ):
+        return "recipient_rejected"
+    return None
+
+
+def _by_reply_code(stage: Stage, reply: Reply) -> str:
+    if reply.code == 421 or (stage is Stage.GREETING and reply.code >= 500):
+        return "server_unavailable"
+    if reply.code < 500:
+        return "temporary_failure"
+    return {
+        Stage.MAIL: "sender_rejected",
+        Stage.RCPT: "recipient_rejected",
+        Stage.DATA: "message_rejected",
+        Stage.MESSAGE: "message_rejected",
+    }.get(stage, "unexpected_reply")
+
+
+def is_limit_text(text: str) -> bool:
+    return any(row.pattern.search(text) for row in LIMIT_PATTERNS)
+
+
+_UNITS = {
+    "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1, "seconde": 1, "secondes": 1,
+    "segundo": 1, "segundos": 1,
+    "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60, "minuto": 60, "minutos": 60,
+    "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600, "heure": 3600,
+    "heures": 3600, "hora": 3600, "horas": 3600,
+}  # fmt: skip
+_RETRY = re.compile(
+    r"\b(?:again|retry|wait|after|later|in|dans|en|tard|après|apres|durante|de nuevo en)"
+    r"\s*(?:in\s+|after\s+|for\s+)?:?\s*(\d{1,6})\s*"
+    r"(seconds?|secs?|secondes?|segundos?|minutes?|minutos?|mins?|hours?|hrs?|heures?|horas?"
+    r"|[smh])\b",
+    re.IGNORECASE,
+)
+_RETRY_AFTER_HEADER = re.compile(r"retry-after:?\s*(\d{1,6})\b", re.IGNORECASE)
+
+
+def retry_after_hint(text: str) -> int | None:
+    """Seconds the server asks us to wait ("try again in 5 minutes", "Retry-After: 120")."""
+    header = _RETRY_AFTER_HEADER.search(text)
+    if header:
+        return int(header.group(1))
+    match = _RETRY.search(text)
+    if not match:
+        return None
+    return int(match.group(1)) * _UNITS[match.group(2).lower()]
+
+
+__all__ = [
+    "LIMIT_PATTERNS",
+    "LIMIT_REPLY_CODES",
+    "Classification",
+    "LimitPattern",
+    "Reply",
+    "Stage",
+    "classify_reply",
+    "is_limit_text",
+    "parse_reply",
+    "retry_after_hint",
+]
