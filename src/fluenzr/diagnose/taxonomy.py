@@ -111,6 +111,10 @@ ROWS: tuple[ErrorKind, ...] = (
     _row("imap_folder_not_found", C.IMAP, permanent=True, retryable=False, scope="account"),
     _row("imap_command_failed", C.IMAP, permanent=False, retryable=True, scope="server"),
     _row("imap_unexpected_response", C.IMAP, permanent=False, retryable=True, scope="server"),
+    # -- Probar ------------------------------------------------------------------------------
+    _row("test_mail_not_received", C.TEST_MAIL, permanent=False, retryable=True, scope="account"),
+    # A warning: sending works, but copies to Sent cannot be made.
+    _row("sent_folder_not_found", C.IMAP, permanent=False, retryable=False, scope="account"),
 )
 del C
 
