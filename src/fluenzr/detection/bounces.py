@@ -197,10 +197,14 @@ def _from_dsn(msg: Message) -> Bounce | None:
     text = _human_text(msg)
     permanent = _dsn_permanent(statuses, delayed=delayed)
     original = _original_headers(msg)
+    status = statuses[0] if statuses else None
+    specific = _STATUS.search(diagnostic or "")
+    if status and status.endswith(".0.0") and specific and specific.group(1) == status[0]:
+        status = specific.group(0)  # "5.0.0" in Status, "550 5.1.1 …" in Diagnostic-Code
     return Bounce(
         rule="dsn",
         failed_recipients=tuple(failed),
-        status=statuses[0] if statuses else None,
+        status=status,
         permanent=permanent,
         diagnostic=_clean_diagnostic(diagnostic) or _diagnostic(text),
         original_message_id=_original_id(msg, original, text),
