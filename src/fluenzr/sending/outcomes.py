@@ -1,12 +1,14 @@
 """What to do after an SMTP failure: the sending policy, as data and one decision function.
 
 A failure is a value (:class:`Failure`: stage, reply code, enhanced code, text). The decision
-reads the reply code and the enhanced status code first; provider wording for limits lives in
-``LIMIT_PATTERNS`` (a data table, one test per row).
+classifies a reply with the shared classifier (:mod:`fluenzr.diagnose.classify`: enhanced code
+first, then reply code and stage, then the providers' wording for limits) and maps the taxonomy
+code to an action.
 
 Actions:
-- ``pause``: the whole account stops (provider limit, or authentication failed); its messages
-  stay queued and no attempt is counted against them.
+- ``pause``: the whole account stops (provider limit: until a resume time; authentication,
+  relay or sender refused: until credentials change or a manual resume); its messages stay
+  queued and no attempt is counted against them.
 - ``backoff``: the account could not be reached (connection, TLS, timeout before DATA): retry
   the account later, messages untouched.
 - ``defer``: this message failed temporarily (4xx): retry it later with backoff.
@@ -15,10 +17,13 @@ Actions:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
+
+from fluenzr.diagnose.classify import Stage as Classifier
+from fluenzr.diagnose.classify import classify_reply
+from fluenzr.diagnose.taxonomy import kind
 
 
 class Stage(StrEnum):
@@ -66,42 +71,27 @@ class Decision:
     retry_after: timedelta | None = None
 
 
-# Provider wording for "you are sending too much" (case-insensitive). One test per row.
-LIMIT_PATTERNS: tuple[str, ...] = (
-    r"too much mail",
-    r"too many (messages|emails|mails|recipients per (hour|day))",
-    r"(sending|send|daily|hourly|message|outbound|submission) (limit|quota)",
-    r"rate[- ]?limit",
-    r"throttl",
-    r"quota (exceeded|reached)",
-    r"(limit|quota) (exceeded|reached)",
-    r"exceeded .{0,40}(limit|quota)",
+# Our stage → the classifier's stage (aiosmtplib reports DATA and the final dot together).
+_STAGES = {
+    Stage.CONNECT: Classifier.GREETING,
+    Stage.TLS: Classifier.STARTTLS,
+    Stage.AUTH: Classifier.AUTH,
+    Stage.MAIL: Classifier.MAIL,
+    Stage.RCPT: Classifier.RCPT,
+    Stage.DATA: Classifier.MESSAGE,
+}
+# Account-wide and permanent: every later message would fail the same way, so the account
+# pauses until a person fixes it (new credentials or a manual resume) instead of burning
+# through its queue.
+_STOP_ACCOUNT = frozenset(
+    {
+        "auth_failed",
+        "auth_required",
+        "auth_mechanism_unsupported",
+        "relay_denied",
+        "sender_rejected",
+    }
 )
-_LIMIT = re.compile("|".join(f"(?:{p})" for p in LIMIT_PATTERNS), re.IGNORECASE)
-# Enhanced codes that mean a sending limit whatever the wording (RFC 3463 + provider use).
-LIMIT_ENHANCED = frozenset({"4.7.28", "5.4.5", "4.4.5", "5.7.28"})
-AUTH_CODES = frozenset({530, 534, 535, 538})
-_RETRY = re.compile(
-    r"(?:in|after|wait|retry(?:[- ]after)?)\s+(\d{1,6})\s*"
-    r"(seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h)\b",
-    re.IGNORECASE,
-)
-_UNIT = {"s": 1, "m": 60, "h": 3600}
-
-
-def retry_hint(text: str) -> timedelta | None:
-    """'try again in 60 seconds' → 60 s; None when the reply names no time."""
-    match = _RETRY.search(text)
-    if match is None:
-        return None
-    seconds = int(match.group(1)) * _UNIT[match.group(2)[0].lower()]
-    return timedelta(seconds=min(seconds, 86_400))
-
-
-def is_limit(failure: Failure) -> bool:
-    if failure.enhanced in LIMIT_ENHANCED:
-        return True
-    return bool(_LIMIT.search(failure.text))
 
 
 def _connection(failure: Failure) -> Decision:
@@ -117,22 +107,23 @@ def _connection(failure: Failure) -> Decision:
 
 
 def decide(failure: Failure) -> Decision:
+    """The action for one failure, from the shared reply classifier (fluenzr.diagnose)."""
     if failure.kind is not Kind.REPLY or failure.code is None:
         return _connection(failure)
-    code, enhanced = failure.code, failure.enhanced or ""
-    if is_limit(failure):
-        return Decision(Action.PAUSE, "sending_limit", retry_hint(failure.text))
-    if code in AUTH_CODES or (enhanced in {"5.7.8", "5.7.0"} and failure.stage is Stage.AUTH):
-        return Decision(Action.PAUSE, "auth_failed")
-    if failure.stage in (Stage.CONNECT, Stage.TLS, Stage.AUTH) or code == 421:
-        # Greeting refused, STARTTLS refused, temporary AUTH failure (454), service closing.
-        return Decision(Action.BACKOFF, "server_unavailable", retry_hint(failure.text))
-    if 400 <= code < 500 or enhanced.startswith("4.") or enhanced == "5.2.2":
-        return Decision(Action.DEFER, "temporary_failure", retry_hint(failure.text))
-    if code == 552 or enhanced == "5.3.4":
-        return Decision(Action.FAIL, "message_too_large")
-    if failure.stage is Stage.RCPT:
-        return Decision(Action.FAIL, "recipient_rejected")
-    if failure.stage is Stage.MAIL:
-        return Decision(Action.FAIL, "sender_rejected")
-    return Decision(Action.FAIL, "message_rejected")
+    text = f"{failure.enhanced} {failure.text}" if failure.enhanced else failure.text
+    found = classify_reply(_STAGES[failure.stage], failure.code, text)
+    code = found.code
+    after = timedelta(seconds=found.retry_after) if found.retry_after else None
+    if code in ("sending_limit", "auth_throttled"):
+        return Decision(Action.PAUSE, "sending_limit", after)
+    if code in _STOP_ACCOUNT:
+        return Decision(Action.PAUSE, "auth_failed" if code.startswith("auth") else code)
+    if code in ("server_unavailable", "unexpected_reply") or failure.stage in (
+        Stage.CONNECT,
+        Stage.TLS,
+        Stage.AUTH,
+    ):
+        return Decision(Action.BACKOFF, code, after)
+    if kind(code).retryable or failure.code < 500:
+        return Decision(Action.DEFER, code, after)
+    return Decision(Action.FAIL, code)

@@ -1,8 +1,8 @@
 """Pausing and resuming an account — by a provider limit, an auth failure, a person — as events.
 
-An ``auth_failed`` pause has no end time: it lifts when the credentials change (the account's
-``credentials_changed_at`` is newer than the pause) or by hand. Any other pause with an end time
-lifts by itself once that time has passed.
+An ``auth_failed`` pause (also ``relay_denied``, ``sender_rejected``) has no end time: it lifts
+when the credentials change (the account's ``credentials_changed_at`` is newer than the pause)
+or by hand. Any other pause with an end time lifts by itself once that time has passed.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from fluenzr.storage.models.outbox import SendingState
 
 AUTH_FAILED = "auth_failed"
 MANUAL = "manual"
+# Pauses that last until the account is fixed: new credentials (or a manual resume).
+UNTIL_FIXED = frozenset({AUTH_FAILED, "relay_denied", "sender_rejected"})
 
 
 def _state(session: Session, account_id: int) -> SendingState:
@@ -79,7 +81,7 @@ def auto_resume(session: Session, account: Account, state: SendingState, *, now:
     """Lift a pause whose time has come (or whose credentials changed). True if now active."""
     if account.status != "paused":
         return True
-    if account.status_reason == AUTH_FAILED:
+    if account.status_reason in UNTIL_FIXED:
         changed, paused = aware(account.credentials_changed_at), aware(state.paused_at)
         if changed is not None and (paused is None or changed > paused):
             resume_account(session, account, now=now, by="credentials_changed")

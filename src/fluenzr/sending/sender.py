@@ -270,7 +270,7 @@ class BatchSender:
         level = (state.backoff_level if state else 0) + 1
         if decision.action is Action.PAUSE:
             until = None
-            if decision.reason != pauses.AUTH_FAILED:
+            if decision.reason not in pauses.UNTIL_FIXED:
                 delay = decision.retry_after or pacing.backoff(level, base=300, cap=3600)
                 until = now + delay
             pauses.pause_account(

@@ -117,6 +117,8 @@ class SmtpSession:
     async def _login(client: aiosmtplib.SMTP, endpoint: Endpoint) -> None:
         if not endpoint.password:
             return
+        if client.is_ehlo_or_helo_needed:
+            await client.ehlo()
         # Cleartext AUTH only to loopback (e.g. ProtonMail Bridge), and only if offered.
         cleartext = endpoint.security is Security.NONE
         if cleartext and (not is_loopback(endpoint.host) or not client.supports_extension("auth")):
