@@ -188,9 +188,9 @@ def _from_dsn(msg: Message) -> Bounce | None:
         )
         if recipient and recipient not in failed:
             failed.append(recipient)
-        status = _STATUS.search(header(block, "Status"))
-        if status:
-            statuses.append(status.group(0))
+        found = _STATUS.search(header(block, "Status"))
+        if found:
+            statuses.append(found.group(0))
         diagnostic = diagnostic or header(block, "Diagnostic-Code") or None
     if not failed and not statuses and not delayed:
         return None
