@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-import inspect
 import json
 import logging
 import os
 import socket
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -172,13 +172,13 @@ def _finish(ctx: AppContext, job_id: int, result: dict[str, Any]) -> None:
 
 
 def _plain(value: Any) -> dict[str, Any]:
-    """A step or report (pydantic model, dataclass or dict) as a JSON-ready dict."""
+    """A step or report (``to_dict()``, pydantic model, dataclass or dict) as a JSON dict."""
+    if hasattr(value, "to_dict"):
+        value = value.to_dict()
     if hasattr(value, "model_dump"):
         dumped: dict[str, Any] = value.model_dump(mode="json")
         return dumped
     if hasattr(value, "__dataclass_fields__"):
-        from dataclasses import asdict
-
         converted: dict[str, Any] = json.loads(json.dumps(asdict(value), default=str))
         return converted
     if isinstance(value, dict):
@@ -192,29 +192,44 @@ def _error_result(error: FluenzrError) -> dict[str, Any]:
     return {"ok": False, "steps": [], "error": error.to_dict("en")}
 
 
-async def _run_probar(
-    ctx: AppContext, job_id: int, account_id: int, options: dict[str, Any]
-) -> None:
+async def _run_probar(ctx: AppContext, job: _Claimed) -> None:
     try:
         probar = importlib.import_module("fluenzr.services.probar")
     except ImportError:
-        _finish(ctx, job_id, _error_result(FluenzrError("probar_unavailable")))
+        _finish(ctx, job.id, _error_result(FluenzrError("probar_unavailable")))
         return
 
     async def on_step(step: Any) -> None:
-        await asyncio.to_thread(_append_step, ctx, job_id, _plain(step))
-
-    def progress(step: Any) -> Any:
-        return on_step(step)
+        await asyncio.to_thread(_append_step, ctx, job.id, _plain(step))
 
     try:
-        report: Any = probar.run_probar(ctx, account_id=account_id, on_step=progress, **options)
-        if inspect.isawaitable(report):
-            report = await report
+        report: Any = await probar.test_account(
+            ctx,
+            workspace_id=job.workspace_id,
+            account_id=job.account_id,
+            send=bool(job.options.get("send_test_mail", True)),
+            on_step=on_step,
+        )
         result = _plain(report)
     except FluenzrError as error:
         result = _error_result(error)
-    await asyncio.to_thread(_finish, ctx, job_id, result)
+    await asyncio.to_thread(_finish, ctx, job.id, result)
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    id: int
+    workspace_id: int
+    account_id: int
+    options: dict[str, Any]
+
+
+def _load_claimed(ctx: AppContext, job_id: int) -> _Claimed | None:
+    with ctx.sessions() as session:
+        job = session.get(Job, job_id)
+        if job is None or job.account_id is None or job.attempts > MAX_ATTEMPTS:
+            return None
+        return _Claimed(job.id, job.workspace_id, job.account_id, json.loads(job.options))
 
 
 async def run_one(ctx: AppContext, *, worker: str) -> bool:
@@ -222,16 +237,12 @@ async def run_one(ctx: AppContext, *, worker: str) -> bool:
     job_id = await asyncio.to_thread(claim_next, ctx, worker=worker)
     if job_id is None:
         return False
-    with ctx.sessions() as session:
-        job = session.get(Job, job_id)
-        if job is None:
-            return True
-        account_id, options, attempts = job.account_id, json.loads(job.options), job.attempts
-    if account_id is None or attempts > MAX_ATTEMPTS:
+    job = await asyncio.to_thread(_load_claimed, ctx, job_id)
+    if job is None:
         await asyncio.to_thread(_finish, ctx, job_id, _error_result(FluenzrError("job_abandoned")))
         return True
     try:
-        await _run_probar(ctx, job_id, account_id, options)
+        await _run_probar(ctx, job)
     except Exception:  # a bug in a step must not kill the sending system's loop
         log.exception("job %s failed", job_id)
         await asyncio.to_thread(_finish, ctx, job_id, _error_result(FluenzrError()))
