@@ -1,0 +1,168 @@
+"""The server-rendered UI over real HTTP without a browser: setup, login, CSRF, rate limiting,
+the "+ SMTP" form without JavaScript, no secret in pages, workspace isolation."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from fluenzr.services.context import AppContext
+from tests.e2e.server import ADMIN_EMAIL, ADMIN_PASSWORD, other_user, serve
+
+SMTP_PASSWORD = "Very-Secret-Smtp-Pass-42"
+
+
+@pytest.fixture
+def base_url(app: AppContext) -> Iterator[str]:
+    with serve(app, sending=False) as url:
+        yield url
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, "form without CSRF token"
+    return found.group(1)
+
+
+def _setup(http: httpx.Client) -> None:
+    page = http.get("/setup")
+    reply = http.post(
+        "/setup",
+        data={
+            "csrf": _csrf(page.text),
+            "email": ADMIN_EMAIL,
+            "name": "A",
+            "password": ADMIN_PASSWORD,
+        },
+    )
+    assert reply.status_code == 303 and reply.headers["location"] == "/accounts"
+
+
+def test_first_visit_creates_the_admin(base_url: str) -> None:
+    with httpx.Client(base_url=base_url) as http:
+        first = http.get("/")
+        assert first.status_code == 303 and first.headers["location"] == "/setup"
+        page = http.get("/setup")
+        forged = http.post(
+            "/setup", data={"csrf": "forged", "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+        )
+        assert forged.status_code == 403
+        short = http.post(
+            "/setup", data={"csrf": _csrf(page.text), "email": ADMIN_EMAIL, "password": "short"}
+        )
+        assert short.status_code == 422 and 'aria-invalid="true"' in short.text
+        _setup(http)
+        cookie = next(c for c in http.cookies.jar if c.name == "fluenzr_session")
+        assert cookie.has_nonstandard_attr("HttpOnly")
+        assert http.get("/accounts").status_code == 200
+        assert http.get("/setup").headers["location"] == "/login"
+
+
+def test_login_rate_limited(base_url: str) -> None:
+    with httpx.Client(base_url=base_url) as http:
+        _setup(http)
+    with httpx.Client(base_url=base_url) as http:
+        token = _csrf(http.get("/login").text)
+        for _ in range(5):
+            wrong = http.post(
+                "/login", data={"csrf": token, "email": ADMIN_EMAIL, "password": "wrong-password"}
+            )
+            assert wrong.status_code == 401 and "incorrectos" in wrong.text
+        blocked = http.post(
+            "/login", data={"csrf": token, "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+        )
+        assert blocked.status_code == 429
+
+
+def test_smtp_form_without_javascript(base_url: str, app: AppContext) -> None:
+    with httpx.Client(base_url=base_url) as http:
+        _setup(http)
+        form = http.get("/accounts/new")
+        labels = re.findall(r'<label for="([a-z_]+)">', form.text)
+        # The seed's order: Email, Nombre visible, Servidor SMTP, Puerto, Nombre de usuario,
+        # Contraseña, Encriptación.
+        seed = [
+            "email",
+            "display_name",
+            "smtp_host",
+            "smtp_port",
+            "username",
+            "password",
+            "smtp_security",
+        ]
+        assert [name for name in labels if name in seed] == seed
+        token = _csrf(form.text)
+        detected = http.post(
+            "/accounts/new", data={"csrf": token, "action": "detect", "email": "ana@zoho.eu"}
+        )
+        assert 'value="smtp.zoho.eu"' in detected.text and "App Password" in detected.text
+        fields = {
+            "csrf": token,
+            "action": "save",
+            "email": "ana@example.com",
+            "display_name": "Ana",
+            "smtp_host": "smtp.example.com",
+            "smtp_port": "465",
+            "username": "",
+            "password": SMTP_PASSWORD,
+            "smtp_security": "starttls",
+        }
+        invalid = http.post("/accounts/new", data=fields)
+        assert invalid.status_code == 422
+        assert 'id="smtp_security-error"' in invalid.text
+        assert SMTP_PASSWORD not in invalid.text
+        created = http.post("/accounts/new", data={**fields, "smtp_port": "587"})
+        assert created.status_code == 303
+        account_page = http.get(created.headers["location"])
+        assert account_page.status_code == 200 and SMTP_PASSWORD not in account_page.text
+        listing = http.get("/accounts")
+        assert "ana@example.com" in listing.text and SMTP_PASSWORD not in listing.text
+        account_id = int(created.headers["location"].split("/")[2].split("?")[0])
+        limits = http.post(
+            f"/accounts/{account_id}/settings",
+            data={"csrf": token, "daily_limit": "33", "timezone": "Europe/Madrid"},
+        )
+        assert limits.status_code == 303
+        assert "33" in http.get("/accounts").text
+        bad_tz = http.post(
+            f"/accounts/{account_id}/settings", data={"csrf": token, "timezone": "Mars/Olympus"}
+        )
+        assert bad_tz.status_code == 422 and 'id="timezone-error"' in bad_tz.text
+        queued = http.post(f"/accounts/{account_id}/test", data={"csrf": token})
+        assert queued.status_code == 303 and "/tests/" in queued.headers["location"]
+        live = http.get(queued.headers["location"])
+        assert live.status_code == 200 and 'http-equiv="refresh"' in live.text
+
+        stranger = other_user(app)
+        with httpx.Client(base_url=base_url) as other:
+            login = _csrf(other.get("/login").text)
+            other.post(
+                "/login", data={"csrf": login, "email": stranger.email, "password": ADMIN_PASSWORD}
+            )
+            assert other.get("/accounts").status_code == 200
+            assert other.get(f"/accounts/{account_id}").status_code == 404
+            assert other.get(queued.headers["location"]).status_code == 404
+            theirs = _csrf(other.get("/accounts").text)
+            assert (
+                other.post(f"/accounts/{account_id}/delete", data={"csrf": theirs}).status_code
+                == 404
+            )
+        assert http.get(f"/accounts/{account_id}").status_code == 200
+
+
+def test_cookie_api_writes_need_csrf_and_redirects_stay_local(base_url: str) -> None:
+    with httpx.Client(base_url=base_url) as http:
+        _setup(http)
+        assert http.get("/api/v1/accounts").status_code == 200
+        body = {"email": "b@example.com", "smtp_host": "smtp.example.com", "password": "x" * 12}
+        assert http.post("/api/v1/accounts", json=body).status_code == 403
+        token = _csrf(http.get("/accounts/new").text)
+        ok = http.post("/api/v1/accounts", json=body, headers={"X-CSRF-Token": token})
+        assert ok.status_code == 201
+        away = http.get("/lang/en", params={"next": "//evil.example/"})
+        assert away.headers["location"] == "/accounts"
+        english = http.get("/accounts/new")
+        assert "SMTP server" in english.text and 'lang="en"' in english.text
