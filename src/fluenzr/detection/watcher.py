@@ -1,0 +1,315 @@
+"""Watching every IMAP mailbox: catch up by UID, then IDLE (or poll), forever, exactly once.
+
+Per account, one task and one connection. The INBOX is opened with EXAMINE (read-only) and read
+with BODY.PEEK, so no flag (``\\Seen`` included) ever changes. Progress is the pair
+(UIDVALIDITY, last UID processed), committed in the same transaction as the facts derived from
+each batch: a crash replays at most the batch in flight, and the unique keys on incoming
+messages make that replay a no-op. When UIDVALIDITY changes, UIDs are meaningless: the watcher
+rescans mail since its last sync (minus a day) and skips Message-IDs it already processed.
+
+First sight of a mailbox: mail older than the account's first sent message (minus a day)
+cannot be a reply to us, so the scan starts there (or at UIDNEXT when nothing was sent yet).
+Initial and catch-up syncs share a semaphore so a worker starting with 1,000 mailboxes does
+not fetch from all of them at once; idle connections cost one socket each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from fluenzr.detection.config import DetectionConfig, from_settings
+from fluenzr.detection.mailbox import Mailbox, MailboxInfo
+from fluenzr.detection.processing import TRIAGE_FIELDS, process_message, relevant_uids
+from fluenzr.errors import FluenzrError
+from fluenzr.services.context import AppContext
+from fluenzr.storage.base import aware
+from fluenzr.storage.engine import transaction
+from fluenzr.storage.models import Account
+from fluenzr.storage.models.detection import ImapSyncState
+from fluenzr.storage.models.outbox import OutboxMessage
+
+log = logging.getLogger(__name__)
+INBOX = "INBOX"
+Connect = Callable[[int], Awaitable[Mailbox]]
+
+
+class MailboxWatcher:
+    def __init__(
+        self,
+        ctx: AppContext,
+        *,
+        account_id: int,
+        config: DetectionConfig,
+        connect: Connect,
+        gate: asyncio.Semaphore,
+    ) -> None:
+        self.ctx = ctx
+        self.account_id = account_id
+        self.config = config
+        self.connect = connect
+        self.gate = gate
+        self.processed = 0
+        self.synced = asyncio.Event()  # set after each completed catch-up (tests, benchmarks)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        delay = self.config.backoff_min
+        while not stop.is_set():
+            mailbox: Mailbox | None = None
+            try:
+                mailbox = await self.connect(self.account_id)
+                async with self.gate:
+                    await self.sync(mailbox)
+                delay = self.config.backoff_min
+                await self.watch(mailbox, stop)
+            except FluenzrError as error:
+                self._record_error(error)
+                log.warning("account %s: %s", self.account_id, error.code)
+            finally:
+                if mailbox is not None:
+                    with contextlib.suppress(Exception):
+                        await mailbox.close()
+            if not stop.is_set():
+                await _sleep(stop, delay)
+                delay = min(delay * 2, self.config.backoff_max)
+
+    async def watch(self, mailbox: Mailbox, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            if mailbox.can_idle:
+                await mailbox.wait_for_change(seconds=self.config.idle_refresh, stop=stop)
+            else:
+                await _sleep(stop, self.config.poll_interval)
+                if stop.is_set():
+                    return
+                await mailbox.poll()
+            if not stop.is_set():
+                await self.sync(mailbox)
+
+    async def sync(self, mailbox: Mailbox) -> int:
+        """Process every message not yet seen; return how many were recorded."""
+        info = await mailbox.examine(INBOX)
+        uids = await self._pending_uids(mailbox, info)
+        done = 0
+        batch = self.config.fetch_batch
+        for start in range(0, len(uids), batch):
+            done += await self._process_batch(mailbox, info, uids[start : start + batch])
+        self._finish(info)
+        self.processed += done
+        self.synced.set()
+        return done
+
+    async def _pending_uids(self, mailbox: Mailbox, info: MailboxInfo) -> list[int]:
+        with transaction(self.ctx.sessions) as session:
+            state = session.get(ImapSyncState, (self.account_id, INBOX))
+            if state is not None and state.uidvalidity == info.uidvalidity:
+                last = state.last_uid
+                return [u for u in await mailbox.uids_from(last + 1) if u > last]
+            since = self._rescan_from(session, state)
+            if state is None:
+                state = ImapSyncState(account_id=self.account_id, mailbox=INBOX, last_uid=0)
+                state.resyncs = 0
+                session.add(state)
+            elif state.uidvalidity is not None:
+                state.resyncs += 1
+                log.info("account %s: UIDVALIDITY changed, resync", self.account_id)
+            state.uidvalidity = info.uidvalidity
+            state.last_uid = 0
+        if since is None:
+            self._set_last_uid(info, (info.uidnext or 1) - 1)
+            return []
+        return sorted(await mailbox.uids_since(since))
+
+    def _rescan_from(self, session: Session, state: ImapSyncState | None) -> date | None:
+        if state is not None and state.uidvalidity is not None:
+            last = aware(state.last_sync_at) or self.ctx.clock.now()
+            return (last - timedelta(days=1)).date()
+        first = session.scalar(
+            select(func.min(OutboxMessage.created_at)).where(
+                OutboxMessage.account_id == self.account_id
+            )
+        )
+        if first is None:
+            return None
+        return ((aware(first) or first) - timedelta(days=1)).date()
+
+    async def _process_batch(self, mailbox: Mailbox, info: MailboxInfo, uids: Sequence[int]) -> int:
+        headers = await mailbox.fetch_headers(uids, TRIAGE_FIELDS)
+        now = self.ctx.clock.now()
+        with self.ctx.sessions() as session:
+            account = session.get(Account, self.account_id)
+            if account is None:
+                return 0
+            wanted = relevant_uids(
+                session,
+                headers,
+                workspace_id=account.workspace_id,
+                account_id=account.id,
+                now=now,
+                config=self.config,
+            )
+        bodies = (
+            await mailbox.fetch_messages(wanted, limit=self.config.body_limit) if wanted else []
+        )
+        done = 0
+        with transaction(self.ctx.sessions) as session:
+            account = session.get(Account, self.account_id)
+            if account is None:
+                return 0
+            for uid, raw in bodies:
+                result = process_message(
+                    session,
+                    raw,
+                    account=account,
+                    mailbox=INBOX,
+                    uidvalidity=info.uidvalidity,
+                    uid=uid,
+                    now=now,
+                    config=self.config,
+                )
+                done += result is not None
+            state = session.get(ImapSyncState, (self.account_id, INBOX))
+            if state is not None and state.uidvalidity == info.uidvalidity:
+                state.last_uid = max(state.last_uid, max(uids))
+                state.last_sync_at = now
+                state.last_error = None
+        return done
+
+    def _set_last_uid(self, info: MailboxInfo, uid: int) -> None:
+        with transaction(self.ctx.sessions) as session:
+            state = session.get(ImapSyncState, (self.account_id, INBOX))
+            if state is not None and state.uidvalidity == info.uidvalidity:
+                state.last_uid = max(state.last_uid, uid, 0)
+                state.last_sync_at = self.ctx.clock.now()
+
+    def _finish(self, info: MailboxInfo) -> None:
+        """Every UID below the UIDNEXT seen at EXAMINE has been searched and handled."""
+        with transaction(self.ctx.sessions) as session:
+            state = session.get(ImapSyncState, (self.account_id, INBOX))
+            if state is not None and state.uidvalidity == info.uidvalidity:
+                if info.uidnext:
+                    state.last_uid = max(state.last_uid, info.uidnext - 1)
+                state.last_sync_at = self.ctx.clock.now()
+                state.last_error = None
+
+    def _record_error(self, error: FluenzrError) -> None:
+        with contextlib.suppress(Exception), transaction(self.ctx.sessions) as session:
+            state = session.get(ImapSyncState, (self.account_id, INBOX))
+            if state is not None:
+                state.last_error = json.dumps(error.to_dict("en"), ensure_ascii=False)
+
+
+async def _sleep(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+def imap_account_ids(ctx: AppContext) -> list[int]:
+    with ctx.sessions() as session:
+        return list(
+            session.scalars(
+                select(Account.id).where(Account.imap_host.is_not(None)).order_by(Account.id)
+            )
+        )
+
+
+async def watch_accounts(
+    ctx: AppContext,
+    *,
+    stop: asyncio.Event,
+    connect: Connect,
+    config: DetectionConfig,
+    until_idle: bool = False,
+    rescan_every: float = 30.0,
+) -> dict[int, MailboxWatcher]:
+    """Run one watcher per IMAP account; pick up added/removed accounts every ``rescan_every``."""
+    gate = asyncio.Semaphore(config.initial_sync_concurrency)
+    watchers: dict[int, MailboxWatcher] = {}
+    tasks: dict[int, asyncio.Task[None]] = {}
+    if until_idle:
+        await _sync_once(ctx, connect=connect, config=config, gate=gate, watchers=watchers)
+        return watchers
+    try:
+        while not stop.is_set():
+            wanted = set(imap_account_ids(ctx))
+            for account_id in wanted - set(tasks):
+                watcher = MailboxWatcher(
+                    ctx, account_id=account_id, config=config, connect=connect, gate=gate
+                )
+                watchers[account_id] = watcher
+                tasks[account_id] = asyncio.create_task(watcher.run(stop))
+            for account_id in set(tasks) - wanted:
+                tasks.pop(account_id).cancel()
+                watchers.pop(account_id, None)
+            await _sleep(stop, rescan_every)
+    finally:
+        for task in tasks.values():
+            task.cancel()
+        await asyncio.gather(*tasks.values(), return_exceptions=True)
+    return watchers
+
+
+async def _sync_once(
+    ctx: AppContext,
+    *,
+    connect: Connect,
+    config: DetectionConfig,
+    gate: asyncio.Semaphore,
+    watchers: dict[int, MailboxWatcher],
+) -> None:
+    async def one(account_id: int) -> None:
+        watcher = MailboxWatcher(
+            ctx, account_id=account_id, config=config, connect=connect, gate=gate
+        )
+        watchers[account_id] = watcher
+        mailbox = None
+        try:
+            async with gate:
+                mailbox = await connect(account_id)
+                await watcher.sync(mailbox)
+        except FluenzrError as error:
+            watcher._record_error(error)
+        finally:
+            if mailbox is not None:
+                with contextlib.suppress(Exception):
+                    await mailbox.close()
+
+    await asyncio.gather(*(one(a) for a in imap_account_ids(ctx)))
+
+
+async def run_detection(
+    ctx: AppContext,
+    *,
+    stop: asyncio.Event | None = None,
+    until_idle: bool = False,
+    config: DetectionConfig | None = None,
+    connect: Connect | None = None,
+) -> None:
+    """The worker's detection role: watch every IMAP mailbox and deliver webhooks.
+
+    ``until_idle``: one catch-up pass over every mailbox and one webhook round, then return.
+    """
+    from fluenzr.detection.imap_adapter import connect_account
+    from fluenzr.detection.webhooks import run_webhooks
+
+    chosen = config or from_settings(ctx.settings)
+    stop = stop or asyncio.Event()
+
+    async def default_connect(account_id: int) -> Mailbox:
+        return await connect_account(ctx, account_id=account_id, config=chosen)
+
+    opener = connect or default_connect
+    if until_idle:
+        await watch_accounts(ctx, stop=stop, connect=opener, config=chosen, until_idle=True)
+        await run_webhooks(ctx, stop=stop, config=chosen, until_idle=True)
+        return
+    await asyncio.gather(
+        watch_accounts(ctx, stop=stop, connect=opener, config=chosen),
+        run_webhooks(ctx, stop=stop, config=chosen),
+    )
