@@ -32,8 +32,13 @@ class ProbarReport:
         if self.error is None:
             return None
         out = self.error.to_dict(lang)
+        out["params"] = dict(self.error.params)
+        if "fingerprint" in self.error.params:
+            out["fingerprint"] = self.error.params["fingerprint"]
         if self.suggestion is not None:
-            out["hint"] = f"{out['hint']} {self.suggestion.hint(lang)}".strip()
+            # Same port, other mode: the hint already names the mode; the data says it answered.
+            if self.suggestion.port != self.suggestion.given_port:
+                out["hint"] = f"{out['hint']} {self.suggestion.hint(lang)}".strip()
             out["suggestion"] = self.suggestion.to_dict()
         failed = next((s for s in self.steps if s.status is Status.FAILED), None)
         if failed is not None:
