@@ -170,3 +170,56 @@ def test_probar_job_is_queued_and_run_by_the_sending_system(
         assert PASSWORD not in str(done)
         latest = http.get(f"/api/v1/accounts/{account_id}/tests/latest").json()
         assert latest["id"] == job["id"]
+
+
+def test_pause_resume_outbox_events_suppression(
+    app_any_db: AppContext, base_url: str, caller: Caller
+) -> None:
+    stranger = other_user(app_any_db)
+    with _client(base_url, caller, lang="en") as http:
+        account_id = http.post("/api/v1/accounts", json=ACCOUNT).json()["id"]
+        paused = http.post(f"/api/v1/accounts/{account_id}/pause")
+        assert paused.status_code == 200 and paused.json()["status"] == "paused"
+        resumed = http.post(f"/api/v1/accounts/{account_id}/resume")
+        assert resumed.status_code == 200 and resumed.json()["status"] == "active"
+        again = http.post(f"/api/v1/accounts/{account_id}/resume")
+        assert again.status_code == 409
+
+        mail = {
+            "account_id": account_id,
+            "to": ["bob@example.org"],
+            "subject": "Hola",
+            "text": "Hola Bob",
+        }
+        queued = http.post("/api/v1/outbox", json=mail)
+        assert queued.status_code == 201, queued.text
+        outbox_id = queued.json()["id"]
+        assert [m["id"] for m in http.get("/api/v1/outbox").json()] == [outbox_id]
+        bad = http.post("/api/v1/outbox", json={**mail, "to": ["not an address"]})
+        assert bad.status_code == 422 and bad.json()["field"]
+        cancelled = http.post(f"/api/v1/outbox/{outbox_id}/cancel")
+        assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+        assert http.post(f"/api/v1/outbox/{outbox_id}/cancel").status_code == 409
+
+        types = {e["type"] for e in http.get("/api/v1/events").json()}
+        assert {"account_paused", "account_resumed"} <= types
+        assert http.get("/api/v1/events", params={"type": "nope"}).status_code == 422
+
+        added = http.post("/api/v1/suppressions", json={"email": "Gone@Example.org"})
+        assert added.status_code == 201
+        assert (
+            http.post("/api/v1/suppressions", json={"email": "gone@example.org"}).status_code == 409
+        )
+        assert [s["email"] for s in http.get("/api/v1/suppressions").json()] == ["gone@example.org"]
+        assert http.delete("/api/v1/suppressions/gone@example.org").status_code == 204
+
+        hooks = http.get("/api/v1/webhooks")
+        assert hooks.status_code == 200 and hooks.json() == []
+    with _client(base_url, stranger) as http:
+        assert http.get("/api/v1/outbox").json() == []
+        assert http.get(f"/api/v1/outbox/{outbox_id}").status_code == 404
+        assert http.post(f"/api/v1/outbox/{outbox_id}/cancel").status_code == 404
+        assert http.post(f"/api/v1/accounts/{account_id}/pause").status_code == 404
+        foreign = {**mail, "account_id": account_id}
+        assert http.post("/api/v1/outbox", json=foreign).status_code == 404
+        assert http.get("/api/v1/events").json() == []

@@ -271,7 +271,7 @@ async def account_action(request: Request, account_id: int, action: str) -> Resp
         return RedirectResponse(f"/accounts/{account_id}", status_code=303)
     service = _status_service()
     if action in ("pause", "resume") and service is not None:
-        func = service.pause_account if action == "pause" else service.resume_account
+        func = service.pause if action == "pause" else service.resume
         await run_in_threadpool(lambda: func(ctx, workspace_id=ws, account_id=account_id))
         return RedirectResponse(f"/accounts/{account_id}", status_code=303)
     raise NotFoundError()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from fluenzr.api.deps import CtxDep, WorkspaceDep
 from fluenzr.api.schemas import AccountCreate, AccountUpdate, Id, ProbarRequest
@@ -59,3 +62,30 @@ def probar_account(
 def latest_test(account_id: Id, ctx: CtxDep, workspace: WorkspaceDep) -> JobView | None:
     accounts.get_account(ctx, workspace_id=workspace, account_id=account_id)
     return jobs.latest_job(ctx, workspace_id=workspace, account_id=account_id)
+
+
+class PauseRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    until: datetime | None = Field(
+        default=None, description="Resume by itself at this time (with a UTC offset)."
+    )
+
+
+@router.post("/{account_id}/pause", response_model=AccountView)
+def pause_account(
+    account_id: Id, ctx: CtxDep, workspace: WorkspaceDep, body: PauseRequest | None = None
+) -> AccountView:
+    """Stop sending from this account; queued mail waits."""
+    from fluenzr.services import account_status
+
+    until = body.until if body else None
+    return account_status.pause(ctx, workspace_id=workspace, account_id=account_id, until=until)
+
+
+@router.post("/{account_id}/resume", response_model=AccountView)
+def resume_account(account_id: Id, ctx: CtxDep, workspace: WorkspaceDep) -> AccountView:
+    """Lift any pause (manual, provider limit, authentication failure)."""
+    from fluenzr.services import account_status
+
+    return account_status.resume(ctx, workspace_id=workspace, account_id=account_id)

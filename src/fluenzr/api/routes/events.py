@@ -1,0 +1,35 @@
+"""Events: sends, replies, bounces, pauses… newest first, or incrementally after an id."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from fluenzr.api.deps import CtxDep, WorkspaceDep
+from fluenzr.api.schemas import MAX_ID
+from fluenzr.services import events_query
+from fluenzr.services.events_query import EventView
+
+router = APIRouter(prefix="/events", tags=["events"])
+
+
+@router.get("", response_model=list[EventView])
+def list_events(
+    ctx: CtxDep,
+    workspace: WorkspaceDep,
+    type: Annotated[list[str] | None, Query(max_length=20)] = None,
+    since: Annotated[str | None, Query(max_length=40, description="ISO 8601")] = None,
+    account_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    after_id: Annotated[int | None, Query(ge=0, le=2**62)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[EventView]:
+    return events_query.list_events(
+        ctx,
+        workspace_id=workspace,
+        types=[t[:40] for t in type] if type else None,
+        since=events_query.parse_since(since),
+        account_id=account_id,
+        after_id=after_id,
+        limit=limit,
+    )
