@@ -65,3 +65,7 @@ class ProbarReport:
         if error is not None:
             out["error"] = error
         return out
+
+    def model_dump(self, mode: str = "json") -> dict[str, Any]:
+        """The JSON form, under the name API models use (the web job runner stores it)."""
+        return self.to_dict()

@@ -68,6 +68,10 @@ class StepResult:
             out["hint"] = self.hint
         return out
 
+    def model_dump(self, mode: str = "json") -> dict[str, Any]:
+        """The JSON form, under the name API models use (the web UI streams it)."""
+        return self.to_dict()
+
 
 @dataclass(frozen=True)
 class Step(Generic[State]):

@@ -1,0 +1,115 @@
+"""`fluenzr accounts test` and `fluenzr autodetect` as a user runs them (Typer's runner, real
+Postfix + Dovecot for Probar, presets for autodetect so nothing leaves the machine)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import email_validator
+import pytest
+
+from fluenzr.config import load_settings
+from fluenzr.core.secret import Secret
+from fluenzr.services.accounts import AccountInput, create_account
+from fluenzr.services.context import default_workspace_id, open_app
+from tests.support.cli import Cli
+from tests.support.mailservers import CA_FILE, IMAPS_PORT, SUBMISSION_PORT, MailUser, create_user
+
+ENV = {"FLUENZR_SMTP_TIMEOUT": "5", "FLUENZR_TEST_MAIL_WAIT": "10", "FLUENZR_PROBE_TIMEOUT": "1"}
+
+
+@pytest.fixture
+def cli(home: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
+    monkeypatch.setattr(email_validator, "TEST_ENVIRONMENT", True)  # fluenzr.test addresses
+    return Cli(home=home)
+
+
+def add_account(home: Path, user: MailUser, password: str) -> int:
+    ctx = open_app(load_settings(home=home))
+    try:
+        data = AccountInput(
+            email=user.email,
+            display_name="Ana",
+            smtp_host="127.0.0.1",
+            smtp_port=SUBMISSION_PORT,
+            smtp_security="starttls",
+            password=Secret(password),
+            imap_host="127.0.0.1",
+            imap_port=IMAPS_PORT,
+            imap_security="ssl",
+            ca_file=CA_FILE,
+            force=True,
+        )
+        return create_account(ctx, workspace_id=default_workspace_id(ctx.sessions), data=data).id
+    finally:
+        ctx.close()
+
+
+@pytest.mark.mailserver
+def test_accounts_test_ok_json_and_text(cli: Cli, home: Path, mailserver: None) -> None:
+    user = create_user("probar")
+    account_id = str(add_account(home, user, user.password))
+
+    result = cli("accounts", "test", account_id, "--json", env=ENV)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    report = result.json()
+    assert report["ok"] is True
+    assert [s["ok"] for s in report["steps"]] == [True] * 12
+    assert {"name", "ok", "duration_ms", "detail"} <= set(report["steps"][0])
+
+    result = cli("accounts", "test", account_id, "--no-send", env=ENV)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert f"Probar {user.email}" in result.stdout
+    assert "✓ Resolución DNS" in result.stdout
+    assert "– Email de prueba" in result.stdout and "sin envío (--no-send)" in result.stdout
+    assert "Todo funciona" in result.stdout
+
+
+@pytest.mark.mailserver
+def test_accounts_test_failure_exit_1_with_category_and_hint(
+    cli: Cli, home: Path, mailserver: None
+) -> None:
+    user = create_user("probar")
+    account_id = str(add_account(home, user, "not-" + user.password))
+
+    result = cli("accounts", "test", account_id, env=ENV)
+    assert result.exit_code == 1
+    assert "✗ Autenticación" in result.stdout
+    assert "Autenticación fallida" in result.stdout  # the seed's heading
+    assert "App Password" in result.stdout
+    assert user.password not in result.stdout + result.stderr
+
+    result = cli("--lang", "fr", "accounts", "test", account_id, "--json", env=ENV)
+    assert result.exit_code == 1
+    error = result.json()["error"]
+    assert (error["code"], error["category"], error["step"]) == ("auth_failed", "auth", "auth")
+    assert "mot de passe" in error["hint"]
+
+
+def test_accounts_test_unknown_or_bad_id(cli: Cli) -> None:
+    result = cli("accounts", "test", "4242", "--json")
+    assert result.exit_code == 1
+    assert result.json()["error"]["code"] == "account_not_found"
+    assert cli("accounts", "test", "abc").exit_code == 2
+
+
+def test_autodetect_preset_json_and_text(cli: Cli) -> None:
+    result = cli("autodetect", "luis@zoho.eu", "--json")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    found = result.json()
+    assert found["smtp"]["host"] == "smtp.zoho.eu"
+    assert (found["smtp"]["source"], found["smtp"]["confidence"]) == ("preset", "high")
+    assert found["imap"]["port"] == 993
+
+    result = cli("autodetect", "luis@zoho.eu")
+    assert result.exit_code == 0
+    assert "smtp.zoho.eu:587 TLS" in result.stdout
+    assert "confianza alta" in result.stdout
+
+
+def test_autodetect_bad_address_exit_2(cli: Cli) -> None:
+    result = cli("autodetect", "not-an-address", "--json")
+    assert result.exit_code == 2
+    error = result.json()["error"]
+    assert error["code"] == "email_invalid"
+    assert error["field"] == "email"
