@@ -21,7 +21,7 @@ from fluenzr.services.account_config import AccountInput
 from fluenzr.services.context import AppContext, open_app
 from tests.e2e.server import Caller, admin, serve
 
-MAX_EXAMPLES = 15
+MAX_EXAMPLES = 8
 SEED_PASSWORD = "Zq9-seed-Secret-7781"
 
 
