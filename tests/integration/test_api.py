@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Iterator
 
 import httpx
@@ -154,11 +155,27 @@ def test_presets_and_autodetect(base_url: str, caller: Caller) -> None:
         assert found["smtp_host"] == "smtp.zoho.eu" and found["username"] == "ana@zoho.eu"
 
 
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def test_probar_job_is_queued_and_run_by_the_sending_system(
     app_any_db: AppContext, base_url: str, caller: Caller
 ) -> None:
-    with _client(base_url, caller) as http:
-        account_id = http.post("/api/v1/accounts", json=ACCOUNT).json()["id"]
+    nobody = {
+        **ACCOUNT,
+        "smtp_host": "127.0.0.1",
+        "smtp_port": _closed_port(),
+        "smtp_security": "ssl",
+        "imap_host": "",
+        "force": True,
+    }
+    with _client(base_url, caller, lang="en") as http:
+        created = http.post("/api/v1/accounts", json=nobody)
+        assert created.status_code == 201, created.text
+        account_id = created.json()["id"]
         queued = http.post(f"/api/v1/accounts/{account_id}/test", json={"send_test_mail": False})
         assert queued.status_code == 202
         job = queued.json()
@@ -166,10 +183,18 @@ def test_probar_job_is_queued_and_run_by_the_sending_system(
         # The web role only queues; a separate sending system runs it.
         asyncio.run(run_jobs(app_any_db, until_idle=True))
         done = http.get(f"/api/v1/jobs/{job['id']}").json()
-        assert done["status"] == "done" and done["result"] is not None
+        assert done["status"] == "done" and done["ok"] is False
+        failed = [step["name"] for step in done["steps"] if step["status"] == "failed"]
+        assert failed == ["tcp"], done["steps"]
+        assert done["result"]["error"]["category"] == "connection"
         assert PASSWORD not in str(done)
         latest = http.get(f"/api/v1/accounts/{account_id}/tests/latest").json()
         assert latest["id"] == job["id"]
+        with http.stream("GET", f"/api/v1/jobs/{job['id']}/events") as stream:
+            text = "".join(stream.iter_text())
+        assert "event: step" in text and "event: done" in text
+        account = http.get(f"/api/v1/accounts/{account_id}").json()
+        assert account["last_test_ok"] is False
 
 
 def test_pause_resume_outbox_events_suppression(

@@ -203,11 +203,11 @@ async def _run_probar(ctx: AppContext, job: _Claimed) -> None:
         await asyncio.to_thread(_append_step, ctx, job.id, _plain(step))
 
     try:
-        report: Any = await probar.test_account(
+        report: Any = await probar.run_probar(
             ctx,
             workspace_id=job.workspace_id,
             account_id=job.account_id,
-            send=bool(job.options.get("send_test_mail", True)),
+            send_test_mail=bool(job.options.get("send_test_mail", True)),
             on_step=on_step,
         )
         result = _plain(report)

@@ -1,0 +1,139 @@
+"""The UI as a person uses it: first-run admin, "+ SMTP" with a preset, "Probar" against the
+local Postfix/Dovecot, a wrong password, the language switch, and workspace isolation."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from fluenzr.core.secret import Secret
+from fluenzr.services import accounts, users
+from fluenzr.services.account_config import AccountInput
+from fluenzr.services.account_views import AccountView
+from fluenzr.services.context import AppContext
+from tests.e2e.server import ADMIN_EMAIL, ADMIN_PASSWORD, other_user
+from tests.support.mailservers import CA_FILE, IMAPS_PORT, SUBMISSION_PORT, create_user
+
+pytestmark = [pytest.mark.browser, pytest.mark.mailserver]
+STEP_TIMEOUT = 60_000  # ms: Probar sends a real mail and waits for it in INBOX
+
+
+@pytest.fixture(scope="module")
+def page(browser: Any, base_url: str, web_app: AppContext) -> Any:
+    """The admin's browser tab: the first visit creates the admin account."""
+    context = browser.new_context(base_url=base_url, locale="en-US")
+    tab = context.new_page()
+    tab.goto("/")
+    assert tab.url.endswith("/setup")
+    tab.get_by_label("Email").fill(ADMIN_EMAIL)
+    tab.get_by_label("Nombre").fill("Admin")
+    tab.get_by_label("Contraseña").fill(ADMIN_PASSWORD)
+    tab.get_by_role("button", name="Crear administrador").click()
+    tab.wait_for_url(re.compile(r"/accounts$"))
+    yield tab
+    context.close()
+
+
+def _admin_workspace(ctx: AppContext) -> int:
+    return users.workspaces_of(ctx, users.user_by_email(ctx, ADMIN_EMAIL).id)[0].id
+
+
+def _account(ctx: AppContext, workspace: int, email: str, password: str) -> AccountView:
+    return accounts.create_account(
+        ctx,
+        workspace_id=workspace,
+        data=AccountInput(
+            email=email,
+            smtp_host="127.0.0.1",
+            smtp_port=SUBMISSION_PORT,
+            smtp_security="starttls",
+            password=Secret(password),
+            ca_file=CA_FILE,
+        ),
+    )
+
+
+def _probar(page: Any) -> None:
+    page.get_by_role("button", name="Probar").click()
+    page.wait_for_selector("#probar[aria-busy='false']", timeout=STEP_TIMEOUT)
+
+
+def test_add_account_with_preset_and_probar(page: Any, mailserver: None) -> None:
+    mailbox = create_user("web")
+    page.get_by_role("link", name="+ SMTP").click()
+    page.get_by_label("Email", exact=True).fill(mailbox.email)
+    page.get_by_label("Nombre visible").fill("Prueba Web")
+    # The preset picker fills the server fields (htmx, without reloading the page).
+    page.get_by_label("Proveedor").select_option(label="ProtonMail (vía Bridge)")
+    page.wait_for_function("document.getElementById('smtp_port').value === '1025'")
+    assert page.get_by_label("Servidor SMTP").input_value() == "127.0.0.1"
+    page.get_by_label("Puerto", exact=True).fill(str(SUBMISSION_PORT))
+    page.get_by_label("Nombre de usuario").fill(mailbox.email)
+    page.get_by_label("Contraseña", exact=True).fill(mailbox.password)
+    page.get_by_label("Encriptación", exact=True).select_option("starttls")
+    page.get_by_label("Puerto IMAP").fill(str(IMAPS_PORT))
+    page.get_by_label("Encriptación IMAP").select_option("ssl")
+    page.get_by_text("Certificados (avanzado)").click()
+    page.get_by_label("Archivo CA").fill(CA_FILE)
+    page.get_by_role("button", name="Guardar").click()
+    page.wait_for_url(re.compile(r"/accounts/\d+"))
+    assert mailbox.password not in page.content()
+
+    _probar(page)
+    steps = page.locator("#probar li.step")
+    assert steps.count() >= 3, page.locator("#probar").inner_text()
+    assert page.locator("#probar li.step.failed, #probar li.step.skipped").count() == 0
+    assert page.get_by_text("Todo funciona").is_visible()
+
+    page.get_by_role("link", name="Cuentas de Email").first.click()
+    row = page.get_by_role("row", name=re.compile(re.escape(mailbox.email)))
+    assert "activa" in row.inner_text() and "correcta" in row.inner_text()
+
+
+def test_wrong_password_shows_authentication_failed(
+    page: Any, web_app: AppContext, mailserver: None
+) -> None:
+    mailbox = create_user("webbad")
+    view = _account(web_app, _admin_workspace(web_app), mailbox.email, "definitely-wrong")
+    page.goto(f"/accounts/{view.id}")
+    _probar(page)
+    alert = page.locator("#probar .result.bad")
+    assert "Autenticación fallida" in alert.locator("h3").inner_text()
+    assert alert.locator(".hint").inner_text().strip() != ""
+
+
+def test_language_switch(page: Any) -> None:
+    page.goto("/accounts/new")
+    assert page.get_by_label("Servidor SMTP").is_visible()
+    page.get_by_role("link", name="EN", exact=True).click()
+    assert page.get_by_label("SMTP server").is_visible()
+    assert page.get_by_label("Display name").is_visible()
+    page.get_by_role("link", name="FR", exact=True).click()
+    assert page.get_by_label("Serveur SMTP").is_visible()
+    assert page.get_by_label("Nom affiché").is_visible()
+    page.get_by_role("link", name="ES", exact=True).click()
+    assert page.get_by_label("Nombre visible").is_visible()
+
+
+def test_other_workspace_cannot_open_account_by_url(
+    page: Any, browser: Any, base_url: str, web_app: AppContext
+) -> None:
+    workspace = _admin_workspace(web_app)
+    mine = [_account(web_app, workspace, "isolated@fluenzr.test", "any-password")]
+    stranger = other_user(web_app, email="stranger@fluenzr.test")
+    context = browser.new_context(base_url=base_url)
+    tab = context.new_page()
+    try:
+        tab.goto("/login")
+        tab.get_by_label("Email").fill(stranger.email)
+        tab.get_by_label("Contraseña").fill(ADMIN_PASSWORD)
+        tab.get_by_role("button", name="Entrar").click()
+        tab.wait_for_url(re.compile(r"/accounts$"))
+        assert mine[0].email not in tab.content()
+        response = tab.goto(f"/accounts/{mine[0].id}")
+        assert response is not None and response.status == 404
+        assert mine[0].email not in tab.content()
+    finally:
+        context.close()
