@@ -10,15 +10,16 @@ import datetime as dt
 import hashlib
 import json
 import ssl
+from dataclasses import replace
 from typing import Any
 
 import email_validator
 import pytest
 from sqlalchemy import select
 
-from fluenzr.core.endpoints import Security
+from fluenzr.core.endpoints import MailboxCredentials, Security, TlsPolicy
 from fluenzr.core.secret import Secret
-from fluenzr.diagnose.probar import ProbarSeams
+from fluenzr.diagnose.probar import ProbarSeams, probe_mailbox
 from fluenzr.diagnose.probe import GreetingProbe
 from fluenzr.diagnose.report import ProbarReport
 from fluenzr.diagnose.resolve import DnsLookup
@@ -278,3 +279,35 @@ async def test_sending_limit_from_postfix_anvil(app: AppContext) -> None:
     error = failed(report, "sending_limit", "sending_limit", "send")
     assert error["reply_code"] == 450
     assert "too much mail" in error["detail"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "code", "category"),
+    [
+        ({"imap_port": IMAP_PORT, "imap_security": "ssl"}, "imap_tls_mode_mismatch", "tls"),
+        ({"imap_port": IMAPS_PORT, "imap_security": "starttls"}, "imap_tls_mode_mismatch", "tls"),
+        ({"imap_port": 10599}, "imap_connection_refused", "connection"),
+    ],
+    ids=["ssl-on-143", "starttls-on-993", "refused"],
+)
+async def test_imap_connection_failures(
+    app: AppContext, fields: dict[str, Any], code: str, category: str
+) -> None:
+    user = create_user("probar")
+    account_id = add_account(app, user, **fields)
+    report = await probar(app, account_id, send_test_mail=False)
+    step = "imap_tcp" if code == "imap_connection_refused" else "imap_tls"
+    failed(report, code, category, step)
+
+
+async def test_imap_certificate_invalid_without_ca() -> None:
+    user = create_user("probar")
+    smtp = user.smtp_endpoint()  # trusts the test CA
+    imap = replace(user.imap_endpoint(), tls=TlsPolicy())  # system store only
+    creds = MailboxCredentials(1, 1, user.email, "Ana", smtp, imap)
+    report = await probe_mailbox(
+        creds, send=False, seams=seams(), now=lambda: dt.datetime.now(dt.UTC)
+    )
+    error = failed(report, "imap_certificate_invalid", "certificate", "imap_tls")
+    assert error["fingerprint"] == server_fingerprint()
+    assert error["params"]["reason"] in {"unknown_ca", "self_signed"}

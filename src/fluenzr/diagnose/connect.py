@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import hashlib
+import os
 import socket
 import ssl
 from typing import Any
 
 from fluenzr.core.endpoints import Endpoint
 from fluenzr.diagnose.taxonomy import mail_error
-from fluenzr.errors import MailError
+from fluenzr.errors import MailError, ValidationError
 
 # OpenSSL X509_V_ERR_* codes (x509_vfy.h) → catalogue variants of certificate_invalid.
 _VERIFY_VARIANTS = {
@@ -39,21 +41,35 @@ def fingerprint(der: bytes) -> str:
 
 def client_context(endpoint: Endpoint) -> ssl.SSLContext:
     """System store plus the account's CA file; with a pin, the pin alone decides (checked after
-    the handshake by :func:`check_pin`), so a self-signed bridge certificate can be trusted."""
-    if endpoint.tls.pin_sha256:
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        return context
+    the handshake by :func:`check_pin`), so a self-signed bridge certificate can be trusted.
+
+    Contexts are cached: loading the system store costs ~0.1 s, more than the rest of a test.
+    A changed CA file (new mtime) gets a fresh context. An unreadable one is bad input.
+    """
+    ca_file = endpoint.tls.ca_file
+    try:
+        stamp = os.stat(ca_file).st_mtime_ns if ca_file else None
+        return _context(ca_file, stamp, pinned=bool(endpoint.tls.pin_sha256))
+    except (OSError, ssl.SSLError) as exc:
+        raise ValidationError(
+            "ca_file_invalid", params={"field": "ca_file", "value": ca_file}, detail=str(exc)
+        ) from None
+
+
+@functools.lru_cache(maxsize=32)
+def _context(ca_file: str | None, stamp: int | None, *, pinned: bool) -> ssl.SSLContext:
+    if pinned:
+        return unverified_context()
     context = ssl.create_default_context()
-    if endpoint.tls.ca_file:
-        context.load_verify_locations(cafile=endpoint.tls.ca_file)
+    if ca_file:
+        context.load_verify_locations(cafile=ca_file)
     return context
 
 
 def unverified_context() -> ssl.SSLContext:
-    """Only to read a certificate we already refused, so its fingerprint can be shown."""
-    context = ssl.create_default_context()
+    """For a pinned certificate (checked after the handshake), or to read a certificate we
+    already refused so its fingerprint can be shown. No CA store is loaded."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     return context

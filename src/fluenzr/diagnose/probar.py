@@ -14,8 +14,10 @@ import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from email import policy
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, make_msgid
+from email.utils import format_datetime, make_msgid
 
 from fluenzr.config import Settings
 from fluenzr.core.endpoints import MailboxCredentials, Security
@@ -57,13 +59,15 @@ def default_seams(settings: Settings) -> ProbarSeams:
 
 def test_message(credentials: MailboxCredentials, *, now: datetime) -> EmailMessage:
     """The email Probar sends to the account itself (stdlib email API)."""
-    domain = credentials.email.rsplit("@", 1)[1]
-    message = EmailMessage()
-    message["From"] = formataddr((credentials.display_name, credentials.email))
-    message["To"] = credentials.email
+    local, domain = credentials.email.rsplit("@", 1)
+    # A non-ASCII address needs SMTPUTF8 (RFC 6531/6532): raw UTF-8 headers.
+    utf8 = not credentials.email.isascii()
+    message = EmailMessage(policy=policy.SMTPUTF8 if utf8 else policy.SMTP)
+    message["From"] = Address(credentials.display_name, username=local, domain=domain)
+    message["To"] = Address(username=local, domain=domain)
     message["Subject"] = f"{translate('probar.subject')} {now:%Y-%m-%d %H:%M:%S} UTC"
     message["Date"] = format_datetime(now)
-    message["Message-ID"] = make_msgid(idstring="probar", domain=domain)
+    message["Message-ID"] = make_msgid(idstring="probar", domain=domain.encode("idna").decode())
     # RFC 3834: an automatic message; vacation responders must not answer it.
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(translate("probar.body", email=credentials.email))

@@ -289,10 +289,12 @@ async def send_message(run: SmtpRun, message: EmailMessage) -> str:
     client = run.client
     assert client is not None
     data = message.as_bytes()
+    utf8 = not run.email.isascii()
+    options, encoding = (["SMTPUTF8"], "utf-8") if utf8 else ([], "ascii")
     with translated(run, Stage.MAIL):
-        await client.mail(run.email)
+        await client.mail(run.email, options=options, encoding=encoding)
     with translated(run, Stage.RCPT):
-        await client.rcpt(run.email)
+        await client.rcpt(run.email, encoding=encoding)
     with translated(run, Stage.MESSAGE):
         response = await client.data(data)
     return f"{response.code} {response.message}"

@@ -1,0 +1,84 @@
+"""Pure parts of port probing and Probar: which ports to try, the test email, Sent detection."""
+
+from __future__ import annotations
+
+import datetime as dt
+from email.utils import parseaddr
+
+import pytest
+
+from fluenzr.core.endpoints import Endpoint, MailboxCredentials, Security, TlsPolicy
+from fluenzr.core.secret import Secret
+from fluenzr.diagnose.connect import client_context
+from fluenzr.diagnose.imap_checks import sent_folder
+from fluenzr.diagnose.probar import test_message as build_test_message
+from fluenzr.diagnose.probing import PortSuggestion, candidates
+from fluenzr.errors import ValidationError
+from fluenzr.i18n import use_language
+
+
+def test_candidates_after_refusal_are_the_other_standard_ports() -> None:
+    plan = candidates(port=587, security=Security.STARTTLS, code="connection_refused")
+    assert plan == [(465, Security.SSL), (25, Security.STARTTLS)]
+
+
+def test_candidates_after_mode_mismatch_start_with_the_same_port_other_mode() -> None:
+    plan = candidates(port=465, security=Security.STARTTLS, code="tls_mode_mismatch")
+    assert plan[0] == (465, Security.SSL)
+    assert plan[1:] == [(587, Security.STARTTLS), (25, Security.STARTTLS)]
+
+
+def test_suggestion_text_is_measured_and_localised() -> None:
+    other = PortSuggestion(465, Security.SSL, 12, 587, Security.STARTTLS)
+    assert other.hint("es") == (
+        "Prueba con otro puerto (465 en lugar de 587): ha respondido con SSL en 12 ms."
+    )
+    assert "465 instead of 587" in other.hint("en")
+    assert "465 au lieu de 587" in other.hint("fr")
+    same = PortSuggestion(465, Security.SSL, 9, 465, Security.STARTTLS)
+    assert "SSL" in same.hint("es") and "465" in same.hint("es")
+
+
+def _credentials(**tls: str) -> MailboxCredentials:
+    smtp = Endpoint("127.0.0.1", 587, Security.STARTTLS, "u", Secret("p"), TlsPolicy(**tls))
+    return MailboxCredentials(1, 1, "José.Pérez@example.com", "José Pérez", smtp, None)
+
+
+def test_test_message_has_unique_id_on_the_account_domain_and_is_auto_generated() -> None:
+    when = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    with use_language("fr"):
+        first = build_test_message(_credentials(), now=when)
+    second = build_test_message(_credentials(), now=when)
+    assert first["Message-ID"] != second["Message-ID"]
+    assert str(first["Message-ID"]).endswith("@example.com>")
+    assert parseaddr(str(first["To"]))[1] == "José.Pérez@example.com"
+    assert first["Auto-Submitted"] == "auto-generated"
+    assert str(first["Subject"]).startswith("FluenzR : e-mail de test")
+    assert "José.Pérez@example.com" in first.get_content()
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        (
+            [b'(\\HasNoChildren) "/" INBOX', b'(\\HasNoChildren \\Sent) "/" "Mes envois"'],
+            ("Mes envois", "\\Sent"),
+        ),
+        (
+            [b'(\\HasNoChildren) "." INBOX', b'(\\HasNoChildren) "." "Sent Items"'],
+            ("Sent Items", "name"),
+        ),
+        ([b'(\\HasNoChildren) "." Enviados'], ("Enviados", "name")),
+        ([b'(\\HasNoChildren) "/" INBOX', b'(\\HasNoChildren) "/" Archive'], None),
+    ],
+)
+def test_sent_folder_special_use_then_known_names(
+    lines: list[bytes], expected: tuple[str, str] | None
+) -> None:
+    assert sent_folder(list(lines)) == expected
+
+
+def test_missing_ca_file_is_bad_input(tmp_path: object) -> None:
+    with pytest.raises(ValidationError) as caught:
+        client_context(_credentials(ca_file="/nonexistent/ca.pem").smtp)
+    assert caught.value.params["field"] == "ca_file"
