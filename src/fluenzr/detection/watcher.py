@@ -64,14 +64,16 @@ class MailboxWatcher:
         while not stop.is_set():
             mailbox: Mailbox | None = None
             try:
-                mailbox = await self.connect(self.account_id)
-                async with self.gate:
+                async with self.gate:  # bounded: connecting and catching up are the costly part
+                    mailbox = await self.connect(self.account_id)
                     await self.sync(mailbox)
                 delay = self.config.backoff_min
                 await self.watch(mailbox, stop)
             except FluenzrError as error:
                 self._record_error(error)
                 log.warning("account %s: %s", self.account_id, error.code)
+            except Exception:  # one mailbox's surprise must never end its watch for good
+                log.exception("account %s: watcher failed, reconnecting", self.account_id)
             finally:
                 if mailbox is not None:
                     with contextlib.suppress(Exception):

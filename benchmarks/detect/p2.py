@@ -1,0 +1,108 @@
+"""P2: scan a 10,000-message INBOX on the local Dovecot (classification included) vs imapflow."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import select
+from tests.support.mailservers import CA_FILE, HOST, IMAPS_PORT, create_user, require_mailserver
+
+from benchmarks.detect.support import (
+    HERE,
+    add_account,
+    add_sent,
+    bench_app,
+    ensure_imapflow,
+    fill_maildir,
+    mailbox_mix,
+)
+from fluenzr.detection.config import DetectionConfig
+from fluenzr.detection.imap_adapter import connect_account
+from fluenzr.detection.processing import TRIAGE_FIELDS
+from fluenzr.detection.watcher import MailboxWatcher
+from fluenzr.storage.models.detection import IncomingMessage
+
+
+async def _scan(ctx, account_id: int, config: DetectionConfig) -> tuple[float, float, int]:
+    watcher = MailboxWatcher(
+        ctx, account_id=account_id, config=config, connect=None, gate=asyncio.Semaphore(1)
+    )  # type: ignore[arg-type]
+    mailbox = await connect_account(ctx, account_id=account_id, config=config)
+    try:
+        await mailbox.examine("INBOX")  # open once so Dovecot has indexed the new mail
+        wall, cpu = time.perf_counter(), time.process_time()
+        recorded = await watcher.sync(mailbox)
+        return time.perf_counter() - wall, time.process_time() - cpu, recorded
+    finally:
+        await mailbox.close()
+
+
+def run(count: int = 10_000) -> dict[str, float]:
+    require_mailserver_or_exit()
+    ensure_imapflow()
+    user = create_user("bench-p2")
+    prospects = [f"prospect{n}@example.com" for n in range(500)]
+    config = DetectionConfig()
+    with tempfile.TemporaryDirectory() as tmp, bench_app(Path(tmp)) as ctx:
+        account_id = add_account(ctx, user)
+        ids = add_sent(ctx, account_id=account_id, sender=user.email, to=prospects)
+        fill_maildir(user, mailbox_mix(count, owner=user.email, sent_ids=ids, sent_to=prospects))
+        cfg = Path(tmp) / "imapflow.json"
+        settings = {
+            "host": HOST,
+            "port": IMAPS_PORT,
+            "ca": CA_FILE,
+            "user": user.email,
+            "pass": user.password,
+            "fields": [f.lower() for f in TRIAGE_FIELDS],
+            "bodies": [],
+            "limit": config.body_limit,
+        }
+        cfg.write_text(json.dumps(settings))
+        _imapflow(cfg)  # warm-up: Dovecot indexes and caches the new mail for both clients
+        wall, cpu, recorded = asyncio.run(_scan(ctx, account_id, config))
+        with ctx.sessions() as session:
+            settings["bodies"] = sorted(session.scalars(select(IncomingMessage.uid)))
+        cfg.write_text(json.dumps(settings))
+        ref = _imapflow(cfg)
+        bodies = settings["bodies"]
+    ours_rate, ref_rate = count / wall, count / ref["seconds"]
+    print(f"P2 scan of a {count:,}-message INBOX over IMAPS (local Dovecot)")
+    print(f"{'client':<34}{'msgs/s':>10}{'msgs/CPU-s':>12}{'bodies':>8}")
+    print(
+        f"{'FluenzR watcher (+classify, DB)':<34}{ours_rate:>10,.0f}"
+        f"{count / max(cpu, 1e-9):>12,.0f}{len(bodies):>8}"
+    )
+    print(
+        f"{'imapflow ' + 'same fetch':<34}{ref_rate:>10,.0f}"
+        f"{count / max(ref['cpu'], 1e-9):>12,.0f}{ref['bodies']:>8}"
+    )
+    print(
+        f"ratio FluenzR / imapflow: {ours_rate / ref_rate:.2f} (wall), "
+        f"{(count / max(cpu, 1e-9)) / (count / max(ref['cpu'], 1e-9)):.2f} (per CPU-s); "
+        f"events recorded: {recorded}"
+    )
+    return {"ours": ours_rate, "imapflow": ref_rate}
+
+
+def _imapflow(cfg: Path) -> dict[str, float]:
+    node = subprocess.run(
+        ["node", str(HERE / "imapflow_fetch.mjs"), str(cfg)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    return dict(json.loads(node.stdout.strip().splitlines()[-1]))
+
+
+def require_mailserver_or_exit() -> None:
+    try:
+        require_mailserver()
+    except BaseException as exc:  # pytest's skip/fail outcomes are BaseException
+        raise SystemExit(f"mail servers not running: {exc}") from None
