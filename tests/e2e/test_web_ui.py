@@ -137,3 +137,35 @@ def test_other_workspace_cannot_open_account_by_url(
         assert mine[0].email not in tab.content()
     finally:
         context.close()
+
+
+def test_trust_this_certificate(page: Any, web_app: AppContext, mailserver: None) -> None:
+    """Without the test CA the certificate is refused; trusting its fingerprint fixes Probar."""
+    mailbox = create_user("webpin")
+    view = accounts.create_account(
+        web_app,
+        workspace_id=_admin_workspace(web_app),
+        data=AccountInput(
+            email=mailbox.email,
+            smtp_host="127.0.0.1",
+            smtp_port=SUBMISSION_PORT,
+            smtp_security="starttls",
+            password=Secret(mailbox.password),
+        ),
+    )
+    page.goto(f"/accounts/{view.id}")
+    _probar(page)
+    alert = page.locator("#probar .result.bad")
+    assert "Certificado inválido" in alert.locator("h3").inner_text()
+    shown = alert.locator("code.fingerprint").inner_text().strip()
+    assert re.fullmatch(r"[0-9a-f]{64}", shown)
+    alert.get_by_role("button", name="Confiar en este certificado").click()
+    page.wait_for_url(re.compile(rf"/accounts/{view.id}$"))
+    assert shown in page.content()
+    assert (
+        accounts.get_account(web_app, workspace_id=view.workspace_id, account_id=view.id).pin_sha256
+        == shown
+    )
+    _probar(page)
+    assert page.locator("#probar li.step.failed").count() == 0
+    assert page.get_by_text("Todo funciona").is_visible()
