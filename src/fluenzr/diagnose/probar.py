@@ -86,6 +86,11 @@ class _Run:
     message_id: str | None = None
     alternatives: asyncio.Task[PortSuggestion | None] | None = field(default=None)
 
+    def probe_alternatives_early(self) -> None:
+        """The server is slow: start probing the other ports now, in case it never answers."""
+        if self.alternatives is None:
+            self.alternatives = _start_alternatives(self, "connection_refused")
+
 
 def _start_alternatives(run: _Run, code: str) -> asyncio.Task[PortSuggestion | None]:
     endpoint = run.credentials.smtp
@@ -192,9 +197,7 @@ async def probe_mailbox(
     mail failure: that is the report's ``error``)."""
     tested_at = now()
     run = _build(credentials, seams=seams, send=send, now=now)
-    run.smtp.on_slow = lambda: setattr(
-        run, "alternatives", _start_alternatives(run, "connection_refused")
-    )
+    run.smtp.on_slow = run.probe_alternatives_early
     try:
         outcome = await run_steps(_steps(run), run, on_step=on_step)
         failed = next((s for s in outcome.steps if s.status is Status.FAILED), None)

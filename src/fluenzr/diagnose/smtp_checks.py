@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import socket
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
@@ -41,7 +41,8 @@ class SmtpRun:
     probe: ProbeFunc
     seconds: float  # connect and each reply
     mismatch_after: float  # silence before checking whether the port speaks the other TLS mode
-    on_slow: Any = None  # called once when the server is slow to answer (starts port probing)
+    # Called once when the server is slow to answer (Probar then starts probing other ports).
+    on_slow: Callable[[], None] | None = None
     addresses: list[str] = field(default_factory=list)
     address: str | None = None
     sock: socket.socket | None = None
