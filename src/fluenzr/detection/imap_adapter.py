@@ -178,8 +178,18 @@ class ImapMailbox:
             _check(await self.client.noop(), "NOOP")
 
     async def close(self) -> None:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.client.logout(), 2)
+        try:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.client.logout(), 2)
+        finally:
+            _drop(self.client)
+
+
+def _drop(client: Any) -> None:
+    """Close the socket whatever state the protocol is in (no leaked connections)."""
+    transport = getattr(getattr(client, "protocol", None), "transport", None)
+    if transport is not None and not transport.is_closing():
+        transport.close()
 
 
 def _check_pin(client: Any, endpoint: Endpoint) -> None:
@@ -201,21 +211,26 @@ async def open_mailbox(endpoint: Endpoint, *, seconds: float) -> ImapMailbox:
         raise _error("cleartext_refused", detail=endpoint.host)
     if endpoint.security is Security.STARTTLS:
         raise _error("starttls_unsupported", detail="use IMAPS (993) for detection")
-    async with _translated("connect"):
-        if endpoint.security is Security.SSL:
-            client: Any = aioimaplib.IMAP4_SSL(
-                endpoint.host, endpoint.port, timeout=seconds, ssl_context=ssl_context(endpoint)
-            )
-        else:
-            client = aioimaplib.IMAP4(endpoint.host, endpoint.port, timeout=seconds)
-        await asyncio.wait_for(client.wait_hello_from_server(), seconds)
-        if endpoint.tls.pin_sha256:
-            _check_pin(client, endpoint)  # before any password leaves this machine
-        response = await client.login(endpoint.username, endpoint.password.reveal())
-    if response.result != "OK":
-        with contextlib.suppress(Exception):
-            await client.logout()
-        raise _error("auth_failed")
+    client: Any = None
+    try:
+        async with _translated("connect"):
+            if endpoint.security is Security.SSL:
+                context = ssl_context(endpoint)
+                client = aioimaplib.IMAP4_SSL(
+                    endpoint.host, endpoint.port, timeout=seconds, ssl_context=context
+                )
+            else:
+                client = aioimaplib.IMAP4(endpoint.host, endpoint.port, timeout=seconds)
+            await asyncio.wait_for(client.wait_hello_from_server(), seconds)
+            if endpoint.tls.pin_sha256:
+                _check_pin(client, endpoint)  # before any password leaves this machine
+            response = await client.login(endpoint.username, endpoint.password.reveal())
+        if response.result != "OK":
+            raise _error("auth_failed")
+    except BaseException:
+        if client is not None:
+            _drop(client)
+        raise
     return ImapMailbox(client, timeout=seconds)
 
 

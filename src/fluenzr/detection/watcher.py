@@ -251,9 +251,12 @@ async def watch_accounts(
                 watchers.pop(account_id, None)
             await _sleep(stop, rescan_every)
     finally:
-        for task in tasks.values():
-            task.cancel()
-        await asyncio.gather(*tasks.values(), return_exceptions=True)
+        # Watchers see ``stop`` and log out on their own; cancel only the ones that hang.
+        if tasks:
+            _, hanging = await asyncio.wait(tasks.values(), timeout=10)
+            for task in hanging:
+                task.cancel()
+            await asyncio.gather(*tasks.values(), return_exceptions=True)
     return watchers
 
 
