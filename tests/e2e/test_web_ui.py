@@ -86,6 +86,8 @@ def test_add_account_with_preset_and_probar(page: Any, mailserver: None) -> None
     assert steps.count() >= 3, page.locator("#probar").inner_text()
     assert page.locator("#probar li.step.failed, #probar li.step.skipped").count() == 0
     assert page.get_by_text("Todo funciona").is_visible()
+    # The account's header follows the result without a reload.
+    assert "correcta" in page.locator("#last-test").inner_text()
 
     page.get_by_role("link", name="Cuentas de Email").first.click()
     row = page.get_by_role("row", name=re.compile(re.escape(mailbox.email)))
@@ -102,6 +104,7 @@ def test_wrong_password_shows_authentication_failed(
     alert = page.locator("#probar .result.bad")
     assert "Autenticación fallida" in alert.locator("h3").inner_text()
     assert alert.locator(".hint").inner_text().strip() != ""
+    assert "error" in page.locator("#status-badge").inner_text()
 
 
 def test_language_switch(page: Any) -> None:

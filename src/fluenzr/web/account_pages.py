@@ -313,6 +313,7 @@ def _panel(
         job=job,
         failure=error_text(report_error, lang) if isinstance(report_error, dict) else None,
         fingerprint=forms.find_fingerprint(job.result) if job.status == "done" else None,
+        oob=not full,
     )
 
 

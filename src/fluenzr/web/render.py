@@ -32,7 +32,29 @@ def environment() -> Environment:
     )
     env.globals["LANGUAGES"] = LANGUAGES
     env.globals["has_key"] = lambda key: has_message(key, "en")
+    env.globals["category_of"] = _category_of
+    env.globals["provider_name"] = _provider_name
     return env
+
+
+def _category_of(code: str) -> str | None:
+    """The seed-page heading category of an error code, when the taxonomy knows it."""
+    try:
+        from fluenzr.diagnose.taxonomy import category_of
+
+        return str(category_of(code).value)
+    except (ImportError, KeyError, LookupError, ValueError):
+        return None
+
+
+def _provider_name(key: str) -> str:
+    from fluenzr.errors import ValidationError
+    from fluenzr.services.presets import get_preset
+
+    try:
+        return get_preset(key).name
+    except ValidationError:
+        return key
 
 
 def mount_static(app: FastAPI) -> None:
