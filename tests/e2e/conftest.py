@@ -28,7 +28,9 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an asyncio loop running while it is
+# open, which would break every asyncio test collected after tests/e2e.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[object]:
     if not Path(CHROMIUM).exists():
         unavailable("chromium", f"{CHROMIUM} not found (apt-get install chromium)")
