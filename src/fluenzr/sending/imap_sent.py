@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
@@ -90,10 +90,21 @@ async def sent_folder(client: Any) -> str:
     raise ImapFailure("no Sent folder")
 
 
-async def append_sent(endpoint: Endpoint, data: bytes, *, seconds: float) -> None:
+async def append_sent(
+    endpoint: Endpoint, messages: Sequence[bytes], *, seconds: float
+) -> list[str | None]:
+    """APPEND each message to Sent over one connection: None or an error text per message."""
     async with _logged_in(endpoint, seconds=seconds) as client:
         folder = await sent_folder(client)
-        _ok(await client.append(data, mailbox=_quote(folder), flags=r"(\Seen)"), "append")
+        out: list[str | None] = []
+        for data in messages:
+            try:
+                _ok(await client.append(data, mailbox=_quote(folder), flags=r"(\Seen)"), "append")
+            except ImapFailure as exc:
+                out.append(str(exc))
+            else:
+                out.append(None)
+        return out
 
 
 async def sent_contains(endpoint: Endpoint, message_id: str, *, seconds: float) -> bool:

@@ -65,13 +65,23 @@ class SentCopier:
             return ids
 
     async def run_due(self, *, stop: asyncio.Event) -> int:
-        """Copy every due message once. Returns how many were tried."""
+        """Copy every due message once, one IMAP connection per account. Returns how many."""
         ids = self._claim()
+        by_account: dict[int, list[tuple[int, bytes]]] = {}
         for outbox_id in ids:
-            if stop.is_set():
-                self._unlock(outbox_id)
+            loaded = self._bytes(outbox_id)
+            if loaded is None:
+                self._record(outbox_id, "message_missing")
                 continue
-            await self._copy(outbox_id)
+            by_account.setdefault(loaded[0], []).append((outbox_id, loaded[1]))
+        for account_id, items in by_account.items():
+            if stop.is_set():
+                for outbox_id, _ in items:
+                    self._unlock(outbox_id)
+                continue
+            errors = await self._append(account_id, [data for _, data in items])
+            for (outbox_id, _), error in zip(items, errors, strict=True):
+                self._record(outbox_id, error)
         return len(ids)
 
     def _unlock(self, outbox_id: int) -> None:
@@ -91,26 +101,19 @@ class SentCopier:
             tz = ZoneInfo(account.timezone or "UTC")
             return row.account_id, with_date(row.mime, when.astimezone(tz))
 
-    async def _copy(self, outbox_id: int) -> None:
-        loaded = self._bytes(outbox_id)
-        error: str | None = "message_missing"
-        if loaded is not None:
-            account_id, data = loaded
-            error = await self._append(account_id, data)
-        self._record(outbox_id, error)
-
-    async def _append(self, account_id: int, data: bytes) -> str | None:
+    async def _append(self, account_id: int, messages: list[bytes]) -> list[str | None]:
         from fluenzr.services.accounts import open_credentials
 
         creds = open_credentials(self.ctx, account_id=account_id)
         if creds.imap is None:
-            return None  # IMAP removed since: nothing to copy to
+            return [None] * len(messages)  # IMAP removed since: nothing to copy to
         try:
-            await imap_sent.append_sent(creds.imap, data, seconds=self.ctx.settings.imap_timeout)
+            return await imap_sent.append_sent(
+                creds.imap, messages, seconds=self.ctx.settings.imap_timeout
+            )
         except imap_sent.ImapFailure as exc:
             log.info("copy to Sent failed for account %s: %s", account_id, exc)
-            return str(exc)
-        return None
+            return [str(exc)] * len(messages)
 
     def _record(self, outbox_id: int, error: str | None) -> None:
         now = self.ctx.clock.now()
