@@ -110,7 +110,7 @@ async def append_sent(
 async def sent_contains(endpoint: Endpoint, message_id: str, *, seconds: float) -> bool:
     async with _logged_in(endpoint, seconds=seconds) as client:
         folder = await sent_folder(client)
-        _ok(await client.examine(_quote(folder)), "examine")
+        _ok(await client.select(_quote(folder)), "select")
         wanted = message_id.strip("<>").replace('"', "")
         response = _ok(await client.uid_search(f'HEADER Message-ID "<{wanted}>"'), "search")
         for raw in response.lines:
