@@ -18,6 +18,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from tests.support.mailservers import create_users, deliver
 
+from benchmarks.detect.dovecot import private_dovecot
 from benchmarks.detect.p2 import require_mailserver_or_exit
 from benchmarks.detect.support import add_account, add_sent, bench_app, rss_mb
 from fluenzr.storage.base import aware
@@ -61,10 +62,14 @@ async def _send_replies(targets: list[tuple[str, str]], rate: float) -> dict[str
 def run(count: int = 1_000, *, replies: int = 200) -> None:
     require_mailserver_or_exit()
     users = create_users("bench-p3", count)
-    with tempfile.TemporaryDirectory() as tmp, bench_app(Path(tmp)) as ctx:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        private_dovecot(Path(tmp) / "dovecot") as imap_port,
+        bench_app(Path(tmp) / "home") as ctx,
+    ):
         refs: dict[str, str] = {}
         for user in users:
-            account_id = add_account(ctx, user)
+            account_id = add_account(ctx, user, imap_port=imap_port)
             refs[user.email] = add_sent(
                 ctx, account_id=account_id, sender=user.email, to=["prospect@example.com"]
             )[0]
@@ -75,7 +80,11 @@ def run(count: int = 1_000, *, replies: int = 200) -> None:
                     select(OutboxMessage.id, OutboxMessage.message_id)
                 )
             }
-        env = {**os.environ, "FLUENZR_HOME": tmp, "FLUENZR_LOG_LEVEL": "WARNING"}
+        env = {
+            **os.environ,
+            "FLUENZR_HOME": str(Path(tmp) / "home"),
+            "FLUENZR_LOG_LEVEL": "WARNING",
+        }
         fluenzr = str(Path(sys.executable).with_name("fluenzr"))
         worker = subprocess.Popen([fluenzr, "worker", "--only", "detect"], env=env)
         try:

@@ -48,7 +48,7 @@ def bench_app(home: Path) -> Iterator[AppContext]:
         ctx.close()
 
 
-def add_account(ctx: AppContext, user: MailUser) -> int:
+def add_account(ctx: AppContext, user: MailUser, *, imap_port: int = IMAPS_PORT) -> int:
     return create_account(
         ctx,
         workspace_id=default_workspace_id(ctx.sessions),
@@ -59,7 +59,7 @@ def add_account(ctx: AppContext, user: MailUser) -> int:
             smtp_security="starttls",
             password=Secret(user.password),
             imap_host=HOST,
-            imap_port=IMAPS_PORT,
+            imap_port=imap_port,
             imap_security="ssl",
             ca_file=CA_FILE,
         ),

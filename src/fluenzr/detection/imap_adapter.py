@@ -31,6 +31,7 @@ _UIDVALIDITY = re.compile(rb"\[UIDVALIDITY (\d+)\]")
 _UIDNEXT = re.compile(rb"\[UIDNEXT (\d+)\]")
 _EXISTS = re.compile(rb"^(\d+) EXISTS")
 _FETCH_UID = re.compile(rb"UID (\d+)")
+FETCH_CHUNK = 50
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -127,6 +128,14 @@ class ImapMailbox:
         return await self._search(f"SINCE {day.day}-{_MONTHS[day.month - 1]}-{day.year}")
 
     async def _fetch(self, uids: Sequence[int], items: str) -> list[tuple[int, bytes]]:
+        # aioimaplib re-scans a FETCH response on every line it receives (quadratic in its
+        # length): many small commands are much cheaper than one large one.
+        out: list[tuple[int, bytes]] = []
+        for start in range(0, len(uids), FETCH_CHUNK):
+            out.extend(await self._fetch_chunk(uids[start : start + FETCH_CHUNK], items))
+        return out
+
+    async def _fetch_chunk(self, uids: Sequence[int], items: str) -> list[tuple[int, bytes]]:
         if not uids:
             return []
         async with _translated("UID FETCH"):

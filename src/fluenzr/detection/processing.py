@@ -63,28 +63,25 @@ def relevant_uids(
     config: DetectionConfig,
 ) -> list[int]:
     """UIDs whose header fields make them worth fetching whole (few, in an outreach inbox)."""
-    parsed = [(uid, parse(raw)) for uid, raw in headers]
-    referenced = {
-        ref
-        for _, msg in parsed
-        for name in ("In-Reply-To", "References")
-        for ref in message_ids(header(msg, name))
-    }
-    ours = _our_ids(session, workspace_id=workspace_id, ids=referenced)
-    senders = {header_address(msg, "From")[1] for _, msg in parsed}
-    wrote_to = _recent_recipients(
-        session, account_id=account_id, emails=senders, since=now - config.match_window
-    )
-    out = []
-    for uid, msg in parsed:
+    triaged = []
+    for uid, raw in headers:
+        msg = parse(raw)
         refs = message_ids(header(msg, "In-Reply-To")) + message_ids(header(msg, "References"))
-        if (
-            any(ref in ours for ref in refs)
-            or bounces.looks_like_bounce(msg)
-            or header_address(msg, "From")[1] in wrote_to
-        ):
-            out.append(uid)
-    return out
+        triaged.append((uid, msg, refs, header_address(msg, "From")[1]))
+    ours = _our_ids(
+        session, workspace_id=workspace_id, ids={r for _, _, refs, _ in triaged for r in refs}
+    )
+    wrote_to = _recent_recipients(
+        session,
+        account_id=account_id,
+        emails={sender for *_, sender in triaged},
+        since=now - config.match_window,
+    )
+    return [
+        uid
+        for uid, msg, refs, sender in triaged
+        if any(ref in ours for ref in refs) or sender in wrote_to or bounces.looks_like_bounce(msg)
+    ]
 
 
 def _our_ids(session: Session, *, workspace_id: int, ids: Iterable[str]) -> set[str]:
@@ -152,6 +149,34 @@ def process_message(
     config: DetectionConfig,
 ) -> Processed | None:
     """Classify, match and apply one fetched message; None if unrelated or already done."""
+    # Reads below need no flush of earlier work (each message flushes its own at the end);
+    # autoflush before every query made a batch quadratic in its size.
+    with session.no_autoflush:
+        done = _process(
+            session,
+            raw,
+            account=account,
+            mailbox=mailbox,
+            uidvalidity=uidvalidity,
+            uid=uid,
+            now=now,
+            config=config,
+        )
+    session.flush()
+    return done
+
+
+def _process(
+    session: Session,
+    raw: bytes,
+    *,
+    account: Account,
+    mailbox: str,
+    uidvalidity: int,
+    uid: int,
+    now: datetime,
+    config: DetectionConfig,
+) -> Processed | None:
     msg = parse(raw)
     if already_processed(session, account_id=account.id, message_id_value=message_id(msg)):
         return None
