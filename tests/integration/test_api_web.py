@@ -166,3 +166,49 @@ def test_cookie_api_writes_need_csrf_and_redirects_stay_local(base_url: str) -> 
         assert away.headers["location"] == "/accounts"
         english = http.get("/accounts/new")
         assert "SMTP server" in english.text and 'lang="en"' in english.text
+
+
+def test_account_page_shows_pause_sends_and_chart(base_url: str, app: AppContext) -> None:
+    from fluenzr.core.secret import Secret
+    from fluenzr.services import account_status, accounts, outbox
+    from fluenzr.services.account_config import AccountInput
+    from fluenzr.services.events import record_event
+    from fluenzr.storage.engine import transaction
+
+    with httpx.Client(base_url=base_url) as http:
+        _setup(http)
+        workspace = 1
+        view = accounts.create_account(
+            app,
+            workspace_id=workspace,
+            data=AccountInput(
+                email="ana@example.com",
+                smtp_host="smtp.example.com",
+                password=Secret(SMTP_PASSWORD),
+            ),
+        )
+        outbox.enqueue(
+            app,
+            workspace_id=workspace,
+            request=outbox.SendRequest(
+                account_id=view.id, to=["bob@example.org"], subject="Propuesta", text="Hola"
+            ),
+        )
+        account_status.pause(app, workspace_id=workspace, account_id=view.id)
+        with transaction(app.sessions) as session:
+            for kind in ("sent", "sent", "reply", "bounce"):
+                record_event(session, workspace_id=workspace, type=kind, account_id=view.id)
+        page = http.get(f"/accounts/{view.id}")
+        assert page.status_code == 200
+        assert "en pausa" in page.text and "pausada manualmente" in page.text
+        assert "Propuesta" in page.text and "bob@example.org" in page.text
+        assert "<svg" in page.text and "<rect" in page.text
+        assert SMTP_PASSWORD not in page.text
+        assert page.headers["cache-control"] == "no-store"
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+        listing = http.get("/accounts").text
+        assert "2 / 50" in listing and "50.0 %" in listing  # 2 sent today, 1 bounce of 2 sent
+        token = _csrf(page.text)
+        resumed = http.post(f"/accounts/{view.id}/resume", data={"csrf": token})
+        assert resumed.status_code == 303
+        assert "activa" in http.get(f"/accounts/{view.id}").text

@@ -13,7 +13,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 
 from fluenzr import __version__
 from fluenzr.api import errors
@@ -75,6 +75,27 @@ def _lifespan(ctx: AppContext, *, sending: bool) -> Any:
     return lifespan
 
 
+_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'; object-src 'none'"
+)
+
+
+async def _security_headers(request: Request, call_next: Any) -> Response:
+    response: Response = await call_next(request)
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    if headers.get("content-type", "").startswith("text/html"):
+        # Pages carry CSRF tokens and account data: never cache them.
+        headers.setdefault("Cache-Control", "no-store")
+        if not request.url.path.startswith("/api/docs"):  # Swagger UI loads from its CDN
+            headers.setdefault("Content-Security-Policy", _CSP)
+    return response
+
+
 def create_app(ctx: AppContext, *, role: WebRole = "all", sending: bool | None = None) -> FastAPI:
     """The ASGI app. ``role="all"`` also runs the sending system in-process (``sending``
     overrides that, e.g. for tests that run a separate worker)."""
@@ -98,6 +119,7 @@ def create_app(ctx: AppContext, *, role: WebRole = "all", sending: bool | None =
     )
     app.state.ctx = ctx
     app.state.role = role
+    app.middleware("http")(_security_headers)
     errors.install(app)
     app.include_router(_api_router())
     app.include_router(pages.router)

@@ -188,6 +188,7 @@ def _account_page(
         stats=dashboard.workspace_stats(ctx, workspace_id=who.workspace_id).get(account_id),
         job=jobs.latest_job(ctx, workspace_id=who.workspace_id, account_id=account_id),
         events=dashboard.recent_events(ctx, workspace_id=who.workspace_id, account_id=account_id),
+        sends=_recent_sends(ctx, who.workspace_id, account_id),
         chart=chart(series, lang=lang),
         can_pause=_status_service() is not None,
         error=(error_text(error, lang) | {"field": error.params.get("field", "")})
@@ -195,6 +196,17 @@ def _account_page(
         else None,
         created=request.query_params.get("created") == "1",
     )
+
+
+def _recent_sends(ctx: Any, workspace_id: int, account_id: int) -> list[Any]:
+    try:
+        outbox = importlib.import_module("fluenzr.services.outbox")
+    except ImportError:
+        return []
+    rows: list[Any] = outbox.list_outbox(
+        ctx, workspace_id=workspace_id, account_id=account_id, limit=10
+    )
+    return rows
 
 
 def _error_dict(error: FluenzrError | None, lang: str) -> dict[str, str] | None:
