@@ -239,3 +239,15 @@ async def test_restart_processes_each_message_exactly_once(app: AppContext) -> N
         assert state.resyncs == 1
         assert state.uidvalidity != 1
     assert all("\\Seen" not in m.flags for m in list_messages(alice))
+
+
+async def test_wrong_password_is_recorded_not_fatal(app: AppContext) -> None:
+    alice = create_user("det-pw")
+    account_id = _account(app, MailUser(alice.email, "not-the-password"))
+    await run_detection(app, until_idle=True, config=FAST)
+    with app.sessions() as session:
+        state = session.get(ImapSyncState, (account_id, "INBOX"))
+        assert state is not None
+        assert state.last_error is not None
+        assert '"code": "imap_auth_failed"' in state.last_error
+        assert "not-the-password" not in state.last_error

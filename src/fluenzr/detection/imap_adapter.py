@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import re
 import ssl
 from collections.abc import AsyncIterator, Sequence
@@ -35,8 +36,12 @@ FETCH_CHUNK = 50
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def _error(code: str, *, detail: str | None = None) -> MailError:
-    return MailError(f"imap_{code}", detail=detail)
+# Codes and message parameters are the IMAP rows of fluenzr.diagnose's taxonomy.
+_WHERE: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("imap_where")
+
+
+def _error(code: str, *, detail: str | None = None, **params: Any) -> MailError:
+    return MailError(f"imap_{code}", params={**_WHERE.get({}), **params}, detail=detail)
 
 
 @asynccontextmanager
@@ -46,7 +51,7 @@ async def _translated(step: str) -> AsyncIterator[None]:
     except MailError:
         raise
     except TimeoutError:
-        raise _error("timeout", detail=step) from None
+        raise _error("timeout", detail=step, command=step) from None
     except ssl.SSLCertVerificationError as exc:
         raise _error("certificate_invalid", detail=exc.verify_message) from None
     except ssl.SSLError as exc:
@@ -56,16 +61,16 @@ async def _translated(step: str) -> AsyncIterator[None]:
     except (OSError, EOFError) as exc:
         raise _error("server_disconnected", detail=f"{step}: {exc}"[:200]) from None
     except aioimaplib.Abort as exc:
-        raise _error("protocol_error", detail=f"{step}: {exc}"[:200]) from None
+        raise _error("unexpected_response", detail=str(exc)[:200], command=step) from None
     except aioimaplib.CommandTimeout:
-        raise _error("timeout", detail=step) from None
+        raise _error("timeout", detail=step, command=step) from None
 
 
 def _check(response: Any, step: str) -> list[Any]:
     if getattr(response, "result", None) != "OK":
         lines = getattr(response, "lines", []) or []
         text = b" ".join(x for x in lines if isinstance(x, bytes)).decode("utf-8", "replace")
-        raise _error("command_failed", detail=f"{step}: {text}"[:300])
+        raise _error("command_failed", detail=text[:300], command=step)
     return list(response.lines)
 
 
@@ -105,7 +110,7 @@ class ImapMailbox:
         uidnext = next((m for x in joined if (m := _UIDNEXT.search(x))), None)
         exists = next((m for x in joined if (m := _EXISTS.match(x))), None)
         if validity is None:
-            raise _error("command_failed", detail="EXAMINE: no UIDVALIDITY")
+            raise _error("unexpected_response", detail="no UIDVALIDITY", command="EXAMINE")
         return MailboxInfo(
             uidvalidity=int(validity.group(1)),
             uidnext=int(uidnext.group(1)) if uidnext else None,
@@ -207,7 +212,7 @@ def _check_pin(client: Any, endpoint: Endpoint) -> None:
     try:
         tls.check_pin(endpoint.tls, ssl_object)
     except tls.PinMismatch:
-        raise _error("certificate_pin_mismatch") from None
+        raise _error("certificate_invalid", detail="certificate does not match the pin") from None
 
 
 def ssl_context(endpoint: Endpoint) -> ssl.SSLContext:
@@ -216,8 +221,9 @@ def ssl_context(endpoint: Endpoint) -> ssl.SSLContext:
 
 async def open_mailbox(endpoint: Endpoint, *, seconds: float) -> ImapMailbox:
     """Connect and log in. STARTTLS is not spoken here: accounts use IMAPS or loopback."""
+    _WHERE.set({"host": endpoint.host, "port": endpoint.port, "username": endpoint.username})
     if endpoint.security is Security.NONE and not is_loopback(endpoint.host):
-        raise _error("cleartext_refused", detail=endpoint.host)
+        raise _error("cleartext_not_allowed")
     if endpoint.security is Security.STARTTLS:
         raise _error("starttls_unsupported", detail="use IMAPS (993) for detection")
     client: Any = None
@@ -235,7 +241,7 @@ async def open_mailbox(endpoint: Endpoint, *, seconds: float) -> ImapMailbox:
                 _check_pin(client, endpoint)  # before any password leaves this machine
             response = await client.login(endpoint.username, endpoint.password.reveal())
         if response.result != "OK":
-            raise _error("auth_failed")
+            raise _error("auth_failed")  # params carry the user name, never the password
     except BaseException:
         if client is not None:
             _drop(client)

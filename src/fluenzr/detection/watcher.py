@@ -203,8 +203,11 @@ class MailboxWatcher:
     def _record_error(self, error: FluenzrError) -> None:
         with contextlib.suppress(Exception), transaction(self.ctx.sessions) as session:
             state = session.get(ImapSyncState, (self.account_id, INBOX))
-            if state is not None:
-                state.last_error = json.dumps(error.to_dict("en"), ensure_ascii=False)
+            if state is None:
+                state = ImapSyncState(account_id=self.account_id, mailbox=INBOX, last_uid=0)
+                state.resyncs = 0
+                session.add(state)
+            state.last_error = json.dumps(error.to_dict("en"), ensure_ascii=False)
 
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:
