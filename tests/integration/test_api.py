@@ -248,3 +248,35 @@ def test_pause_resume_outbox_events_suppression(
         foreign = {**mail, "account_id": account_id}
         assert http.post("/api/v1/outbox", json=foreign).status_code == 404
         assert http.get("/api/v1/events").json() == []
+
+
+def test_workspace_members(app_any_db: AppContext, base_url: str, caller: Caller) -> None:
+    with _client(base_url, caller, lang="en") as http:
+        added = http.post(
+            "/api/v1/workspace/members",
+            json={"email": "colleague@example.com", "password": "colleague-pass-1"},
+        )
+        assert added.status_code == 201, added.text
+        assert added.json()["role"] == "member" and "password" not in added.text
+        again = http.post("/api/v1/workspace/members", json={"email": "colleague@example.com"})
+        assert again.status_code == 409
+        emails = [m["email"] for m in http.get("/api/v1/workspace/members").json()]
+        assert emails == ["admin@fluenzr.test", "colleague@example.com"]
+        last_owner = http.delete(f"/api/v1/workspace/members/{caller.user_id}")
+        assert last_owner.status_code == 409
+    member_id = added.json()["user_id"]
+    from fluenzr.services import tokens
+
+    _view, secret = tokens.create_token(
+        app_any_db, user_id=member_id, workspace_id=caller.workspace_id, name="m"
+    )
+    member = {"Authorization": f"Bearer {secret.reveal()}"}
+    with httpx.Client(base_url=base_url, headers=member) as http:
+        # A member sees the workspace's accounts but cannot manage its members.
+        assert http.get("/api/v1/accounts").status_code == 200
+        refused = http.post("/api/v1/workspace/members", json={"email": "x@example.com"})
+        assert refused.status_code == 403 and refused.json()["code"] == "not_allowed"
+    with _client(base_url, caller) as http:
+        assert http.delete(f"/api/v1/workspace/members/{member_id}").status_code == 204
+    with httpx.Client(base_url=base_url, headers=member) as http:
+        assert http.get("/api/v1/accounts").status_code == 401  # no longer a member

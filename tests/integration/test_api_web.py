@@ -212,3 +212,36 @@ def test_account_page_shows_pause_sends_and_chart(base_url: str, app: AppContext
         resumed = http.post(f"/accounts/{view.id}/resume", data={"csrf": token})
         assert resumed.status_code == 303
         assert "activa" in http.get(f"/accounts/{view.id}").text
+
+
+def test_team_and_token_pages(base_url: str) -> None:
+    with httpx.Client(base_url=base_url) as http:
+        _setup(http)
+        team = http.get("/settings/workspace")
+        assert team.status_code == 200 and ADMIN_EMAIL in team.text
+        token = _csrf(team.text)
+        short = http.post(
+            "/settings/workspace/members",
+            data={"csrf": token, "email": "new@example.com", "password": "short"},
+        )
+        assert short.status_code == 422 and 'id="password-error"' in short.text
+        added = http.post(
+            "/settings/workspace/members",
+            data={
+                "csrf": token,
+                "email": "new@example.com",
+                "role": "member",
+                "password": "new-member-pass",
+            },
+        )
+        assert added.status_code == 303
+        assert "new@example.com" in http.get("/settings/workspace").text
+
+        created = http.post("/settings/tokens", data={"csrf": token, "name": "deploy"})
+        assert created.status_code == 200 and created.headers["cache-control"] == "no-store"
+        value = re.search(r'id="new-token" readonly value="(flz_[^"]+)"', created.text)
+        assert value is not None
+        again = http.get("/settings/tokens")
+        assert "deploy" in again.text and value.group(1) not in again.text
+        me = http.get("/api/v1/me", headers={"Authorization": f"Bearer {value.group(1)}"})
+        assert me.status_code == 200

@@ -241,3 +241,89 @@ def is_member(ctx: AppContext, *, user_id: int, workspace_id: int) -> bool:
             )
         )
         return found is not None
+
+
+class NotAllowedError(FluenzrError):
+    code = "not_allowed"
+    category = "auth"
+    http_status = 403
+
+
+class MemberView(BaseModel):
+    user_id: int
+    email: str
+    name: str
+    role: str
+
+
+def _role(session: Session, *, user_id: int, workspace_id: int) -> str | None:
+    return session.scalar(
+        select(Membership.role).where(
+            Membership.user_id == user_id, Membership.workspace_id == workspace_id
+        )
+    )
+
+
+def list_members(ctx: AppContext, *, workspace_id: int) -> list[MemberView]:
+    with ctx.sessions() as session:
+        rows = session.execute(
+            select(User.id, User.email, User.name, Membership.role)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.workspace_id == workspace_id)
+            .order_by(User.email)
+        ).all()
+        return [MemberView(user_id=r[0], email=r[1], name=r[2], role=r[3]) for r in rows]
+
+
+def add_member(
+    ctx: AppContext,
+    *,
+    actor_id: int,
+    workspace_id: int,
+    email: str,
+    role: Role = "member",
+    password: Secret | None = None,
+) -> MemberView:
+    """An owner adds a user to their workspace: an existing user by email, or a new one
+    (then ``password`` is their first password)."""
+    address = normalise_email(email)
+    if role not in ("owner", "member"):
+        raise InputError("member_role_invalid", params={"field": "role"})
+    with transaction(ctx.sessions) as session:
+        if _role(session, user_id=actor_id, workspace_id=workspace_id) != "owner":
+            raise NotAllowedError()
+        user = session.scalar(select(User).where(User.email == address))
+        if user is None:
+            if password is None or not password.reveal():
+                raise InputError(
+                    "user_password_length",
+                    params={"field": "password", "min": MIN_PASSWORD, "max": MAX_PASSWORD},
+                )
+            check_password(password)
+            user = _insert_user(session, email=address, name="", password=password, is_admin=False)
+        elif _role(session, user_id=user.id, workspace_id=workspace_id) is not None:
+            raise DuplicateError("member_exists", params={"field": "email", "email": address})
+        session.add(Membership(user_id=user.id, workspace_id=workspace_id, role=role))
+        return MemberView(user_id=user.id, email=user.email, name=user.name, role=role)
+
+
+def remove_member(ctx: AppContext, *, actor_id: int, workspace_id: int, user_id: int) -> None:
+    """An owner removes a member; the last owner cannot leave the workspace ownerless."""
+    with transaction(ctx.sessions) as session:
+        if _role(session, user_id=actor_id, workspace_id=workspace_id) != "owner":
+            raise NotAllowedError()
+        row = session.scalar(
+            select(Membership).where(
+                Membership.user_id == user_id, Membership.workspace_id == workspace_id
+            )
+        )
+        if row is None:
+            raise NotFoundError()
+        owners = session.scalar(
+            select(func.count()).where(
+                Membership.workspace_id == workspace_id, Membership.role == "owner"
+            )
+        )
+        if row.role == "owner" and (owners or 0) <= 1:
+            raise ConflictError("last_owner")
+        session.delete(row)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 from fastapi import APIRouter, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from fluenzr.api.deps import CtxDep, CurrentUser
-from fluenzr.api.schemas import Id, TokenCreate, TokenCreated
+from fluenzr.api.schemas import Id, Password, TokenCreate, TokenCreated
+from fluenzr.core.secret import Secret
 from fluenzr.services import tokens, users
 from fluenzr.services.tokens import TokenView
-from fluenzr.services.users import WorkspaceView
+from fluenzr.services.users import MemberView, WorkspaceView
 
 router = APIRouter(tags=["me"])
 
@@ -49,4 +52,40 @@ def create_token(body: TokenCreate, principal: CurrentUser, ctx: CtxDep) -> Toke
 @router.delete("/tokens/{token_id}", status_code=204, response_class=Response)
 def revoke_token(token_id: Id, principal: CurrentUser, ctx: CtxDep) -> Response:
     tokens.revoke_token(ctx, user_id=principal.user_id, token_id=token_id)
+    return Response(status_code=204)
+
+
+class MemberCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: Annotated[str, Field(min_length=1, max_length=320)]
+    role: Literal["owner", "member"] = "member"
+    password: Password | None = Field(
+        default=None, description="First password when the user does not exist yet."
+    )
+
+
+@router.get("/workspace/members", response_model=list[MemberView])
+def list_members(principal: CurrentUser, ctx: CtxDep) -> list[MemberView]:
+    return users.list_members(ctx, workspace_id=principal.workspace_id)
+
+
+@router.post("/workspace/members", status_code=201, response_model=MemberView)
+def add_member(body: MemberCreate, principal: CurrentUser, ctx: CtxDep) -> MemberView:
+    """Owners only: add an existing user by email, or create one with a first password."""
+    return users.add_member(
+        ctx,
+        actor_id=principal.user_id,
+        workspace_id=principal.workspace_id,
+        email=body.email,
+        role=body.role,
+        password=Secret(body.password.get_secret_value()) if body.password else None,
+    )
+
+
+@router.delete("/workspace/members/{user_id}", status_code=204, response_class=Response)
+def remove_member(user_id: Id, principal: CurrentUser, ctx: CtxDep) -> Response:
+    users.remove_member(
+        ctx, actor_id=principal.user_id, workspace_id=principal.workspace_id, user_id=user_id
+    )
     return Response(status_code=204)

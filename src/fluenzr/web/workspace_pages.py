@@ -1,0 +1,96 @@
+"""The workspace page: its members and their roles; owners add and remove members."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import RedirectResponse
+from starlette.concurrency import run_in_threadpool
+
+from fluenzr.api.deps import get_ctx
+from fluenzr.core.secret import Secret
+from fluenzr.errors import FluenzrError
+from fluenzr.services import users
+from fluenzr.services.tokens import Principal
+from fluenzr.services.users import Role
+from fluenzr.web.forms import text
+from fluenzr.web.render import error_text, render
+from fluenzr.web.session import check_csrf, lang_of, login_redirect, principal
+
+router = APIRouter(include_in_schema=False)
+
+
+def _view(request: Request, who: Principal, *, error: Any = None, status: int = 200) -> Response:
+    ctx = get_ctx(request)
+    members = users.list_members(ctx, workspace_id=who.workspace_id)
+    mine = next((m for m in members if m.user_id == who.user_id), None)
+    return render(
+        request,
+        "workspace.html",
+        lang=lang_of(request),
+        status=status,
+        user=who,
+        csrf=who.csrf_token,
+        workspaces=users.workspaces_of(ctx, who.user_id),
+        members=members,
+        is_owner=mine is not None and mine.role == "owner",
+        error=error,
+    )
+
+
+@router.get("/settings/workspace")
+async def workspace_page(request: Request) -> Response:
+    who = await run_in_threadpool(principal, request)
+    if who is None:
+        return login_redirect(request)
+    return await run_in_threadpool(_view, request, who)
+
+
+@router.post("/settings/workspace/members")
+async def member_add(request: Request) -> Response:
+    who = await run_in_threadpool(principal, request)
+    if who is None:
+        return login_redirect(request)
+    form = await request.form()
+    check_csrf(form.get("csrf"), who.csrf_token)
+    password = form.get("password")
+    role: Role = "owner" if text(form, "role", 10) == "owner" else "member"
+    try:
+        await run_in_threadpool(
+            functools.partial(
+                users.add_member,
+                get_ctx(request),
+                actor_id=who.user_id,
+                workspace_id=who.workspace_id,
+                email=text(form, "email", 320),
+                role=role,
+                password=Secret(password) if isinstance(password, str) and password else None,
+            )
+        )
+    except FluenzrError as error:
+        shown = error_text(error, lang_of(request)) | {"field": str(error.params.get("field", ""))}
+        return await run_in_threadpool(
+            functools.partial(_view, request, who, error=shown, status=error.http_status)
+        )
+    return RedirectResponse("/settings/workspace", status_code=303)
+
+
+@router.post("/settings/workspace/members/{user_id}/remove")
+async def member_remove(request: Request, user_id: int) -> Response:
+    who = await run_in_threadpool(principal, request)
+    if who is None:
+        return login_redirect(request)
+    form = await request.form()
+    check_csrf(form.get("csrf"), who.csrf_token)
+    await run_in_threadpool(
+        functools.partial(
+            users.remove_member,
+            get_ctx(request),
+            actor_id=who.user_id,
+            workspace_id=who.workspace_id,
+            user_id=user_id if 1 <= user_id <= 2**31 - 1 else 0,
+        )
+    )
+    return RedirectResponse("/settings/workspace", status_code=303)
