@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -56,7 +57,7 @@ def add_account(
     service's address check refuses the reserved ``.test`` domain of the test servers."""
     workspace_id = default_workspace_id(ctx.sessions)
     data = AccountInput(
-        email="placeholder@example.com",
+        email=f"placeholder-{uuid.uuid4().hex[:8]}@example.com",
         display_name="Ana Tester",
         smtp_host=host,
         smtp_port=port,
@@ -114,3 +115,15 @@ def message(ctx: AppContext, outbox_id: int) -> OutboxMessage:
         row = session.get(OutboxMessage, outbox_id)
         assert row is not None
         return row
+
+
+async def run_worker_async(home: Any, db_url: str) -> None:
+    """The worker in this event loop (for tests whose SMTP server runs in it too)."""
+    from fluenzr.config import load_settings
+    from fluenzr.services.context import open_app
+
+    ctx = open_app(load_settings(home=home, database_url=db_url))
+    try:
+        await Worker(ctx, WorkerOptions(poll=0.02)).run(until_idle=True)
+    finally:
+        ctx.close()

@@ -182,6 +182,32 @@ def mark_deferred(
     )
 
 
+def mark_suppressed(
+    session: Session, row: OutboxMessage, *, emails: Sequence[str], now: datetime
+) -> bool:
+    """Recipients suppressed after enqueue (bounce, unsubscribe) fail; True if none is left."""
+    left = 0
+    for recipient in _recipient_rows(session, row.id):
+        if recipient.status != QUEUED:
+            continue
+        if recipient.email.lower() not in emails:
+            left += 1
+            continue
+        recipient.status, recipient.reason = FAILED, "recipient_suppressed"
+        record_event(
+            session,
+            workspace_id=row.workspace_id,
+            account_id=row.account_id,
+            type="failed",
+            message_id=row.id,
+            recipient=recipient.email,
+            data={"reason": "recipient_suppressed"},
+        )
+    if not left:
+        _finish_failed(session, row, reason="recipient_suppressed", failure=None, now=now)
+    return not left
+
+
 def error_dict(decision: Decision, failure: Failure) -> dict[str, object]:
     return {
         "code": decision.reason,

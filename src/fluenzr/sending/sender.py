@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from fluenzr.core.endpoints import MailboxCredentials
 from fluenzr.mail.mime import with_date
-from fluenzr.sending import leases, pacing, pauses, results
+from fluenzr.sending import leases, pacing, pauses, results, suppression
 from fluenzr.sending.outcomes import Action, Decision, Failure, Kind, Stage, decide
 from fluenzr.sending.smtp_session import RecipientResult, SmtpFailure, SmtpSession
 from fluenzr.services.context import AppContext
@@ -49,6 +49,7 @@ class Job:
     timezone: str
     copy: bool
     credentials_changed_at: datetime | None
+    suppressed: frozenset[str] = frozenset()
 
 
 class Connections:
@@ -115,10 +116,15 @@ class BatchSender:
             query = select(OutboxRecipient.email).where(
                 OutboxRecipient.outbox_id == row.id, OutboxRecipient.status == QUEUED
             )
+            recipients = list(session.scalars(query.order_by(OutboxRecipient.id)))
+            blocked = suppression.suppressed(
+                session, workspace_id=row.workspace_id, emails=recipients
+            )
             return Job(
                 outbox_id=row.id,
                 sender=row.envelope_from,
-                recipients=list(session.scalars(query.order_by(OutboxRecipient.id))),
+                recipients=[r for r in recipients if r.lower() not in blocked],
+                suppressed=frozenset(blocked),
                 mime=row.mime,
                 timezone=account.timezone or "UTC",
                 copy=bool(account.imap_host),
@@ -152,6 +158,8 @@ class BatchSender:
             with transaction(self.ctx.sessions) as session:
                 leases.refund_slots(session, account_id=account_id, count=1)
             return True
+        if job.suppressed and self._drop_suppressed(job, account_id):
+            return True
         if not job.recipients:
             return True
         started: list[datetime] = []
@@ -171,6 +179,18 @@ class BatchSender:
                 await self.connections.drop(account_id)
             return keep_going
         return self._done(job, account_id, outcome, data_started=bool(started))
+
+    def _drop_suppressed(self, job: Job, account_id: int) -> bool:
+        """Fail recipients suppressed since enqueue; True when nobody is left to send to."""
+        with transaction(self.ctx.sessions) as session:
+            row = session.get(OutboxMessage, job.outbox_id)
+            assert row is not None
+            gone = results.mark_suppressed(
+                session, row, emails=sorted(job.suppressed), now=self.ctx.clock.now()
+            )
+            if gone:
+                leases.refund_slots(session, account_id=account_id, count=1)
+            return gone
 
     async def _attempt(
         self, job: Job, account_id: int, data: Callable[[], Awaitable[bytes]]

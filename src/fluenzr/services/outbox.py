@@ -111,8 +111,9 @@ def parse_address(value: str, *, field_name: str) -> Address:
     """``bob@x.org`` or ``Bob <bob@x.org>``; the address validated and normalised."""
     mime.refuse_line_breaks(field_name, value)
     name, addr = parseaddr(value.strip())
-    if not addr:
+    if not value.strip():
         raise ValidationError("email_missing", params={"field": field_name})
+    addr = addr or value.strip()  # let the validator say what is wrong with it
     try:
         # test_environment: accept the reserved ``.test`` domain used by local test servers.
         valid = validate_email(addr, check_deliverability=False, test_environment=True)
@@ -137,7 +138,8 @@ def _addresses(values: Sequence[str], *, field_name: str) -> list[Address]:
 def _account(session: Session, *, workspace_id: int, account_id: int) -> Account:
     account = session.get(Account, account_id)
     if account is None or account.workspace_id != workspace_id:
-        raise NotFoundError("account_not_found", params={"id": account_id, "field": "account"})
+        # Bad input to a send (exit 2), not a lookup of the account itself.
+        raise ValidationError("account_not_found", params={"id": account_id, "field": "account"})
     return account
 
 
