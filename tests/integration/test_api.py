@@ -280,3 +280,17 @@ def test_workspace_members(app_any_db: AppContext, base_url: str, caller: Caller
         assert http.delete(f"/api/v1/workspace/members/{member_id}").status_code == 204
     with httpx.Client(base_url=base_url, headers=member) as http:
         assert http.get("/api/v1/accounts").status_code == 401  # no longer a member
+
+
+def test_send_window(base_url: str, caller: Caller) -> None:
+    with _client(base_url, caller, lang="en") as http:
+        account_id = http.post("/api/v1/accounts", json=ACCOUNT).json()["id"]
+        window = {"days": [0, 1, 2, 3, 4], "start": "09:00", "end": "18:00"}
+        set_ = http.put(f"/api/v1/accounts/{account_id}/send-window", json=window)
+        assert set_.status_code == 200 and set_.json()["send_window"] == window
+        bad = http.put(
+            f"/api/v1/accounts/{account_id}/send-window", json={**window, "start": "19:00"}
+        )
+        assert bad.status_code == 422 and bad.json()["code"] == "window_hours_invalid"
+        cleared = http.delete(f"/api/v1/accounts/{account_id}/send-window")
+        assert cleared.status_code == 200 and cleared.json()["send_window"] is None

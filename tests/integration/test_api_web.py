@@ -245,3 +245,38 @@ def test_team_and_token_pages(base_url: str) -> None:
         assert "deploy" in again.text and value.group(1) not in again.text
         me = http.get("/api/v1/me", headers={"Authorization": f"Bearer {value.group(1)}"})
         assert me.status_code == 200
+
+
+def test_sending_window_form(base_url: str, app: AppContext) -> None:
+    from fluenzr.core.secret import Secret
+    from fluenzr.services import accounts
+    from fluenzr.services.account_config import AccountInput
+
+    with httpx.Client(base_url=base_url) as http:
+        _setup(http)
+        view = accounts.create_account(
+            app,
+            workspace_id=1,
+            data=AccountInput(
+                email="w@example.com", smtp_host="smtp.example.com", password=Secret(SMTP_PASSWORD)
+            ),
+        )
+        token = _csrf(http.get(f"/accounts/{view.id}").text)
+        form = {
+            "csrf": token,
+            "daily_limit": "40",
+            "window": "on",
+            "days": ["0", "2", "4"],
+            "start": "08:30",
+            "end": "17:00",
+        }
+        assert http.post(f"/accounts/{view.id}/settings", data=form).status_code == 303
+        stored = accounts.get_account(app, workspace_id=1, account_id=view.id)
+        assert stored.send_window == {"days": [0, 2, 4], "start": "08:30", "end": "17:00"}
+        assert stored.daily_limit == 40
+        backwards = http.post(
+            f"/accounts/{view.id}/settings", data={**form, "start": "18:00", "end": "09:00"}
+        )
+        assert backwards.status_code == 422 and 'id="end-error"' in backwards.text
+        assert http.post(f"/accounts/{view.id}/settings", data={"csrf": token}).status_code == 303
+        assert accounts.get_account(app, workspace_id=1, account_id=view.id).send_window is None

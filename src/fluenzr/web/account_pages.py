@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from fluenzr.api.deps import get_ctx
 from fluenzr.errors import FluenzrError, NotFoundError
-from fluenzr.services import accounts, dashboard, jobs, presets, users
+from fluenzr.services import accounts, dashboard, jobs, presets, send_window, users
 from fluenzr.services.tokens import Principal
 from fluenzr.web import forms
 from fluenzr.web.chart import chart
@@ -240,14 +240,25 @@ async def account_settings(request: Request, account_id: int) -> Response:
     account_id = _id(account_id)
     try:
         changes = forms.limit_changes(form)
-        await run_in_threadpool(
-            lambda: accounts.update_account(
-                get_ctx(request),
+        window = forms.window_of(form)
+        if window is not None:
+            send_window.validate(window["days"], window["start"], window["end"])
+
+        def save() -> None:
+            ctx = get_ctx(request)
+            accounts.update_account(
+                ctx, workspace_id=who.workspace_id, account_id=account_id, changes=changes
+            )
+            send_window.set_window(
+                ctx,
                 workspace_id=who.workspace_id,
                 account_id=account_id,
-                changes=changes,
+                days=window["days"] if window else None,
+                start=window["start"] if window else "00:00",
+                end=window["end"] if window else "23:59",
             )
-        )
+
+        await run_in_threadpool(save)
     except FluenzrError as error:
         if isinstance(error, NotFoundError):
             raise

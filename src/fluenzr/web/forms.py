@@ -99,6 +99,19 @@ def limit_changes(form: Any) -> dict[str, Any]:
     return changes
 
 
+def window_of(form: Any) -> dict[str, Any] | None:
+    """The sending window from the account form; None when "any time" is chosen."""
+    if form.get("window") != "on":
+        return None
+    days = []
+    for value in form.getlist("days"):
+        try:
+            days.append(int(value))
+        except (TypeError, ValueError):
+            raise rules.invalid("window_days_invalid", "days") from None
+    return {"days": days, "start": text(form, "start", 8), "end": text(form, "end", 8)}
+
+
 def apply_preset(values: dict[str, str], preset: Preset) -> dict[str, str]:
     """Fill the server fields from a preset (what the preset picker does)."""
     out = dict(values, preset=preset.key)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from fluenzr.api.deps import CtxDep, WorkspaceDep
 from fluenzr.api.schemas import AccountCreate, AccountUpdate, Id, ProbarRequest
-from fluenzr.services import accounts, jobs
+from fluenzr.services import accounts, jobs, send_window
 from fluenzr.services.account_views import AccountView
 from fluenzr.services.jobs import JobView
 
@@ -89,3 +90,34 @@ def resume_account(account_id: Id, ctx: CtxDep, workspace: WorkspaceDep) -> Acco
     from fluenzr.services import account_status
 
     return account_status.resume(ctx, workspace_id=workspace, account_id=account_id)
+
+
+class WindowBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    days: list[Annotated[int, Field(ge=0, le=6)]] = Field(
+        min_length=1, max_length=7, description="0 = Monday … 6 = Sunday"
+    )
+    start: Annotated[str, Field(max_length=8, examples=["09:00"])]
+    end: Annotated[str, Field(max_length=8, examples=["18:00"])]
+
+
+@router.put("/{account_id}/send-window", response_model=AccountView)
+def set_send_window(
+    account_id: Id, body: WindowBody, ctx: CtxDep, workspace: WorkspaceDep
+) -> AccountView:
+    """When the account may send, in its time zone."""
+    return send_window.set_window(
+        ctx,
+        workspace_id=workspace,
+        account_id=account_id,
+        days=body.days,
+        start=body.start,
+        end=body.end,
+    )
+
+
+@router.delete("/{account_id}/send-window", response_model=AccountView)
+def clear_send_window(account_id: Id, ctx: CtxDep, workspace: WorkspaceDep) -> AccountView:
+    """Send at any time of day."""
+    return send_window.set_window(ctx, workspace_id=workspace, account_id=account_id, days=None)
