@@ -1,0 +1,530 @@
+"""SMTP transport over aiosmtplib: connect, secure, log in, send raw messages, quit.
+
+    async with await connect_smtp(endpoint, timeout=settings.smtp_timeout) as smtp:
+        result = await smtp.send(raw, sender="ana@example.com", recipients=["bob@example.org"])
+        for rcpt in result.recipients: ...          # accepted, or a taxonomy code + reply
+
+Security rules, enforced here whatever the caller asks:
+
+- ``ssl``: implicit TLS from the first byte. ``starttls``: STARTTLS is mandatory; if the server
+  does not offer it the session stops with ``starttls_unavailable`` (never AUTH in clear).
+  ``none``: only to a loopback host (``cleartext_not_allowed`` otherwise).
+- Certificates are verified (system store + the account's CA file) unless pinned; a pin is
+  checked right after the handshake, before EHLO-after-TLS and AUTH.
+
+Failures of the connection (DNS, TCP, TLS, timeouts, disconnects) raise :class:`MailError` with
+a taxonomy code. The server's answers to MAIL/RCPT/DATA are *values* (:class:`SendResult`), one
+per recipient, so the sending engine decides. A timeout or disconnect while the message is being
+transferred raises with ``params["stage"] == "message"``: the outcome is then unknown.
+This module is the only place aiosmtplib, ssl and socket exceptions are translated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import aiosmtplib
+
+from fluenzr.core.endpoints import Endpoint, Security, is_loopback
+from fluenzr.diagnose.classify import Classification, Stage, classify_reply
+from fluenzr.diagnose.taxonomy import mail_error
+from fluenzr.errors import MailError
+from fluenzr.mail import tls
+from fluenzr.mail._network import classify_network_error, root_cause
+
+DEFAULT_TIMEOUT = 10.0
+# A STARTTLS/plain server greets within moments; silence past this suggests an implicit-TLS port,
+# which we then check with a TLS probe instead of waiting for the whole timeout.
+GREETING_PATIENCE = 1.5
+MECHANISMS = ("PLAIN", "LOGIN", "CRAM-MD5")  # in order of preference; TLS protects PLAIN/LOGIN
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    extensions: dict[str, str]
+    auth_mechanisms: tuple[str, ...]
+
+    @property
+    def starttls(self) -> bool:
+        return "starttls" in self.extensions
+
+    @property
+    def smtputf8(self) -> bool:
+        return "smtputf8" in self.extensions
+
+    @property
+    def size_limit(self) -> int | None:
+        value = self.extensions.get("size", "").strip()
+        return int(value) if value.isdigit() and int(value) > 0 else None
+
+
+@dataclass(frozen=True)
+class RecipientResult:
+    recipient: str
+    code: str  # "accepted" or a taxonomy code (recipient_rejected, sending_limit…)
+    reply_code: int
+    enhanced_code: str | None
+    text: str
+    retry_after: int | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.code == "accepted"
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What the server said about one message, per recipient."""
+
+    recipients: tuple[RecipientResult, ...]
+    stage: Stage  # where the transaction ended: MAIL, RCPT, DATA or MESSAGE
+    reply: Classification  # the deciding reply (final reply, or the failing MAIL/RCPT/DATA)
+
+    @property
+    def accepted(self) -> tuple[str, ...]:
+        return tuple(r.recipient for r in self.recipients if r.accepted)
+
+    @property
+    def rejected(self) -> tuple[RecipientResult, ...]:
+        return tuple(r for r in self.recipients if not r.accepted)
+
+    @property
+    def ok(self) -> bool:
+        return not self.rejected
+
+    def error(self, *, host: str = "") -> MailError | None:
+        """The first failure as a MailError (for reports), or None when all were accepted."""
+        if self.ok:
+            return None
+        first = self.rejected[0]
+        params: dict[str, Any] = {"host": host, "recipient": first.recipient, "stage": self.stage}
+        if first.retry_after is not None:
+            params["retry_after"] = first.retry_after
+        return mail_error(
+            first.code,
+            params=params,
+            detail=f"{first.reply_code} {first.text}",
+            reply_code=first.reply_code,
+            enhanced_code=first.enhanced_code,
+        )
+
+
+class SmtpSession:
+    """One SMTP connection. Steps are separate so Probar can time each one."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        local_hostname: str | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.timeout = timeout
+        self._local_hostname = local_hostname or _default_local_hostname()
+        self._client: aiosmtplib.SMTP | None = None
+        self.capabilities = Capabilities({}, ())
+        self.greeting = ""
+        self.certificate: tls.LeafCertificate | None = None
+        self.mechanism: str | None = None
+
+    # -- steps ---------------------------------------------------------------------------
+
+    async def open(self) -> str:
+        """TCP connect (+ TLS for ``ssl``) and read the greeting. Returns the greeting text."""
+        ep = self.endpoint
+        if ep.security is Security.NONE and not is_loopback(ep.host):
+            raise self._error("cleartext_not_allowed", Stage.GREETING)
+        implicit = ep.security is Security.SSL
+        self._client = aiosmtplib.SMTP(
+            hostname=ep.host,
+            port=ep.port,
+            use_tls=implicit,
+            start_tls=False,
+            tls_context=tls.client_context(ep.tls) if implicit else None,
+            timeout=self.timeout,
+            local_hostname=self._local_hostname,
+        )
+        try:
+            response = await self._connect_watching_for_tls(self._client, implicit=implicit)
+            if implicit:
+                self._after_handshake()
+        except MailError:
+            self.close()
+            raise
+        except Exception as exc:
+            self.close()
+            raise await self._translate(exc, Stage.GREETING) from exc
+        self.greeting = response.message
+        return self.greeting
+
+    async def hello(self) -> Capabilities:
+        """EHLO; with ``starttls``: STARTTLS (mandatory), pin check, EHLO again."""
+        client = self._require()
+        async with self._guard(Stage.EHLO):
+            await client.ehlo()
+        if self.endpoint.security is Security.STARTTLS:
+            await self._starttls(client)
+        self.capabilities = Capabilities(
+            dict(client.esmtp_extensions),
+            tuple(m.upper() for m in getattr(client, "server_auth_methods", [])),
+        )
+        return self.capabilities
+
+    async def login(self, *, mechanism: str | None = None) -> str:
+        """AUTH with the best mechanism both sides support (or ``mechanism`` if offered).
+
+        Returns the mechanism used. One attempt only: retrying other mechanisms after a refusal
+        would only count more failures against the account."""
+        client = self._require()
+        if not self.secure and not (
+            self.endpoint.security is Security.NONE and is_loopback(self.endpoint.host)
+        ):
+            raise self._error("starttls_unavailable", Stage.AUTH)  # never a password in clear
+        offered = self.capabilities.auth_mechanisms
+        wanted = [mechanism.upper()] if mechanism else list(MECHANISMS)
+        usable = [m for m in wanted if m in offered and m in MECHANISMS]
+        if not usable:
+            raise self._error(
+                "auth_mechanism_unsupported", Stage.AUTH, mechanisms=", ".join(offered) or "—"
+            )
+        chosen = usable[0]
+        method = getattr(client, "auth_" + chosen.lower().replace("-", ""))
+        async with self._guard(Stage.AUTH):
+            await method(self.endpoint.username, self.endpoint.password.reveal())
+        self.mechanism = chosen
+        return chosen
+
+    async def send(self, message: bytes, *, sender: str, recipients: Sequence[str]) -> SendResult:
+        """One transaction: MAIL, RCPT for each recipient, DATA. Reply failures are values."""
+        client = self._require()
+        if not recipients:
+            raise ValueError("at least one recipient is needed")
+        failed = await self._mail(client, sender, message, recipients)
+        if failed:
+            return failed
+        results: list[RecipientResult] = []
+        for recipient in recipients:
+            results.append(await self._rcpt(client, recipient))
+        if not any(r.accepted for r in results):
+            await self._reset(client)
+            last = results[-1]
+            reply = Classification(
+                last.code, last.reply_code, last.enhanced_code, last.text, last.retry_after
+            )
+            return SendResult(tuple(results), Stage.RCPT, reply)
+        return await self._data(client, message, results)
+
+    async def quit(self) -> None:
+        """QUIT politely (bounded), then close. Never raises."""
+        client = self._client
+        if client is not None and client.is_connected:
+            # The session is over either way: a failing QUIT changes nothing.
+            with contextlib.suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
+                await client.quit(timeout=min(self.timeout, 5.0))
+        self.close()
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+    @property
+    def secure(self) -> bool:
+        client = self._client
+        return bool(client and client.get_transport_info("sslcontext") is not None)
+
+    @property
+    def tls_version(self) -> str | None:
+        client = self._client
+        ssl_object = client.get_transport_info("ssl_object") if client else None
+        return ssl_object.version() if ssl_object else None
+
+    async def __aenter__(self) -> SmtpSession:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.quit()
+
+    # -- internals -------------------------------------------------------------------------
+
+    async def _connect_watching_for_tls(
+        self, client: aiosmtplib.SMTP, *, implicit: bool
+    ) -> aiosmtplib.SMTPResponse:
+        connecting = asyncio.ensure_future(client.connect())
+        if implicit:
+            return await connecting
+        done, _ = await asyncio.wait({connecting}, timeout=min(GREETING_PATIENCE, self.timeout))
+        if not done and await self._speaks_implicit_tls():
+            connecting.cancel()
+            await asyncio.gather(connecting, return_exceptions=True)
+            raise self._error("tls_mode_mismatch", Stage.GREETING, suggested=Security.SSL.label)
+        return await connecting
+
+    async def _speaks_implicit_tls(self) -> bool:
+        try:
+            await tls.fetch_leaf_certificate(
+                self.endpoint.host, self.endpoint.port, timeout=min(2.0, self.timeout)
+            )
+        except (OSError, TimeoutError, ValueError):
+            return False
+        return True
+
+    async def _starttls(self, client: aiosmtplib.SMTP) -> None:
+        if not client.supports_extension("starttls"):
+            raise self._error("starttls_unavailable", Stage.STARTTLS)
+        try:
+            await client.starttls(tls_context=tls.client_context(self.endpoint.tls))
+            self._after_handshake()
+        except aiosmtplib.SMTPResponseException as exc:
+            raise self._error(
+                "starttls_unavailable", Stage.STARTTLS, detail=f"{exc.code} {exc.message}"
+            ) from exc
+        except MailError:
+            raise
+        except Exception as exc:
+            raise await self._translate(exc, Stage.STARTTLS) from exc
+        async with self._guard(Stage.EHLO):
+            await client.ehlo()
+
+    def _after_handshake(self) -> None:
+        ssl_object = self._require().get_transport_info("ssl_object")
+        der = tls.peer_der(ssl_object)
+        self.certificate = tls.describe(der) if der else None
+        try:
+            tls.check_pin(self.endpoint.tls, ssl_object)
+        except tls.PinMismatch as exc:
+            self.close()
+            raise self._error(
+                "certificate_invalid",
+                Stage.STARTTLS,
+                variant="pin_mismatch",
+                reason="pin_mismatch",
+                fingerprint=exc.fingerprint,
+            ) from exc
+
+    async def _mail(
+        self, client: aiosmtplib.SMTP, sender: str, message: bytes, recipients: Sequence[str]
+    ) -> SendResult | None:
+        options = self._mail_options(message, sender, recipients)
+        async with self._guard(Stage.MAIL):
+            response = await client.execute_command(
+                b"MAIL", b"FROM:" + _address(sender), *[o.encode() for o in options]
+            )
+        if response.code == 250:
+            return None
+        reply = classify_reply(Stage.MAIL, response.code, response.message)
+        await self._reset(client)
+        results = tuple(_recipient_result(r, reply) for r in recipients)
+        return SendResult(results, Stage.MAIL, reply)
+
+    async def _rcpt(self, client: aiosmtplib.SMTP, recipient: str) -> RecipientResult:
+        async with self._guard(Stage.RCPT):
+            response = await client.execute_command(b"RCPT", b"TO:" + _address(recipient))
+        return _recipient_result(
+            recipient, classify_reply(Stage.RCPT, response.code, response.message)
+        )
+
+    async def _data(
+        self, client: aiosmtplib.SMTP, message: bytes, results: list[RecipientResult]
+    ) -> SendResult:
+        async with self._guard(Stage.MESSAGE):
+            try:
+                response = await client.data(message)
+            except aiosmtplib.SMTPDataError as exc:
+                response = aiosmtplib.SMTPResponse(exc.code, exc.message)
+        reply = classify_reply(Stage.MESSAGE, response.code, response.message)
+        if not reply.accepted:
+            await self._reset(client)
+        final = tuple(_recipient_result(r.recipient, reply) if r.accepted else r for r in results)
+        return SendResult(final, Stage.MESSAGE, reply)
+
+    async def _reset(self, client: aiosmtplib.SMTP) -> None:
+        # RSET keeps the connection usable for the next message after a refused transaction.
+        try:
+            await client.rset()
+        except (aiosmtplib.SMTPException, OSError, TimeoutError):
+            self.close()
+
+    def _mail_options(self, message: bytes, sender: str, recipients: Sequence[str]) -> list[str]:
+        ext = self._require().esmtp_extensions
+        options = []
+        if "size" in ext:
+            options.append(f"SIZE={len(message)}")
+        if "8bitmime" in ext and any(b > 127 for b in message):
+            options.append("BODY=8BITMIME")
+        if "smtputf8" in ext and not all(a.isascii() for a in (sender, *recipients)):
+            options.append("SMTPUTF8")
+        return options
+
+    def _require(self) -> aiosmtplib.SMTP:
+        if self._client is None or not self._client.is_connected:
+            raise self._error("server_disconnected", Stage.EHLO)
+        return self._client
+
+    def _guard(self, stage: Stage) -> _Guard:
+        return _Guard(self, stage)
+
+    def _error(
+        self,
+        code: str,
+        stage: Stage,
+        *,
+        detail: str | None = None,
+        variant: str | None = None,
+        **params: Any,
+    ) -> MailError:
+        ep = self.endpoint
+        base: dict[str, Any] = {"host": ep.host, "port": ep.port, "stage": stage.value}
+        base["username"] = ep.username
+        return mail_error(code, params={**base, **params}, detail=detail, variant=variant)
+
+    async def _translate(self, exc: BaseException, stage: Stage) -> MailError:
+        """The one place aiosmtplib/ssl/socket exceptions become MailError."""
+        if isinstance(exc, aiosmtplib.SMTPResponseException):
+            return self._reply_error(stage, exc.code, exc.message)
+        cause = root_cause(exc)
+        code = classify_network_error(cause)
+        if code is None and isinstance(exc, aiosmtplib.SMTPTimeoutError):
+            code = "timeout"
+        code = code or "server_disconnected"
+        if code == "certificate_invalid":
+            return await self._certificate_error(cause, stage)
+        if code == "tls_mode_mismatch":
+            other = Security.STARTTLS if self.endpoint.security is Security.SSL else Security.SSL
+            return self._error(code, stage, detail=str(cause), suggested=other.label)
+        return self._error(code, stage, detail=_describe(exc, cause))
+
+    def _reply_error(self, stage: Stage, reply_code: int, text: str) -> MailError:
+        reply = classify_reply(stage, reply_code, text)
+        params: dict[str, Any] = {"host": self.endpoint.host, "port": self.endpoint.port}
+        params.update(stage=stage.value, username=self.endpoint.username, mechanisms=self.mechanism)
+        if reply.retry_after is not None:
+            params["retry_after"] = reply.retry_after
+        code = reply.code if not reply.accepted else "unexpected_reply"
+        return mail_error(
+            code,
+            params=params,
+            detail=f"{reply_code} {text}".strip(),
+            reply_code=reply_code,
+            enhanced_code=reply.enhanced_code,
+        )
+
+    async def _certificate_error(self, cause: BaseException, stage: Stage) -> MailError:
+        reason = tls.verification_reason(cause)
+        leaf = await self._inspect_certificate()
+        return self._error(
+            "certificate_invalid",
+            stage,
+            detail=str(cause),
+            variant=reason,
+            reason=reason,
+            fingerprint=leaf.fingerprint if leaf else "",
+        )
+
+    async def _inspect_certificate(self) -> tls.LeafCertificate | None:
+        """Reconnect without verification only to read the certificate (never logs in)."""
+        ep = self.endpoint
+        budget = min(self.timeout, 5.0)
+        try:
+            if ep.security is Security.SSL:
+                return await tls.fetch_leaf_certificate(ep.host, ep.port, timeout=budget)
+            probe = aiosmtplib.SMTP(
+                hostname=ep.host,
+                port=ep.port,
+                start_tls=False,
+                timeout=budget,
+                local_hostname=self._local_hostname,
+            )
+            async with asyncio.timeout(budget * 2):
+                await probe.connect()
+                try:
+                    await probe.starttls(tls_context=tls.inspection_context())
+                    der = tls.peer_der(probe.get_transport_info("ssl_object"))
+                finally:
+                    probe.close()
+            return tls.describe(der) if der else None
+        except (aiosmtplib.SMTPException, OSError, TimeoutError, ValueError):
+            return None
+
+
+class _Guard:
+    """``async with session._guard(stage):`` translates whatever the block raises."""
+
+    def __init__(self, session: SmtpSession, stage: Stage) -> None:
+        self.session = session
+        self.stage = stage
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool:
+        if exc is None or isinstance(exc, MailError) or not isinstance(exc, Exception):
+            return False
+        if isinstance(exc, ValueError | TypeError) and not isinstance(exc, OSError):
+            return False  # a programming error, not the network's
+        self.session.close()
+        raise await self.session._translate(exc, self.stage) from exc
+
+
+def _recipient_result(recipient: str, reply: Classification) -> RecipientResult:
+    return RecipientResult(
+        recipient, reply.code, reply.reply_code, reply.enhanced_code, reply.text, reply.retry_after
+    )
+
+
+def _address(address: str) -> bytes:
+    if any(c in address for c in "\r\n<>"):
+        raise ValueError("an address may not contain CR, LF, '<' or '>'")
+    return b"<" + address.encode("utf-8") + b">"
+
+
+def _describe(exc: BaseException, cause: BaseException) -> str:
+    text = str(cause) or str(exc) or type(cause).__name__
+    return text[:300]
+
+
+def _default_local_hostname() -> str:
+    # socket.getfqdn() may query DNS (slow, and not on loopback); the plain host name does not.
+    name = socket.gethostname().strip()
+    return name if name and name.isascii() and " " not in name else "localhost"
+
+
+async def connect_smtp(
+    endpoint: Endpoint,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109 - per step (connect, each reply)
+    login: bool = True,
+    local_hostname: str | None = None,
+) -> SmtpSession:
+    """Open, secure, EHLO and (by default) log in; a ready session or a MailError."""
+    session = SmtpSession(endpoint, timeout=timeout, local_hostname=local_hostname)
+    await session.open()
+    try:
+        await session.hello()
+        if login and endpoint.password:
+            await session.login()
+    except BaseException:
+        session.close()
+        raise
+    return session
+
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "MECHANISMS",
+    "Capabilities",
+    "RecipientResult",
+    "SendResult",
+    "SmtpSession",
+    "connect_smtp",
+]
