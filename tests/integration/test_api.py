@@ -245,8 +245,11 @@ def test_pause_resume_outbox_events_suppression(
         assert http.get(f"/api/v1/outbox/{outbox_id}").status_code == 404
         assert http.post(f"/api/v1/outbox/{outbox_id}/cancel").status_code == 404
         assert http.post(f"/api/v1/accounts/{account_id}/pause").status_code == 404
-        foreign = {**mail, "account_id": account_id}
-        assert http.post("/api/v1/outbox", json=foreign).status_code == 404
+        # Naming another workspace's account in a body looks exactly like naming no account.
+        foreign = http.post("/api/v1/outbox", json={**mail, "account_id": account_id})
+        missing = http.post("/api/v1/outbox", json={**mail, "account_id": 999_999})
+        assert foreign.status_code == missing.status_code in (404, 422)
+        assert foreign.json()["code"] == missing.json()["code"] == "account_not_found"
         assert http.get("/api/v1/events").json() == []
 
 

@@ -196,6 +196,8 @@ def authenticate(ctx: AppContext, *, email: str, password: Secret, client: str) 
         except (VerificationError, InvalidHashError):
             ok = False
         if not ok or user is None:
+            # Old failures no longer count: drop them so the table stays small under attack.
+            session.execute(delete(LoginAttempt).where(LoginAttempt.created_at < since))
             session.add_all([LoginAttempt(key=key, created_at=now) for key in keys])
         else:
             session.execute(delete(LoginAttempt).where(LoginAttempt.key == keys[0]))
