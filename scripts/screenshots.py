@@ -79,7 +79,9 @@ def main() -> None:
     have_mail = mailservers.servers_up()
     with serve(ctx, role="all") as url, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_context(base_url=url, viewport={"width": 1200, "height": 800}).new_page()
+        page = browser.new_context(
+            base_url=url, viewport={"width": 1200, "height": 800}, locale="es-ES"
+        ).new_page()
         page.goto("/")
         _shoot(page, "setup")
         page.get_by_label("Email").fill(ADMIN_EMAIL)

@@ -149,7 +149,7 @@ def recent_events(
         query = query.where(Event.account_id == account_id)
     if types:
         query = query.where(Event.type.in_(types))
-    query = query.order_by(Event.id.desc()).limit(max(1, min(limit, 500)))
+    query = query.order_by(Event.created_at.desc(), Event.id.desc()).limit(max(1, min(limit, 500)))
     with ctx.sessions() as session:
         return [
             EventRow(
