@@ -9,7 +9,7 @@ import pytest
 
 from fluenzr.core.endpoints import Endpoint, MailboxCredentials, Security, TlsPolicy
 from fluenzr.core.secret import Secret
-from fluenzr.diagnose.connect import client_context
+from fluenzr.diagnose.connect import check_ca_file
 from fluenzr.diagnose.imap_checks import sent_folder
 from fluenzr.diagnose.probar import test_message as build_test_message
 from fluenzr.diagnose.probing import PortSuggestion, candidates
@@ -80,5 +80,5 @@ def test_sent_folder_special_use_then_known_names(
 
 def test_missing_ca_file_is_bad_input(tmp_path: object) -> None:
     with pytest.raises(ValidationError) as caught:
-        client_context(_credentials(ca_file="/nonexistent/ca.pem").smtp)
+        check_ca_file(_credentials(ca_file="/nonexistent/ca.pem").smtp)
     assert caught.value.params["field"] == "ca_file"

@@ -27,6 +27,7 @@ from fluenzr.diagnose.resolve import DnsLookup
 from fluenzr.diagnose.runner import Done, Skip
 from fluenzr.diagnose.taxonomy import mail_error
 from fluenzr.errors import MailError
+from fluenzr.mail import tls
 from fluenzr.sending.imap_sent import SENT_NAMES
 
 T = TypeVar("T")
@@ -153,7 +154,7 @@ def _describe_tls(client: _Imap, trust: str) -> str:
 async def step_tls(run: ImapRun) -> Done:
     endpoint, sock = run.endpoint, run.sock
     assert sock is not None
-    context = connect.client_context(endpoint)
+    context = tls.client_context(endpoint.tls)
     if endpoint.security is Security.NONE:
         if not is_loopback(endpoint.host):
             raise mail_error("imap_cleartext_not_allowed", params=run.params())
@@ -173,8 +174,8 @@ async def step_tls(run: ImapRun) -> Done:
     except MailError as error:
         raise await _explain_certificate(run, error) from None
     client = run.client
-    der = client.sock.getpeercert(True) if isinstance(client.sock, ssl.SSLSocket) else None
-    trust = connect.check_pin(endpoint, der, prefix="imap_")
+    ssl_socket = client.sock if isinstance(client.sock, ssl.SSLSocket) else None
+    trust = connect.trust(endpoint, ssl_socket, prefix="imap_")
     return Done(_describe_tls(client, trust))
 
 
@@ -194,8 +195,8 @@ async def _explain_certificate(run: ImapRun, error: MailError) -> MailError:
     der = await _thread(lambda: _fetch_der(run))
     return connect.certificate_error(
         run.endpoint,
-        variant=connect.verify_variant(failure),
-        der=der,
+        reason=tls.verification_reason(failure),
+        fingerprint=tls.fingerprint(der) if der else "",
         prefix="imap_",
         detail=failure.verify_message,
     )
@@ -204,7 +205,7 @@ async def _explain_certificate(run: ImapRun, error: MailError) -> MailError:
 def _fetch_der(run: ImapRun) -> bytes | None:
     """Connect again without verification, only to show the refused certificate's fingerprint."""
     assert run.address is not None
-    endpoint, unverified = run.endpoint, connect.unverified_context()
+    endpoint, unverified = run.endpoint, tls.inspection_context()
     implicit = unverified if endpoint.security is Security.SSL else None
     try:
         sock = socket.create_connection((run.address, endpoint.port), timeout=run.seconds)

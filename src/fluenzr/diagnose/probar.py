@@ -21,7 +21,7 @@ from email.utils import format_datetime, make_msgid
 
 from fluenzr.config import Settings
 from fluenzr.core.endpoints import MailboxCredentials, Security
-from fluenzr.diagnose import imap_checks, smtp_checks
+from fluenzr.diagnose import connect, imap_checks, smtp_checks
 from fluenzr.diagnose.probe import GreetingProbe, ProbeFunc
 from fluenzr.diagnose.probing import STANDARD_SUBMISSION, TRIGGERS, PortSuggestion, suggest_port
 from fluenzr.diagnose.report import ProbarReport
@@ -154,7 +154,6 @@ def _build(
         endpoint=credentials.smtp,
         email=credentials.email,
         lookup=seams.lookup,
-        probe=seams.probe,
         seconds=seams.smtp_timeout,
         mismatch_after=seams.mismatch_after,
     )
@@ -196,6 +195,9 @@ async def probe_mailbox(
     """Run every step against the account's servers and return the report (never raises for a
     mail failure: that is the report's ``error``)."""
     tested_at = now()
+    for endpoint in (credentials.smtp, credentials.imap):
+        if endpoint is not None:
+            connect.check_ca_file(endpoint)
     run = _build(credentials, seams=seams, send=send, now=now)
     run.smtp.on_slow = run.probe_alternatives_early
     try:
