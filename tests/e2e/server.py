@@ -12,17 +12,49 @@ import uvicorn
 
 from fluenzr.api import create_app
 from fluenzr.core.secret import Secret
+from fluenzr.diagnose.autodetect import AutodetectSeams
+from fluenzr.diagnose.probe import GreetingProbe
+from fluenzr.diagnose.resolve import DnsLookup
 from fluenzr.services import tokens, users
 from fluenzr.services.context import AppContext
+from tests.support.dns_server import LocalDns
+from tests.support.https_server import LocalHttps
 
 ADMIN_EMAIL = "admin@fluenzr.test"
 ADMIN_PASSWORD = "correct horse battery"
 
 
 @contextmanager
+def loopback_autodetect() -> Iterator[AutodetectSeams]:
+    """Autodetect aimed at an empty local DNS server and HTTPS server: nothing leaves 127.0.0.1
+    (presets still answer; unknown domains find nothing)."""
+    with LocalDns({}) as dns, LocalHttps({}, hosts=["autoconfig.invalid"]) as https:
+        lookup = DnsLookup(dns.resolver(timeout=1.0), timeout=1.0)
+        yield AutodetectSeams(
+            lookup=lookup,
+            http=lambda: https.client(timeout=1.0),
+            probe=GreetingProbe(lookup=lookup, timeout=1.0),
+            timeout=1.0,
+        )
+
+
+@contextmanager
 def serve(ctx: AppContext, *, role: str = "all", sending: bool | None = None) -> Iterator[str]:
     """Serve the app over real HTTP; yields its base URL."""
-    app = create_app(ctx, role="web" if role == "web" else "all", sending=sending)
+    with (
+        loopback_autodetect() as seams,
+        _serve(ctx, role=role, sending=sending, seams=seams) as url,
+    ):
+        yield url
+
+
+@contextmanager
+def _serve(
+    ctx: AppContext, *, role: str, sending: bool | None, seams: AutodetectSeams
+) -> Iterator[str]:
+    app = create_app(
+        ctx, role="web" if role == "web" else "all", sending=sending, autodetect_seams=seams
+    )
     config = uvicorn.Config(
         app, host="127.0.0.1", port=0, log_level="warning", ws="none", lifespan="on"
     )

@@ -153,6 +153,11 @@ def test_presets_and_autodetect(base_url: str, caller: Caller) -> None:
         assert http.get("/api/v1/presets/nope").status_code == 422
         found = http.post("/api/v1/autodetect", json={"email": "ana@zoho.eu"}).json()
         assert found["smtp_host"] == "smtp.zoho.eu" and found["username"] == "ana@zoho.eu"
+        assert found["source"] == "preset" and found["app_password_required"] is True
+        unknown = http.post("/api/v1/autodetect", json={"email": "ana@nowhere.example"})
+        assert unknown.status_code == 200 and unknown.json()["detection"]["ok"] is False
+        bad = http.post("/api/v1/autodetect", json={"email": "not an email"})
+        assert bad.status_code == 422 and bad.json()["field"] == "email"
 
 
 def _closed_port() -> int:

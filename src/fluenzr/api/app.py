@@ -96,9 +96,16 @@ async def _security_headers(request: Request, call_next: Any) -> Response:
     return response
 
 
-def create_app(ctx: AppContext, *, role: WebRole = "all", sending: bool | None = None) -> FastAPI:
+def create_app(
+    ctx: AppContext,
+    *,
+    role: WebRole = "all",
+    sending: bool | None = None,
+    autodetect_seams: Any = None,
+) -> FastAPI:
     """The ASGI app. ``role="all"`` also runs the sending system in-process (``sending``
-    overrides that, e.g. for tests that run a separate worker)."""
+    overrides that, e.g. for tests that run a separate worker). ``autodetect_seams``
+    (``diagnose.autodetect.AutodetectSeams``) points autodetect's DNS/HTTPS/probes elsewhere."""
     from fluenzr.web import pages
     from fluenzr.web.render import mount_static
 
@@ -119,6 +126,7 @@ def create_app(ctx: AppContext, *, role: WebRole = "all", sending: bool | None =
     )
     app.state.ctx = ctx
     app.state.role = role
+    app.state.autodetect_seams = autodetect_seams
     app.middleware("http")(_security_headers)
     errors.install(app)
     app.include_router(_api_router())

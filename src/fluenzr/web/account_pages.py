@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from fluenzr.api.deps import get_ctx
+from fluenzr.api.routes.presets import detect_settings
 from fluenzr.errors import FluenzrError, NotFoundError
 from fluenzr.services import accounts, dashboard, jobs, presets, send_window, users
 from fluenzr.services.tokens import Principal
@@ -111,12 +112,13 @@ async def account_new(request: Request, preset: str = "", email: str = "") -> Re
     return await run_in_threadpool(_form_page, request, who, values)
 
 
-def _filled(form: Any) -> tuple[dict[str, str], str | None]:
+async def _filled(request: Request, form: Any) -> tuple[dict[str, str], str | None]:
+    """Values after the preset picker or "Detectar desde el email" (full autodetect)."""
     values = forms.values_of(form)
-    action = forms.text(form, "action", 20)
-    if action == "detect":
-        values, found = forms.detect(values)
-        return values, (None if found else "web.detect.none")
+    if forms.text(form, "action", 20) == "detect":
+        found = await detect_settings(request, values["email"], lang_of(request))
+        values = forms.apply_detection(values, found)
+        return values, (None if found.get("smtp_host") else "web.detect.none")
     chosen = forms.preset_for(values)
     if chosen is not None:
         values = forms.apply_preset(values, chosen)
@@ -132,7 +134,13 @@ async def account_create(request: Request) -> Response:
     check_csrf(form.get("csrf"), who.csrf_token)
     action = forms.text(form, "action", 20)
     if action in ("detect", "preset"):
-        values, note = _filled(form)
+        try:
+            values, note = await _filled(request, form)
+        except FluenzrError as error:
+            failed = error
+            return await run_in_threadpool(
+                functools.partial(_form_page, request, who, forms.values_of(form), error=failed)
+            )
         if request.headers.get("hx-request") == "true":
             return await run_in_threadpool(_fill_fragment, request, who, values, note)
         return await run_in_threadpool(_form_page, request, who, values, note=note)

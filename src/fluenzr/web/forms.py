@@ -12,7 +12,7 @@ from fluenzr.core.secret import Secret
 from fluenzr.errors import ValidationError
 from fluenzr.services import account_rules as rules
 from fluenzr.services.account_config import AccountInput
-from fluenzr.services.presets import Preset, get_preset, match_preset
+from fluenzr.services.presets import Preset, get_preset
 
 # The seed page's order: Email, Nombre visible, Servidor SMTP, Puerto, Nombre de usuario,
 # Contraseña, Encriptación; then the optional IMAP block.
@@ -130,18 +130,23 @@ def apply_preset(values: dict[str, str], preset: Preset) -> dict[str, str]:
     return out
 
 
-def detect(values: dict[str, str]) -> tuple[dict[str, str], Preset | None]:
-    """ "Detect from email": preset by the address's domain; the username defaults to the email."""
-    address = values.get("email", "")
+def apply_detection(values: dict[str, str], found: dict[str, Any]) -> dict[str, str]:
+    """Fill the form from an autodetect result (see ``api.routes.presets.detect_settings``)."""
     out = dict(values)
-    if "@" not in address:
-        return out, None
-    if not out.get("username"):
-        out["username"] = address
-    preset = match_preset(address.rsplit("@", 1)[1])
-    if preset is None:
-        return out, None
-    return apply_preset(out, preset), preset
+    if not out.get("username") and found.get("username"):
+        out["username"] = str(found["username"])
+    for name in (
+        "smtp_host",
+        "smtp_port",
+        "smtp_security",
+        "imap_host",
+        "imap_port",
+        "imap_security",
+    ):
+        if found.get(name) is not None:
+            out[name] = str(found[name])
+    out["preset"] = str(found.get("preset") or "")
+    return out
 
 
 def preset_for(values: dict[str, str]) -> Preset | None:
