@@ -126,6 +126,8 @@ def test_other_workspace_sees_404(app_any_db: AppContext, base_url: str, caller:
 
 def test_authentication(base_url: str, caller: Caller) -> None:
     with httpx.Client(base_url=base_url) as http:
+        health = http.get("/api/v1/health").json()
+        assert health["ok"] is True and health["database"] == "ok"
         assert http.get("/api/v1/accounts").status_code == 401
         bad = http.get("/api/v1/accounts", headers={"Authorization": "Bearer flz_nope"})
         assert bad.status_code == 401 and bad.headers["www-authenticate"] == "Bearer"

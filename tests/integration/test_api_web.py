@@ -3,8 +3,11 @@ the "+ SMTP" form without JavaScript, no secret in pages, workspace isolation.""
 
 from __future__ import annotations
 
+import base64
+import logging
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -280,3 +283,57 @@ def test_sending_window_form(base_url: str, app: AppContext) -> None:
         assert backwards.status_code == 422 and 'id="end-error"' in backwards.text
         assert http.post(f"/accounts/{view.id}/settings", data={"csrf": token}).status_code == 303
         assert accounts.get_account(app, workspace_id=1, account_id=view.id).send_window is None
+
+
+def test_no_secret_on_disk_in_logs_or_pages(
+    base_url: str, app: AppContext, home: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A password typed into "+ SMTP" or sent to the API is nowhere in clear afterwards."""
+    caplog.set_level(logging.DEBUG)
+    seen: list[str] = []
+    with httpx.Client(base_url=base_url) as http:
+        _setup(http)
+        token = _csrf(http.get("/accounts/new").text)
+        created = http.post(
+            "/accounts/new",
+            data={
+                "csrf": token,
+                "action": "save",
+                "email": "ana@example.com",
+                "smtp_host": "smtp.example.com",
+                "password": SMTP_PASSWORD,
+                "imap_host": "imap.example.com",
+                "imap_password": SMTP_PASSWORD + "-imap",
+            },
+        )
+        assert created.status_code == 303
+        for path in (
+            "/accounts",
+            created.headers["location"],
+            "/api/v1/accounts",
+            "/api/v1/accounts/1",
+            "/api/v1/events",
+            "/settings/tokens",
+        ):
+            seen.append(http.get(path).text)
+        api = http.post(
+            "/api/v1/accounts",
+            headers={"X-CSRF-Token": token},
+            json={
+                "email": "b@example.com",
+                "smtp_host": "smtp.example.com",
+                "password": SMTP_PASSWORD,
+            },
+        )
+        seen.append(api.text)
+    forms = [
+        SMTP_PASSWORD.encode(),
+        base64.b64encode(SMTP_PASSWORD.encode()),
+        SMTP_PASSWORD.encode().hex().encode(),
+    ]
+    for text in [*seen, caplog.text]:
+        assert SMTP_PASSWORD not in text
+    for path in home.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert not any(form in data for form in forms), path

@@ -24,7 +24,17 @@ log = logging.getLogger(__name__)
 WebRole = Literal["all", "web"]
 # Resource modules of other areas' services are mounted once their service exists.
 _OPTIONAL = ("fluenzr.services.", "fluenzr.sending", "fluenzr.detection", "fluenzr.diagnose")
-_ROUTES = ("accounts", "jobs", "presets", "me", "outbox", "events", "suppression", "webhooks")
+_ROUTES = (
+    "health",
+    "accounts",
+    "jobs",
+    "presets",
+    "me",
+    "outbox",
+    "events",
+    "suppression",
+    "webhooks",
+)
 
 
 def _api_router() -> APIRouter:

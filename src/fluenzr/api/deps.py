@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
 
 from fluenzr.api.errors import request_language
 from fluenzr.errors import FluenzrError
@@ -35,6 +37,15 @@ def get_ctx(request: Request) -> AppContext:
 
 
 CtxDep = Annotated[AppContext, Depends(get_ctx)]
+
+
+def get_session(ctx: CtxDep) -> Iterator[Session]:
+    """A database session for read-only route code; writes go through services."""
+    with ctx.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
 
 
 def get_lang(request: Request) -> str:
@@ -120,6 +131,7 @@ __all__ = [
     "CtxDep",
     "CurrentUser",
     "LangDep",
+    "SessionDep",
     "WorkspaceDep",
     "clean_input",
     "current_principal",
