@@ -165,20 +165,26 @@ def fold_addresses(name: str, addresses: Sequence[Address], *, utf8: bool = Fals
         refuse_line_breaks(name, address.email)
     parts = [_format_address(a) for a in addresses]
     if any(part is None for part in parts):
-        from email.headerregistry import Address as StdAddress
-
-        policy = _UTF8_POLICY if utf8 else _ASCII_POLICY
-        header = policy.header_factory(
-            name,
-            [
-                StdAddress(display_name=a.name, username=local, domain=domain)
-                for a in addresses
-                for local, _, domain in [a.email.rpartition("@")]
-            ],
-        )
-        folded: str = header.fold(policy=policy)
-        return folded
+        return _fold_addresses_registry(name, tuple(addresses), utf8)
     return _fold_list(name, [p for p in parts if p is not None], ",")
+
+
+@functools.lru_cache(maxsize=4096)
+def _fold_addresses_registry(name: str, addresses: tuple[Address, ...], utf8: bool) -> str:
+    """Encoded-words or quoting needed: the stdlib folds it (cached: From repeats)."""
+    from email.headerregistry import Address as StdAddress
+
+    policy = _UTF8_POLICY if utf8 else _ASCII_POLICY
+    header = policy.header_factory(
+        name,
+        [
+            StdAddress(display_name=a.name, username=local, domain=domain)
+            for a in addresses
+            for local, _, domain in [a.email.rpartition("@")]
+        ],
+    )
+    folded: str = header.fold(policy=policy)
+    return folded
 
 
 def _fold_list(name: str, items: Sequence[str], separator: str) -> str:

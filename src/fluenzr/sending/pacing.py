@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-MAX_BATCH = 20  # messages one claim may take for an account when no spacing is asked
+MAX_BATCH = 50  # messages one claim may take for an account when no spacing is asked
 
 
 @dataclass(frozen=True)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from fluenzr.sending import pacing
 from fluenzr.sending.outcomes import Decision, Failure
 from fluenzr.sending.smtp_session import RecipientResult
 from fluenzr.services.events import record_event
+from fluenzr.storage.models import Event
 from fluenzr.storage.models.outbox import (
     COPY_NONE,
     COPY_PENDING,
@@ -27,20 +29,44 @@ from fluenzr.storage.models.outbox import (
 
 MAX_ATTEMPTS = 8
 
+# Hot-path statements, built once (plain Core: no per-call statement building or ORM sync).
+_MSG: Table = OutboxMessage.__table__  # type: ignore[assignment]
+_RCPT: Table = OutboxRecipient.__table__  # type: ignore[assignment]
+_SENDING = (
+    _MSG.update()
+    .where(_MSG.c.id == bindparam("oid"))
+    .values(
+        status=SENDING,
+        sending_at=bindparam("now"),
+        attempts=_MSG.c.attempts + 1,
+        locked_until=bindparam("until"),
+        updated_at=bindparam("now"),
+    )
+)
+_SENT = (
+    _MSG.update()
+    .where(_MSG.c.id == bindparam("oid"))
+    .values(
+        status=SENT,
+        sent_at=bindparam("now"),
+        locked_by=None,
+        locked_until=None,
+        reason=bindparam("why"),
+        sent_copy=bindparam("copy"),
+        updated_at=bindparam("now"),
+    )
+)
+_RECIPIENTS_SENT = (
+    _RCPT.update()
+    .where(_RCPT.c.outbox_id == bindparam("oid"), _RCPT.c.status == QUEUED)
+    .values(status=SENT)
+)
+_EVENTS = insert(Event)
+
 
 def mark_sending(session: Session, *, outbox_id: int, now: datetime, lease: timedelta) -> None:
     """Persisted before DATA: after a crash this message is never sent again blindly."""
-    session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == outbox_id)
-        .values(
-            status=SENDING,
-            sending_at=now,
-            attempts=OutboxMessage.attempts + 1,
-            locked_until=now + lease,
-            updated_at=now,
-        )
-    )
+    session.connection().execute(_SENDING, {"oid": outbox_id, "now": now, "until": now + lease})
 
 
 def _recipient_rows(session: Session, outbox_id: int) -> list[OutboxRecipient]:
@@ -74,34 +100,50 @@ def _fail_recipients(
         )
 
 
-def mark_sent(
-    session: Session,
-    row: OutboxMessage,
-    *,
-    results: Sequence[RecipientResult],
-    now: datetime,
-    copy: bool,
-) -> None:
-    _fail_recipients(session, row, results)
-    accepted = [r.email for r in results if r.failure is None]
-    session.execute(
-        update(OutboxRecipient)
-        .where(OutboxRecipient.outbox_id == row.id, OutboxRecipient.email.in_(accepted))
-        .values(status=SENT)
-    )
-    row.status, row.sent_at = SENT, now
-    row.locked_by, row.locked_until = None, None
-    row.reason = "partially_sent" if len(accepted) < len(results) else None
-    row.sent_copy = COPY_PENDING if copy else COPY_NONE
-    row.updated_at = now
-    record_event(
-        session,
-        workspace_id=row.workspace_id,
-        account_id=row.account_id,
-        type="sent",
-        message_id=row.id,
-        data={"message_id": row.message_id, "recipients": accepted},
-    )
+@dataclass(frozen=True)
+class Delivered:
+    outbox_id: int
+    workspace_id: int
+    account_id: int
+    message_id: str
+    results: Sequence[RecipientResult]
+    at: datetime
+
+
+def mark_sent(session: Session, done: Sequence[Delivered], *, copy: bool) -> None:
+    """Messages the server accepted, written in one go (the hot path: prepared statements)."""
+    messages, events = [], []
+    connection = session.connection()  # Core, below the ORM: these rows are not loaded
+    for item in done:
+        accepted = [r.email for r in item.results if r.failure is None]
+        partial = len(accepted) < len(item.results)
+        if partial:
+            row = session.get(OutboxMessage, item.outbox_id)
+            assert row is not None
+            _fail_recipients(session, row, item.results)
+        messages.append(
+            {
+                "oid": item.outbox_id,
+                "now": item.at,
+                "why": "partially_sent" if partial else None,
+                "copy": COPY_PENDING if copy else COPY_NONE,
+            }
+        )
+        data = {"message_id": item.message_id, "recipients": accepted}
+        events.append(
+            {
+                "workspace_id": item.workspace_id,
+                "account_id": item.account_id,
+                "type": "sent",
+                "message_id": item.outbox_id,
+                "recipient": None,
+                "data": json.dumps(data, ensure_ascii=False),
+                "created_at": item.at,
+            }
+        )
+    connection.execute(_RECIPIENTS_SENT, [{"oid": m["oid"]} for m in messages])
+    connection.execute(_SENT, messages)
+    connection.execute(_EVENTS, events)
 
 
 def mark_recipients_rejected(

@@ -1,28 +1,30 @@
 """Sending one claimed batch for one account over its (reused) SMTP connection.
 
-Per message: MAIL + RCPT, then ``sending`` is committed, then DATA, then the outcome is
-committed. A failure is decided by :mod:`fluenzr.sending.outcomes` and applied here: the
-message is deferred or failed, or the whole account is paused or backed off.
+Per message: MAIL + RCPT, then ``sending`` is committed, then DATA. The batch is read in one go,
+and the ``sent`` record of a message is committed together with the ``sending`` record of the
+next one (or at the end of the batch): one commit per message, and a crash in between leaves the
+message in ``sending`` — resolved by recovery, never re-sent blindly. A failure is decided by
+:mod:`fluenzr.sending.outcomes` and applied here: the message is deferred or failed, or the whole
+account is paused or backed off.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
-from fluenzr.core.endpoints import MailboxCredentials
 from fluenzr.mail.mime import with_date
 from fluenzr.sending import leases, pacing, pauses, results, suppression
+from fluenzr.sending.connections import Connections
 from fluenzr.sending.outcomes import Action, Decision, Failure, Kind, Stage, decide
-from fluenzr.sending.smtp_session import RecipientResult, SmtpFailure, SmtpSession
+from fluenzr.sending.smtp_session import RecipientResult, SmtpFailure
 from fluenzr.services.context import AppContext
 from fluenzr.storage.base import aware
 from fluenzr.storage.engine import transaction
@@ -33,70 +35,43 @@ from fluenzr.storage.models.outbox import (
     SENDING,
     OutboxMessage,
     OutboxRecipient,
+    SendingState,
 )
 
 log = logging.getLogger(__name__)
+_STATE: Table = SendingState.__table__  # type: ignore[assignment]
+_RESET_BACKOFF = (
+    _STATE.update()
+    .where(_STATE.c.account_id == bindparam("aid"), _STATE.c.backoff_level > 0)
+    .values(backoff_level=0)
+)
 
 
 @dataclass(frozen=True)
 class Job:
-    """What one message needs on the wire, read in one short transaction."""
+    """What one message needs on the wire, read with its batch in one short transaction."""
 
     outbox_id: int
+    workspace_id: int
+    message_id: str
     sender: str
     recipients: list[str]
     mime: bytes
-    timezone: str
-    copy: bool
-    credentials_changed_at: datetime | None
     suppressed: frozenset[str] = frozenset()
 
 
-class Connections:
-    """At most one SMTP connection per account; credentials opened once per change."""
-
-    def __init__(self, ctx: AppContext) -> None:
-        self.ctx = ctx
-        self.open: dict[int, SmtpSession] = {}
-        self._creds: dict[int, tuple[datetime | None, MailboxCredentials]] = {}
-
-    def credentials(self, account_id: int, changed_at: datetime | None) -> MailboxCredentials:
-        cached = self._creds.get(account_id)
-        if cached is not None and cached[0] == changed_at:
-            return cached[1]
-        from fluenzr.services.accounts import open_credentials
-
-        creds = open_credentials(self.ctx, account_id=account_id)
-        self._creds[account_id] = (changed_at, creds)
-        return creds
-
-    async def get(self, job: Job, account_id: int) -> tuple[SmtpSession, bool]:
-        """A live session and whether it was reused (a reused one may have gone stale)."""
-        current = self.open.get(account_id)
-        if current is not None and current.alive:
-            return current, True
-        creds = self.credentials(account_id, job.credentials_changed_at)
-        fresh = await SmtpSession.open(creds.smtp, timeout=self.ctx.settings.smtp_timeout)
-        self.open[account_id] = fresh
-        return fresh, False
-
-    async def drop(self, account_id: int) -> None:
-        current = self.open.pop(account_id, None)
-        if current is not None:
-            await current.close()
-
-    async def close_idle(self, *, older_than: float, keep: set[int]) -> None:
-        now = time.monotonic()
-        for account_id, session in list(self.open.items()):
-            if account_id not in keep and now - session.last_used > older_than:
-                await self.drop(account_id)
-
-    async def close_all(self) -> None:
-        for account_id in list(self.open):
-            await self.drop(account_id)
+@dataclass(frozen=True)
+class Batch:
+    account_id: int
+    timezone: str
+    copy: bool
+    credentials_changed_at: datetime | None
+    jobs: list[Job]
 
 
 class BatchSender:
+    """One per claimed batch: holds the ``sent`` records not yet committed."""
+
     def __init__(
         self, ctx: AppContext, *, worker_id: str, lease: timedelta, connections: Connections
     ) -> None:
@@ -104,61 +79,101 @@ class BatchSender:
         self.worker_id = worker_id
         self.lease = lease
         self.connections = connections
+        self._sent: list[results.Delivered] = []
+        self._copy = False
+        self._reset_backoff = False  # an accepted message ends the account's backoff
 
-    def _load(self, outbox_id: int) -> Job | None:
+    def _load(self, claim: leases.Claim) -> Batch | None:
         with self.ctx.sessions() as session:
-            row = session.get(OutboxMessage, outbox_id)
-            if row is None or row.status not in PENDING or row.locked_by != self.worker_id:
-                return None  # cancelled, or the lease was lost
-            account = session.get(Account, row.account_id)
+            account = session.get(Account, claim.account_id)
             if account is None:
                 return None
-            query = select(OutboxRecipient.email).where(
-                OutboxRecipient.outbox_id == row.id, OutboxRecipient.status == QUEUED
+            rows = session.execute(
+                select(
+                    OutboxMessage.id,
+                    OutboxMessage.workspace_id,
+                    OutboxMessage.message_id,
+                    OutboxMessage.envelope_from,
+                    OutboxMessage.mime,
+                ).where(
+                    OutboxMessage.id.in_(claim.outbox_ids),
+                    OutboxMessage.status.in_(PENDING),
+                    OutboxMessage.locked_by == self.worker_id,  # else cancelled / lease lost
+                )
+            ).all()
+            recipients: dict[int, list[str]] = {row.id: [] for row in rows}
+            query = select(OutboxRecipient.outbox_id, OutboxRecipient.email).where(
+                OutboxRecipient.outbox_id.in_(recipients), OutboxRecipient.status == QUEUED
             )
-            recipients = list(session.scalars(query.order_by(OutboxRecipient.id)))
+            for outbox_id, email in session.execute(query.order_by(OutboxRecipient.id)):
+                recipients[outbox_id].append(email)
+            everyone = [e for emails in recipients.values() for e in emails]
             blocked = suppression.suppressed(
-                session, workspace_id=row.workspace_id, emails=recipients
+                session, workspace_id=account.workspace_id, emails=everyone
             )
-            return Job(
-                outbox_id=row.id,
-                sender=row.envelope_from,
-                recipients=[r for r in recipients if r.lower() not in blocked],
-                suppressed=frozenset(blocked),
-                mime=row.mime,
+            jobs = [
+                Job(
+                    outbox_id=row.id,
+                    workspace_id=row.workspace_id,
+                    message_id=row.message_id,
+                    sender=row.envelope_from,
+                    recipients=[r for r in recipients[row.id] if r.lower() not in blocked],
+                    mime=row.mime,
+                    suppressed=frozenset(r.lower() for r in recipients[row.id]) & set(blocked),
+                )
+                for row in sorted(rows, key=lambda r: claim.outbox_ids.index(r.id))
+            ]
+            return Batch(
+                account_id=account.id,
                 timezone=account.timezone or "UTC",
                 copy=bool(account.imap_host),
                 credentials_changed_at=aware(account.credentials_changed_at),
+                jobs=jobs,
             )
 
     async def run(self, claim: leases.Claim, *, stop: asyncio.Event) -> None:
         """Send the claimed messages in order; give back what is left when told to stop."""
-        pending = list(claim.outbox_ids)
+        batch = self._load(claim)
+        self._copy = bool(batch and batch.copy)
+        done: set[int] = set()
         try:
-            while pending and not stop.is_set():
-                keep_going = await self.send_one(claim.account_id, pending[0])
-                pending.pop(0)
+            for job in batch.jobs if batch else []:
+                if stop.is_set():
+                    break
+                assert batch is not None
+                keep_going = await self.send_one(batch, job)
+                done.add(job.outbox_id)
                 if not keep_going:
                     break
         finally:
-            if pending:
-                with transaction(self.ctx.sessions) as session:
-                    leases.release(
-                        session,
-                        account_id=claim.account_id,
-                        outbox_ids=pending,
-                        worker_id=self.worker_id,
-                        refund=True,
-                    )
-
-    async def send_one(self, account_id: int, outbox_id: int) -> bool:
-        """Send one message. False when the account must stop (pause or backoff)."""
-        job = self._load(outbox_id)
-        if job is None:
+            left = [i for i in claim.outbox_ids if i not in done]
             with transaction(self.ctx.sessions) as session:
-                leases.refund_slots(session, account_id=account_id, count=1)
-            return True
-        if job.suppressed and self._drop_suppressed(job, account_id):
+                self._flush_sent(session, claim.account_id)
+                leases.release(
+                    session,
+                    account_id=claim.account_id,
+                    outbox_ids=left,
+                    worker_id=self.worker_id,
+                    refund=True,
+                )
+                loaded = {j.outbox_id for j in batch.jobs} if batch else set()
+                gone = len([i for i in claim.outbox_ids if i not in loaded])
+                if gone:  # cancelled since the claim: their slots go back
+                    leases.refund_slots(session, account_id=claim.account_id, count=gone)
+
+    def _flush_sent(self, session: Session, account_id: int) -> None:
+        """Write the ``sent`` records waiting since their DATA was accepted."""
+        if not self._sent:
+            return
+        results.mark_sent(session, self._sent, copy=self._copy)
+        self._sent.clear()
+        if not self._reset_backoff:
+            session.connection().execute(_RESET_BACKOFF, {"aid": account_id})
+            self._reset_backoff = True
+
+    async def send_one(self, batch: Batch, job: Job) -> bool:
+        """Send one message. False when the account must stop (pause or backoff)."""
+        if job.suppressed and self._drop_suppressed(job, batch.account_id):
             return True
         if not job.recipients:
             return True
@@ -167,22 +182,39 @@ class BatchSender:
         async def data() -> bytes:
             now = self.ctx.clock.now()
             with transaction(self.ctx.sessions) as session:
-                results.mark_sending(session, outbox_id=outbox_id, now=now, lease=self.lease)
+                self._flush_sent(session, batch.account_id)
+                results.mark_sending(session, outbox_id=job.outbox_id, now=now, lease=self.lease)
             started.append(now)
-            return with_date(job.mime, now.astimezone(ZoneInfo(job.timezone)))
+            return with_date(job.mime, now.astimezone(ZoneInfo(batch.timezone)))
 
         try:
-            outcome = await self._attempt(job, account_id, data)
+            outcome = await self._attempt(job, batch, data)
         except SmtpFailure as exc:
-            keep_going = self._failed(job, account_id, exc.failure, data_started=bool(started))
+            keep_going = self._failed(
+                job, batch.account_id, exc.failure, data_started=bool(started)
+            )
             if not keep_going:
-                await self.connections.drop(account_id)
+                await self.connections.drop(batch.account_id)
             return keep_going
-        return self._done(job, account_id, outcome, data_started=bool(started))
+        if started:
+            self._sent.append(
+                results.Delivered(
+                    outbox_id=job.outbox_id,
+                    workspace_id=job.workspace_id,
+                    account_id=batch.account_id,
+                    message_id=job.message_id,
+                    results=outcome,
+                    at=self.ctx.clock.now(),
+                )
+            )
+            return True
+        self._refused(job, batch.account_id, outcome)
+        return True
 
     def _drop_suppressed(self, job: Job, account_id: int) -> bool:
         """Fail recipients suppressed since enqueue; True when nobody is left to send to."""
         with transaction(self.ctx.sessions) as session:
+            self._flush_sent(session, account_id)
             row = session.get(OutboxMessage, job.outbox_id)
             assert row is not None
             gone = results.mark_suppressed(
@@ -193,64 +225,54 @@ class BatchSender:
             return gone
 
     async def _attempt(
-        self, job: Job, account_id: int, data: Callable[[], Awaitable[bytes]]
+        self, job: Job, batch: Batch, data: Callable[[], Awaitable[bytes]]
     ) -> list[RecipientResult]:
         smtputf8 = not job.sender.isascii() or not all(r.isascii() for r in job.recipients)
         for retry in (True, False):
-            smtp, reused = await self.connections.get(job, account_id)
+            smtp, reused = await self.connections.get(
+                batch.account_id, changed_at=batch.credentials_changed_at
+            )
             try:
                 return await smtp.send(
-                    sender=job.sender,
-                    recipients=job.recipients,
-                    data=data,
-                    smtputf8=smtputf8,
+                    sender=job.sender, recipients=job.recipients, data=data, smtputf8=smtputf8
                 )
             except SmtpFailure as exc:
                 stale = exc.failure.stage is Stage.MAIL and exc.failure.kind is not Kind.REPLY
-                await self._drop_on(exc.failure, account_id)
+                if exc.failure.kind is not Kind.REPLY or exc.failure.code == 421:
+                    await self.connections.drop(batch.account_id)
                 if not (retry and reused and stale):
                     raise
         raise AssertionError("unreachable")
 
-    async def _drop_on(self, failure: Failure, account_id: int) -> None:
-        if failure.kind is not Kind.REPLY or failure.code == 421:
-            await self.connections.drop(account_id)
-
-    def _done(
-        self, job: Job, account_id: int, outcome: list[RecipientResult], *, data_started: bool
-    ) -> bool:
+    def _refused(self, job: Job, account_id: int, outcome: Sequence[RecipientResult]) -> None:
+        """No DATA: every recipient was refused, or one only for now (then retry them all)."""
         now = self.ctx.clock.now()
         with transaction(self.ctx.sessions) as session:
+            self._flush_sent(session, account_id)
             row = session.get(OutboxMessage, job.outbox_id)
             assert row is not None
-            if data_started:
-                results.mark_sent(session, row, results=outcome, now=now, copy=job.copy)
-                state = leases.lock_state(session, account_id)
-                if state is not None and state.backoff_level:
-                    state.backoff_level = 0
-                return True
             leases.refund_slots(session, account_id=account_id, count=1)
             temporary = [r.failure for r in outcome if r.failure and (r.failure.code or 0) < 500]
-            if temporary:
-                failure = temporary[0]
-                results.mark_deferred(
-                    session,
-                    row,
-                    decision=decide(failure),
-                    failure=failure,
-                    now=now,
-                    counted=False,
-                    results=outcome,
-                )
-            else:
+            if not temporary:
                 results.mark_recipients_rejected(session, row, results=outcome, now=now)
-        return True
+                return
+            failure = temporary[0]
+            results.mark_deferred(
+                session,
+                row,
+                decision=decide(failure),
+                failure=failure,
+                now=now,
+                counted=False,
+                results=outcome,
+            )
 
     def _failed(self, job: Job, account_id: int, failure: Failure, *, data_started: bool) -> bool:
         decision = decide(failure)
         now = self.ctx.clock.now()
         log.info("outbox %s: %s (%s)", job.outbox_id, decision.reason, failure.detail)
         with transaction(self.ctx.sessions) as session:
+            self._flush_sent(session, account_id)
             row = session.get(OutboxMessage, job.outbox_id)
             account = session.get(Account, account_id)
             assert row is not None
@@ -264,40 +286,34 @@ class BatchSender:
             if decision.action is Action.FAIL:
                 results.mark_failed(session, row, decision=decision, failure=failure, now=now)
                 return True
-            self._requeue(row, now=now)
-            self._stop_account(session, account, decision, failure, now=now)
+            _requeue(row, now=now)
+            _stop_account(session, account, decision, failure, now=now)
         return False
 
-    @staticmethod
-    def _requeue(row: OutboxMessage, *, now: datetime) -> None:
-        """The account stops: this message goes back to the queue untouched."""
-        if row.status == SENDING:
-            row.status = QUEUED
-            row.attempts = max(0, row.attempts - 1)
-        row.locked_by, row.locked_until, row.updated_at = None, None, now
 
-    def _stop_account(
-        self,
-        session: Session,
-        account: Account,
-        decision: Decision,
-        failure: Failure,
-        *,
-        now: datetime,
-    ) -> None:
-        error = results.error_dict(decision, failure)
-        state = leases.lock_state(session, account.id)
-        level = (state.backoff_level if state else 0) + 1
-        if decision.action is Action.PAUSE:
-            until = None
-            if decision.reason not in pauses.UNTIL_FIXED:
-                delay = decision.retry_after or pacing.backoff(level, base=300, cap=3600)
-                until = now + delay
-            pauses.pause_account(
-                session, account, reason=decision.reason, now=now, until=until, error=error
-            )
-            if state is not None:
-                state.backoff_level = level
-            return
-        delay = max(decision.retry_after or timedelta(0), pacing.backoff(level, base=30, cap=1800))
-        pauses.back_off(session, account, now=now, delay=delay, error=error)
+def _requeue(row: OutboxMessage, *, now: datetime) -> None:
+    """The account stops: this message goes back to the queue untouched."""
+    if row.status == SENDING:
+        row.status = QUEUED
+        row.attempts = max(0, row.attempts - 1)
+    row.locked_by, row.locked_until, row.updated_at = None, None, now
+
+
+def _stop_account(
+    session: Session, account: Account, decision: Decision, failure: Failure, *, now: datetime
+) -> None:
+    error = results.error_dict(decision, failure)
+    state = leases.lock_state(session, account.id)
+    level = (state.backoff_level if state else 0) + 1
+    if decision.action is Action.PAUSE:
+        until = None
+        if decision.reason not in pauses.UNTIL_FIXED:
+            until = now + (decision.retry_after or pacing.backoff(level, base=300, cap=3600))
+        pauses.pause_account(
+            session, account, reason=decision.reason, now=now, until=until, error=error
+        )
+        if state is not None:
+            state.backoff_level = level
+        return
+    delay = max(decision.retry_after or timedelta(0), pacing.backoff(level, base=30, cap=1800))
+    pauses.back_off(session, account, now=now, delay=delay, error=error)

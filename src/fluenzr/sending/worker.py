@@ -21,7 +21,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from fluenzr.sending import leases, recovery
-from fluenzr.sending.sender import BatchSender, Connections
+from fluenzr.sending.connections import Connections
+from fluenzr.sending.sender import BatchSender
 from fluenzr.sending.sent_copy import SentCopier
 from fluenzr.services.context import AppContext
 from fluenzr.storage.engine import transaction
@@ -29,6 +30,7 @@ from fluenzr.storage.engine import transaction
 log = logging.getLogger(__name__)
 RECOVERY_EVERY = 30.0  # seconds between looks for abandoned ``sending`` rows
 IDLE_CLOSE = 30.0  # seconds an unused SMTP connection stays open
+COPY_EVERY = 0.5  # seconds between looks for copies to Sent (not on every wake-up)
 
 
 @dataclass
@@ -48,9 +50,6 @@ class Worker:
         timeout = ctx.settings.smtp_timeout
         self.lease = self.options.lease or timedelta(seconds=max(120.0, timeout * 8))
         self.connections = Connections(ctx)
-        self.sender = BatchSender(
-            ctx, worker_id=self.options.worker_id, lease=self.lease, connections=self.connections
-        )
         self.copier = SentCopier(ctx, worker_id=self.options.worker_id, lease=self.lease)
         self.tasks: dict[int, asyncio.Task[None]] = {}
         self.wakeup = asyncio.Event()
@@ -70,7 +69,13 @@ class Worker:
             )
 
     def _start(self, claim: leases.Claim, stop: asyncio.Event) -> None:
-        task = asyncio.create_task(self.sender.run(claim, stop=stop))
+        sender = BatchSender(
+            self.ctx,
+            worker_id=self.options.worker_id,
+            lease=self.lease,
+            connections=self.connections,
+        )
+        task = asyncio.create_task(sender.run(claim, stop=stop))
         self.tasks[claim.account_id] = task
 
         def done(finished: asyncio.Task[None], account_id: int = claim.account_id) -> None:
@@ -93,14 +98,17 @@ class Worker:
     async def run(self, *, until_idle: bool = False, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
         await self._recover()
-        last_recovery = time.monotonic()
+        last_recovery = last_copy = time.monotonic()
         try:
             while not stop.is_set():
                 self.wakeup.clear()
                 round_ = self._claim()
                 for claim in round_.claims:
                     self._start(claim, stop)
-                copied = await self.copier.run_due(stop=stop)
+                copied = 0
+                if not self.tasks or time.monotonic() - last_copy > COPY_EVERY:
+                    copied = await self.copier.run_due(stop=stop)
+                    last_copy = time.monotonic()
                 if until_idle and not self.tasks and not round_.claims and not copied:
                     break
                 if time.monotonic() - last_recovery > RECOVERY_EVERY:

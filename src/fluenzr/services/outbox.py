@@ -178,24 +178,21 @@ def _draft(account: Account, request: SendRequest) -> tuple[Draft, list[Address]
     return draft, to, cc
 
 
-def _add(
-    session: Session, *, workspace_id: int, account: Account, request: SendRequest
+def _row(
+    *, workspace_id: int, account: Account, request: SendRequest
 ) -> tuple[OutboxMessage, list[OutboxRecipient]]:
+    """Validate and build one message (no database access)."""
     draft, to, cc = _draft(account, request)
-    suppression.refuse_suppressed(
-        session, workspace_id=workspace_id, emails=[a.email for a in (*to, *cc)]
-    )
     built = mime.build(draft)
     not_before = _not_before(request.not_before, tz=account.timezone)
+    parent = request.in_reply_to
     row = OutboxMessage(
         workspace_id=workspace_id,
         account_id=account.id,
         message_id=built.message_id,
         envelope_from=account.email,
         subject=draft.subject,
-        in_reply_to=mime.normalise_msg_id(request.in_reply_to, field_name="in_reply_to")
-        if request.in_reply_to
-        else None,
+        in_reply_to=mime.normalise_msg_id(parent, field_name="in_reply_to") if parent else None,
         mime=built.mime,
         status=QUEUED,
         attempts=0,
@@ -205,14 +202,11 @@ def _add(
         sent_copy="none",
         copy_attempts=0,
     )
-    session.add(row)
-    session.flush()
     recipients = [
-        OutboxRecipient(outbox_id=row.id, email=a.email, kind=kind, status=QUEUED)
+        OutboxRecipient(email=a.email, kind=kind, status=QUEUED)
         for kind, group in (("to", to), ("cc", cc))
         for a in group
     ]
-    session.add_all(recipients)
     return row, recipients
 
 
@@ -222,7 +216,7 @@ def enqueue_many(
     """Enqueue several messages in one transaction: all of them, or none."""
     with transaction(ctx.sessions) as session:
         accounts: dict[int, Account] = {}
-        out = []
+        built = []
         for request in requests:
             account = accounts.get(request.account_id)
             if account is None:
@@ -230,12 +224,17 @@ def enqueue_many(
                     session, workspace_id=workspace_id, account_id=request.account_id
                 )
                 accounts[request.account_id] = account
-            row, recipients = _add(
-                session, workspace_id=workspace_id, account=account, request=request
-            )
-            out.append((row, recipients))
+            built.append(_row(workspace_id=workspace_id, account=account, request=request))
+        everyone = [r.email for _, recipients in built for r in recipients]
+        suppression.refuse_suppressed(session, workspace_id=workspace_id, emails=everyone)
+        session.add_all([row for row, _ in built])
+        session.flush()  # one multi-row INSERT; the ids are needed by the recipients
+        for row, recipients in built:
+            for recipient in recipients:
+                recipient.outbox_id = row.id
+        session.add_all([r for _, recipients in built for r in recipients])
         session.flush()
-        return [to_view(row, recipients) for row, recipients in out]
+        return [to_view(row, recipients) for row, recipients in built]
 
 
 def enqueue(ctx: AppContext, *, workspace_id: int, request: SendRequest) -> OutboxView:
