@@ -3,8 +3,8 @@
 ``replies`` maps a stage to a reply line or an action, read at the moment the stage happens
 (so a test can change it between worker runs): stages ``greeting``, ``auth``, ``mail``,
 ``rcpt`` (or ``rcpt:<address>``), ``data`` (the DATA command) and ``dot`` (after the message);
-actions ``"drop"`` (close the connection; for ``dot`` in the middle of the message) and
-``"stall"`` (never answer). Messages accepted after the dot are kept in ``delivered``.
+actions ``"drop"`` (close the connection; for ``dot`` in the middle of the message),
+``"stall"`` (never answer) and ``"slow:<seconds>"`` (answer normally, late). Messages accepted after the dot are kept in ``delivered``.
 """
 
 from __future__ import annotations
@@ -34,6 +34,9 @@ class FaultServer:
     async def _reply(self, writer: asyncio.StreamWriter, stage: str, default: str) -> bool:
         """Answer a stage; False when the connection was dropped."""
         action = self.replies.get(stage, default)
+        if action.startswith("slow:"):  # "slow:<seconds>" then the default reply
+            await asyncio.sleep(float(action[5:]))
+            action = default
         if action == "stall":
             await asyncio.sleep(3600)
         if action == "drop":
@@ -96,7 +99,7 @@ class FaultServer:
             if line in (b".\r\n", b".\n"):
                 break
             lines.append(line[1:] if line.startswith(b"..") else line)
-        ok = self.replies.get("dot", "250 2.0.0 queued").startswith("250")
+        ok = self.replies.get("dot", "250 2.0.0 queued").startswith(("250", "slow:"))
         if not await self._reply(writer, "dot", "250 2.0.0 queued"):
             return False
         if ok:
