@@ -69,7 +69,13 @@ def test_add_account_with_preset_and_probar(page: Any, mailserver: None) -> None
     page.get_by_label("Proveedor").select_option(label="ProtonMail (vía Bridge)")
     page.wait_for_function("document.getElementById('smtp_port').value === '1025'")
     assert page.get_by_label("Servidor SMTP").input_value() == "127.0.0.1"
+    # Leaving a field checks it at once, with the API's message.
+    page.get_by_label("Puerto", exact=True).fill("70000")
+    page.get_by_label("Nombre de usuario").focus()
+    page.wait_for_selector("#smtp_port-error")
     page.get_by_label("Puerto", exact=True).fill(str(SUBMISSION_PORT))
+    page.get_by_label("Nombre de usuario").focus()
+    page.wait_for_selector("#smtp_port-error", state="detached")
     page.get_by_label("Nombre de usuario").fill(mailbox.email)
     page.get_by_label("Contraseña", exact=True).fill(mailbox.password)
     page.get_by_label("Encriptación", exact=True).select_option("starttls")

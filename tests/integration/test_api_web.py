@@ -337,3 +337,25 @@ def test_no_secret_on_disk_in_logs_or_pages(
         if path.is_file():
             data = path.read_bytes()
             assert not any(form in data for form in forms), path
+
+
+def test_live_field_check(base_url: str) -> None:
+    with httpx.Client(base_url=base_url) as http:
+        _setup(http)
+        token = _csrf(http.get("/accounts/new").text)
+        headers = {"HX-Request": "true", "HX-Trigger-Name": "smtp_port"}
+        bad = http.post(
+            "/accounts/new/check", headers=headers, data={"csrf": token, "smtp_port": "70000"}
+        )
+        assert bad.status_code == 200
+        assert 'hx-swap-oob="true"' in bad.text and 'id="smtp_port-error"' in bad.text
+        good = http.post(
+            "/accounts/new/check", headers=headers, data={"csrf": token, "smtp_port": "587"}
+        )
+        assert 'id="smtp_port-error"' not in good.text and 'value="587"' in good.text
+        other = http.post(
+            "/accounts/new/check", headers={**headers, "HX-Trigger-Name": "x"}, data={"csrf": token}
+        )
+        assert other.status_code == 204
+        forged = http.post("/accounts/new/check", headers=headers, data={"csrf": "nope"})
+        assert forged.status_code == 403

@@ -161,6 +161,32 @@ async def account_create(request: Request) -> Response:
     )
 
 
+@router.post("/accounts/new/check")
+async def account_check_field(request: Request) -> Response:
+    """htmx: re-render the field the user just left, with its error if it has one."""
+    who, form = await _guarded(request)
+    if who is None:
+        return login_redirect(request)
+    name = request.headers.get("hx-trigger-name", "")
+    if name not in forms.LIVE_CHECKS:
+        return Response(status_code=204)
+    values = forms.values_of(form)
+    error = await run_in_threadpool(forms.check_field, name, values.get(name, ""))
+    shown = _error_dict(error, lang_of(request))
+    if shown is not None:
+        shown["field"] = forms.FIELD_ALIASES.get(shown["field"], shown["field"])
+    return render(
+        request,
+        "account_check.html",
+        lang=lang_of(request),
+        user=who,
+        csrf=who.csrf_token,
+        field=name,
+        values=values,
+        error=shown,
+    )
+
+
 def _fill_fragment(
     request: Request, who: Principal, values: dict[str, str], note: str | None
 ) -> Response:

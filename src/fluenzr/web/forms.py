@@ -42,6 +42,30 @@ def text(form: Any, name: str, limit: int = 4096) -> str:
     return value.strip()[:limit] if isinstance(value, str) else ""
 
 
+# Fields checked one by one as the user leaves them (same rules, so same messages, as the API).
+LIVE_CHECKS: dict[str, Any] = {
+    "display_name": lambda v: rules.display_name(v),
+    "smtp_host": lambda v: rules.host(v, field="smtp_host"),
+    "smtp_port": lambda v: rules.port(v, field="smtp_port") if v else None,
+    "imap_host": lambda v: rules.host(v, field="imap_host") if v else None,
+    "imap_port": lambda v: rules.port(v, field="imap_port") if v else None,
+    "ca_file": lambda v: rules.ca_file(v),
+    "pin_sha256": lambda v: rules.pin(v),
+}
+
+
+def check_field(name: str, value: str) -> ValidationError | None:
+    """The error for one field alone, or None (also for fields without a live check)."""
+    check = LIVE_CHECKS.get(name)
+    if check is None:
+        return None
+    try:
+        check(value)
+    except ValidationError as error:
+        return error
+    return None
+
+
 def values_of(form: Any) -> dict[str, str]:
     return {name: text(form, name) for name in (*TEXT_FIELDS, *LIMIT_FIELDS)}
 

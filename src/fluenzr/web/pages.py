@@ -141,7 +141,7 @@ async def login_submit(request: Request) -> Response:
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    who = principal(request)
+    who = await run_in_threadpool(principal, request)
     form = await request.form()
     if who is not None:
         check_csrf(form.get("csrf"), who.csrf_token)
@@ -164,7 +164,7 @@ def switch_language(request: Request, code: str, next: str | None = None) -> Res
 
 @router.post("/workspace")
 async def switch_workspace(request: Request) -> Response:
-    who = principal(request)
+    who = await run_in_threadpool(principal, request)
     if who is None:
         return login_redirect(request)
     form = await request.form()
@@ -209,7 +209,7 @@ def _tokens_view(request: Request, who: Any, *, created: str | None, error: Any 
 
 @router.post("/settings/tokens")
 async def tokens_create(request: Request) -> Response:
-    who = principal(request)
+    who = await run_in_threadpool(principal, request)
     if who is None:
         return login_redirect(request)
     form = await request.form()
@@ -236,7 +236,7 @@ async def tokens_create(request: Request) -> Response:
 
 @router.post("/settings/tokens/{token_id}/revoke")
 async def tokens_revoke(request: Request, token_id: int) -> Response:
-    who = principal(request)
+    who = await run_in_threadpool(principal, request)
     if who is None:
         return login_redirect(request)
     form = await request.form()
