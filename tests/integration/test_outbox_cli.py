@@ -208,3 +208,24 @@ async def test_pause_resume_and_worker(home: Path, db_url: str) -> None:
         assert len(server.delivered) == 1
     finally:
         await server.stop()
+
+
+def test_pacing_window_and_warmup(sqlite_cli: Cli, sqlite_account: int) -> None:
+    result = sqlite_cli(
+        "accounts", "pacing", str(sqlite_account), "--days", "mon-fri", "--start", "9:00",
+        "--end", "18:30", "--warmup-start", "5", "--warmup-increment", "2", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    data = result.json()
+    assert data["send_window"] == {"days": [0, 1, 2, 3, 4], "start": "09:00", "end": "18:30"}
+    assert (data["warmup_start"], data["warmup_increment"]) == (5, 2)
+    bad = sqlite_cli("accounts", "pacing", str(sqlite_account), "--days", "funday", "--json")
+    assert bad.exit_code == 2 and bad.json()["error"]["code"] == "window_invalid"
+    late = sqlite_cli(
+        "accounts", "pacing", str(sqlite_account), "--start", "18:00", "--end", "09:00", "--json"
+    )
+    assert late.exit_code == 2 and late.json()["error"]["field"] == "end"
+    cleared = sqlite_cli(
+        "accounts", "pacing", str(sqlite_account), "--no-window", "--no-warmup", "--json"
+    ).json()
+    assert (cleared["send_window"], cleared["warmup_start"]) == (None, None)

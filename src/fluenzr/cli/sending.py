@@ -197,6 +197,44 @@ def cmd_resume(account_id: IdArg, as_json: JsonOpt = False) -> None:
             console.print(translate("accounts.resumed", id=view.id))
 
 
+def cmd_pacing(
+    account_id: IdArg,
+    days: Annotated[
+        str | None, Opt("--days", help="Sending days: mon-fri, or 0,1,2 (0 = Monday).")
+    ] = None,
+    start: Annotated[str | None, Opt("--start", help="Window opens (HH:MM, account time).")] = None,
+    end: Annotated[str | None, Opt("--end", help="Window closes (HH:MM, account time).")] = None,
+    no_window: Annotated[bool, Opt("--no-window", help="Send at any time.")] = False,
+    warmup_start: Annotated[
+        int | None, Opt("--warmup-start", help="Warm-up: messages on day one.")
+    ] = None,
+    warmup_increment: Annotated[
+        int | None, Opt("--warmup-increment", help="Warm-up: more each day, up to the cap.")
+    ] = None,
+    no_warmup: Annotated[bool, Opt("--no-warmup", help="No warm-up ramp.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Sending window and warm-up ramp of an account (caps: accounts edit)."""
+    with handled(as_json=as_json):
+        window = None
+        if days is not None or start is not None or end is not None:
+            window = account_status.window_json(days, start, end)
+        view = account_status.set_pacing(
+            STATE.app(),
+            workspace_id=STATE.workspace_id(),
+            account_id=account_id,
+            window=window,
+            clear_window=no_window,
+            warmup_start=warmup_start,
+            warmup_increment=warmup_increment,
+            clear_warmup=no_warmup,
+        )
+        if as_json:
+            print_json(view.model_dump(mode="json"))
+        else:
+            console.print(translate("accounts.pacing_saved", id=view.id))
+
+
 def cmd_worker(
     until_idle: Annotated[bool, Opt("--until-idle", help="Exit when nothing is due now.")] = False,
     only: Annotated[str, Opt("--only", help="send | detect | all")] = "all",
@@ -230,3 +268,4 @@ def register(app: typer.Typer, *, accounts: typer.Typer) -> None:
     app.add_typer(group, name="outbox")
     accounts.command("pause")(cmd_pause)
     accounts.command("resume")(cmd_resume)
+    accounts.command("pacing")(cmd_pacing)
