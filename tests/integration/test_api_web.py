@@ -148,11 +148,16 @@ def test_smtp_form_without_javascript(base_url: str, app: AppContext) -> None:
             assert other.get("/accounts").status_code == 200
             assert other.get(f"/accounts/{account_id}").status_code == 404
             assert other.get(queued.headers["location"]).status_code == 404
+            assert other.get(f"/accounts/{account_id}/edit").status_code == 404
             theirs = _csrf(other.get("/accounts").text)
             assert (
                 other.post(f"/accounts/{account_id}/delete", data={"csrf": theirs}).status_code
                 == 404
             )
+            edit = other.post(
+                f"/accounts/{account_id}/edit", data={"csrf": theirs, "email": "x@y.z"}
+            )
+            assert edit.status_code == 404
         assert http.get(f"/accounts/{account_id}").status_code == 200
 
 
@@ -359,3 +364,64 @@ def test_live_field_check(base_url: str) -> None:
         assert other.status_code == 204
         forged = http.post("/accounts/new/check", headers=headers, data={"csrf": "nope"})
         assert forged.status_code == 403
+
+
+def test_edit_connection(base_url: str, app: AppContext) -> None:
+    from fluenzr.services import accounts
+
+    with httpx.Client(base_url=base_url) as http:
+        _setup(http)
+        token = _csrf(http.get("/accounts/new").text)
+        created = http.post(
+            "/accounts/new",
+            data={
+                "csrf": token,
+                "action": "save",
+                "email": "ana@example.com",
+                "smtp_host": "smtp.example.com",
+                "smtp_port": "587",
+                "smtp_security": "starttls",
+                "password": SMTP_PASSWORD,
+                "imap_host": "imap.example.com",
+            },
+        )
+        account_id = int(created.headers["location"].split("/")[2].split("?")[0])
+        form = http.get(f"/accounts/{account_id}/edit")
+        assert form.status_code == 200 and 'value="smtp.example.com"' in form.text
+        assert SMTP_PASSWORD not in form.text
+        fields = {
+            "csrf": token,
+            "email": "ana@example.com",
+            "smtp_host": "mail.example.com",
+            "smtp_port": "465",
+            "smtp_security": "ssl",
+            "password": "",
+            "imap_host": "",
+        }
+        saved = http.post(f"/accounts/{account_id}/edit", data=fields)
+        assert saved.status_code == 303, saved.text[:500]
+        view = accounts.get_account(app, workspace_id=1, account_id=account_id)
+        assert (view.smtp_host, view.smtp_port, view.smtp_security) == (
+            "mail.example.com",
+            465,
+            "ssl",
+        )
+        assert view.imap_host is None and view.password_set
+        wrong = http.post(
+            f"/accounts/{account_id}/edit", data={**fields, "smtp_security": "starttls"}
+        )
+        assert wrong.status_code == 422 and 'id="smtp_security-error"' in wrong.text
+        forced = http.post(
+            f"/accounts/{account_id}/edit",
+            data={
+                **fields,
+                "smtp_security": "starttls",
+                "force": "1",
+                "password": "a-new-app-password",
+            },
+        )
+        assert forced.status_code == 303
+        assert (
+            accounts.get_account(app, workspace_id=1, account_id=account_id).smtp_security
+            == "starttls"
+        )

@@ -79,7 +79,9 @@ def _form_page(
     *,
     error: FluenzrError | None = None,
     note: str | None = None,
+    account: Any = None,
 ) -> Response:
+    """The "+ SMTP" form, or the same form editing ``account``."""
     lang = lang_of(request)
     err = None
     if error is not None:
@@ -96,6 +98,7 @@ def _form_page(
         preset=preset,
         error=err,
         note=note,
+        account=account,
     )
 
 
