@@ -111,6 +111,13 @@ def test_wrong_password_shows_authentication_failed(
     assert "Autenticación fallida" in alert.locator("h3").inner_text()
     assert alert.locator(".hint").inner_text().strip() != ""
     assert "error" in page.locator("#status-badge").inner_text()
+    # The fix the hint suggests: type the right password, test again.
+    page.get_by_role("link", name="Editar").click()
+    page.get_by_label("Contraseña", exact=True).fill(mailbox.password)
+    page.get_by_role("button", name="Guardar").click()
+    page.wait_for_url(re.compile(rf"/accounts/{view.id}$"))
+    _probar(page)
+    assert page.get_by_text("Todo funciona").is_visible()
 
 
 def test_language_switch(page: Any) -> None:
