@@ -3,6 +3,8 @@ Postfix + Dovecot for Probar, presets for autodetect so nothing leaves the machi
 
 from __future__ import annotations
 
+import hashlib
+import ssl
 from pathlib import Path
 
 import email_validator
@@ -13,7 +15,14 @@ from fluenzr.core.secret import Secret
 from fluenzr.services.accounts import AccountInput, create_account
 from fluenzr.services.context import default_workspace_id, open_app
 from tests.support.cli import Cli
-from tests.support.mailservers import CA_FILE, IMAPS_PORT, SUBMISSION_PORT, MailUser, create_user
+from tests.support.mailservers import (
+    CA_FILE,
+    IMAPS_PORT,
+    SERVER_CERT_FILE,
+    SUBMISSION_PORT,
+    MailUser,
+    create_user,
+)
 
 ENV = {"FLUENZR_SMTP_TIMEOUT": "5", "FLUENZR_TEST_MAIL_WAIT": "10", "FLUENZR_PROBE_TIMEOUT": "1"}
 
@@ -24,7 +33,7 @@ def cli(home: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
     return Cli(home=home)
 
 
-def add_account(home: Path, user: MailUser, password: str) -> int:
+def add_account(home: Path, user: MailUser, password: str, *, ca_file: str | None = CA_FILE) -> int:
     ctx = open_app(load_settings(home=home))
     try:
         data = AccountInput(
@@ -37,7 +46,7 @@ def add_account(home: Path, user: MailUser, password: str) -> int:
             imap_host="127.0.0.1",
             imap_port=IMAPS_PORT,
             imap_security="ssl",
-            ca_file=CA_FILE,
+            ca_file=ca_file,
             force=True,
         )
         return create_account(ctx, workspace_id=default_workspace_id(ctx.sessions), data=data).id
@@ -113,3 +122,24 @@ def test_autodetect_bad_address_exit_2(cli: Cli) -> None:
     error = result.json()["error"]
     assert error["code"] == "email_invalid"
     assert error["field"] == "email"
+
+
+@pytest.mark.mailserver
+def test_accounts_test_certificate_shows_fingerprint_to_pin(
+    cli: Cli, home: Path, mailserver: None
+) -> None:
+    user = create_user("probar")
+    account_id = str(add_account(home, user, user.password, ca_file=None))
+    with open(SERVER_CERT_FILE) as handle:
+        der = ssl.PEM_cert_to_DER_cert(handle.read())
+    fingerprint = hashlib.sha256(der).hexdigest()
+
+    result = cli("accounts", "test", account_id, "--no-send", env=ENV)
+    assert result.exit_code == 1
+    assert "Certificado inválido" in result.stdout
+    assert f"Huella SHA-256 del certificado: {fingerprint}" in result.stdout
+
+    pinned = cli("accounts", "edit", account_id, "--pin-sha256", fingerprint, "--json")
+    assert pinned.exit_code == 0, pinned.stdout + pinned.stderr
+    result = cli("accounts", "test", account_id, "--no-send", env=ENV)
+    assert result.exit_code == 0, result.stdout
