@@ -170,6 +170,8 @@ def test_cookie_api_writes_need_csrf_and_redirects_stay_local(base_url: str) -> 
         token = _csrf(http.get("/accounts/new").text)
         ok = http.post("/api/v1/accounts", json=body, headers={"X-CSRF-Token": token})
         assert ok.status_code == 201
+        assert http.get("/accounts/abc").status_code == 404
+        assert http.get("/no/such/page").status_code == 404
         away = http.get("/lang/en", params={"next": "//evil.example/"})
         assert away.headers["location"] == "/accounts"
         english = http.get("/accounts/new")

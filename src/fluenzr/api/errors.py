@@ -67,6 +67,9 @@ async def _fluenzr_error(request: Request, exc: Exception) -> Response:
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    if not _is_api(request):
+        # A page URL with a malformed id (``/accounts/abc``) is simply not there.
+        return _respond(request, FluenzrError("not_found"), 404)
     field = "body"
     for problem in exc.errors():
         loc = [
