@@ -91,7 +91,7 @@ def fluenzr_pipeline(port: int, *, accounts: int, messages: int, database: str) 
                 ctx, workspace_id=workspace, requests=requests[start : start + CHUNK]
             )
         cpu1, t1 = _cpu(), time.perf_counter()
-        worker = Worker(ctx, WorkerOptions(poll=0.01, max_accounts=accounts))
+        worker = Worker(ctx, WorkerOptions(poll=0.5, max_accounts=accounts))
         asyncio.run(worker.run(until_idle=True))
         cpu2, t2 = _cpu(), time.perf_counter()
         sent = outbox.list_outbox(ctx, workspace_id=workspace, status="sent", limit=messages)

@@ -176,9 +176,10 @@ def claim(
             claims.append(found)
         if wait is not None:
             waits.append(wait)
-    later = next_due_message(session, now=now)
-    if later is not None:
-        waits.append(later)
+    if not claims:  # only an idle worker needs to know when to look again
+        later = next_due_message(session, now=now)
+        if later is not None:
+            waits.append(later)
     return ClaimRound(claims, min(waits) if waits else None)
 
 

@@ -82,6 +82,9 @@ class BatchSender:
         self._sent: list[results.Delivered] = []
         self._copy = False
         self._reset_backoff = False  # an accepted message ends the account's backoff
+        # SQLite commits are fast and serialised anyway; a PostgreSQL commit waits on the
+        # server's disk, so there the per-message commit runs in a thread.
+        self._threaded = ctx.engine.dialect.name == "postgresql"
 
     def _load(self, claim: leases.Claim) -> Batch | None:
         with self.ctx.sessions() as session:
@@ -179,11 +182,17 @@ class BatchSender:
             return True
         started: list[datetime] = []
 
-        async def data() -> bytes:
-            now = self.ctx.clock.now()
+        def persist(now: datetime) -> None:
             with transaction(self.ctx.sessions) as session:
                 self._flush_sent(session, batch.account_id)
                 results.mark_sending(session, outbox_id=job.outbox_id, now=now, lease=self.lease)
+
+        async def data() -> bytes:
+            now = self.ctx.clock.now()
+            if self._threaded:  # a server commit waits on disk: let other accounts go on
+                await asyncio.to_thread(persist, now)
+            else:
+                persist(now)
             started.append(now)
             return with_date(job.mime, now.astimezone(ZoneInfo(batch.timezone)))
 
