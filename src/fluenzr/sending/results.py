@@ -74,6 +74,26 @@ def _recipient_rows(session: Session, outbox_id: int) -> list[OutboxRecipient]:
     return list(session.scalars(query))
 
 
+def _fail_recipient(
+    session: Session,
+    row: OutboxMessage,
+    recipient: OutboxRecipient,
+    *,
+    reason: str,
+    detail: str | None,
+) -> None:
+    recipient.status, recipient.reason, recipient.detail = FAILED, reason, detail
+    record_event(
+        session,
+        workspace_id=row.workspace_id,
+        account_id=row.account_id,
+        type="failed",
+        message_id=row.id,
+        recipient=recipient.email,
+        data={"reason": reason, "detail": detail},
+    )
+
+
 def _fail_recipients(
     session: Session, row: OutboxMessage, results: Sequence[RecipientResult]
 ) -> None:
@@ -84,20 +104,7 @@ def _fail_recipients(
         failure = rejected.get(recipient.email)
         if failure is None or recipient.status == FAILED:
             continue
-        recipient.status, recipient.reason, recipient.detail = (
-            FAILED,
-            "recipient_rejected",
-            failure.detail,
-        )
-        record_event(
-            session,
-            workspace_id=row.workspace_id,
-            account_id=row.account_id,
-            type="failed",
-            message_id=row.id,
-            recipient=recipient.email,
-            data={"reason": "recipient_rejected", "detail": failure.detail},
-        )
+        _fail_recipient(session, row, recipient, reason="recipient_rejected", detail=failure.detail)
 
 
 @dataclass(frozen=True)
@@ -235,16 +242,7 @@ def mark_suppressed(
         if recipient.email.lower() not in emails:
             left += 1
             continue
-        recipient.status, recipient.reason = FAILED, "recipient_suppressed"
-        record_event(
-            session,
-            workspace_id=row.workspace_id,
-            account_id=row.account_id,
-            type="failed",
-            message_id=row.id,
-            recipient=recipient.email,
-            data={"reason": "recipient_suppressed"},
-        )
+        _fail_recipient(session, row, recipient, reason="recipient_suppressed", detail=None)
     if not left:
         _finish_failed(session, row, reason="recipient_suppressed", failure=None, now=now)
     return not left

@@ -178,7 +178,8 @@ class BatchSender:
         """Send one message. False when the account must stop (pause or backoff)."""
         if job.suppressed and self._drop_suppressed(job, batch.account_id):
             return True
-        if not job.recipients:
+        if not job.recipients:  # every recipient settled by an earlier attempt
+            self._refused(job, batch.account_id, [])
             return True
         started: list[datetime] = []
 

@@ -28,7 +28,6 @@ from fluenzr.storage.engine import transaction
 from fluenzr.storage.models import Account
 from fluenzr.storage.models.outbox import (
     CANCELLED,
-    DEFERRED,
     NEEDS_REVIEW,
     PENDING,
     QUEUED,
@@ -312,8 +311,8 @@ def cancel(ctx: AppContext, *, workspace_id: int, outbox_id: int) -> OutboxView:
 
 
 __all__ = [
-    "DEFERRED",
     "OutboxView",
+    "RecipientView",
     "SendRequest",
     "cancel",
     "enqueue",
