@@ -78,7 +78,9 @@ def main() -> None:
     ctx = open_app(load_settings(home=home, lang="es"))
     have_mail = mailservers.servers_up()
     with serve(ctx, role="all") as url, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_ARGS, "--lang=es-ES"]
+        )
         page = browser.new_context(
             base_url=url, viewport={"width": 1200, "height": 800}, locale="es-ES"
         ).new_page()

@@ -65,11 +65,19 @@ async def run_sending(ctx: AppContext, *, stop: asyncio.Event) -> None:
     await worker.run_worker(ctx, stop=stop)
 
 
+def _report_crash(task: asyncio.Task[None]) -> None:
+    """The UI keeps serving if the in-process sending system dies; say so in the log at once."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("sending system stopped: %s", type(task.exception()).__name__)
+
+
 def _lifespan(ctx: AppContext, *, sending: bool) -> Any:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
         task = asyncio.create_task(run_sending(ctx, stop=stop)) if sending else None
+        if task is not None:
+            task.add_done_callback(_report_crash)
         try:
             yield
         finally:
