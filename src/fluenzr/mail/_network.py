@@ -18,7 +18,8 @@ _UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EADDRNOTAVAIL}
 def root_cause(error: BaseException) -> BaseException:
     """The innermost exception (aiosmtplib wraps OSError in its own errors)."""
     seen = {id(error)}
-    while error.__cause__ is not None and id(error.__cause__) not in seen:
+    # asyncio.wait_for raises TimeoutError from CancelledError: stop at the TimeoutError.
+    while isinstance(error.__cause__, Exception) and id(error.__cause__) not in seen:
         error = error.__cause__
         seen.add(id(error))
     return error

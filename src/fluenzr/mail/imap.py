@@ -1,0 +1,494 @@
+"""IMAP transport over aioimaplib: connect, secure, log in, find, fetch, append, IDLE.
+
+    async with await connect_imap(endpoint, timeout=settings.imap_timeout) as imap:
+        await imap.select("INBOX")                         # read-only (EXAMINE) by default
+        uids = await imap.search_message_id("<abc@example.com>")
+        messages = await imap.fetch(uids)                  # BODY.PEEK[]: flags unchanged
+        sent = await imap.find_sent_folder()               # \\Sent, else common names
+
+Same security rules as SMTP: ``ssl`` implicit TLS; ``starttls`` mandatory (aioimaplib has no
+STARTTLS, so the connection is upgraded with ``loop.start_tls`` on its own transport; without
+STARTTLS → ``imap_starttls_unavailable``, LOGIN is never sent in clear); ``none`` loopback only.
+Certificates verified or pinned through :mod:`fluenzr.mail.tls`. Failures raise
+:class:`MailError` with ``imap_*`` codes; this module is the only place aioimaplib exceptions
+are translated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import ssl
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any, TypeVar
+
+import aioimaplib
+
+from fluenzr.core.endpoints import Endpoint, Security, is_loopback
+from fluenzr.diagnose.taxonomy import mail_error
+from fluenzr.errors import MailError
+from fluenzr.mail import tls
+from fluenzr.mail._imap_text import (
+    SENT_FALLBACK_NAMES,
+    decode_mailbox,
+    parse_fetch,
+    parse_list,
+    parse_search,
+    quote,
+)
+from fluenzr.mail._network import classify_network_error, root_cause
+
+DEFAULT_TIMEOUT = 10.0
+GREETING_PATIENCE = 1.5  # see mail.smtp: silence this long suggests an implicit-TLS port
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Folder:
+    name: str  # decoded (UTF-8) name, as users see it
+    raw: str  # the name as the server spells it (modified UTF-7), for commands
+    flags: frozenset[str]
+    delimiter: str | None
+
+
+@dataclass(frozen=True)
+class FolderStatus:
+    name: str
+    exists: int
+    uidvalidity: int | None
+    uidnext: int | None
+    read_only: bool
+
+
+@dataclass(frozen=True)
+class FetchedMessage:
+    uid: int
+    flags: frozenset[str]
+    data: bytes  # the fetched body section (whole message for BODY.PEEK[])
+
+
+class ImapSession:
+    """One IMAP connection; steps are separate so Probar can time each one."""
+
+    def __init__(self, endpoint: Endpoint, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.endpoint = endpoint
+        self.timeout = timeout
+        self._client: aioimaplib.IMAP4 | None = None
+        self._lost = asyncio.Event()
+        self.certificate: tls.LeafCertificate | None = None
+        self.selected: FolderStatus | None = None
+        self._idle: asyncio.Future[Any] | None = None
+        self._inspecting = False  # a probe that only reads a failing server's certificate
+
+    def _context(self) -> ssl.SSLContext:
+        if self._inspecting:
+            return tls.inspection_context()
+        return tls.client_context(self.endpoint.tls)
+
+    # -- connecting ------------------------------------------------------------------------
+
+    async def open(self) -> frozenset[str]:
+        """TCP (+ TLS for ``ssl``), greeting; returns the capabilities."""
+        ep = self.endpoint
+        if ep.security is Security.NONE and not is_loopback(ep.host):
+            raise self._error("imap_cleartext_not_allowed")
+        implicit = ep.security is Security.SSL
+        self._client = aioimaplib.IMAP4(
+            host=ep.host,
+            port=ep.port,
+            timeout=self.timeout,
+            conn_lost_cb=lambda _exc: self._lost.set(),
+            ssl_context=self._context() if implicit else None,
+        )
+        try:
+            await self._greeting(self._client, implicit=implicit)
+            if implicit:
+                self._after_handshake()
+        except MailError:
+            self.close()
+            raise
+        except Exception as exc:
+            self.close()
+            raise await self._translate(exc, "CONNECT") from exc
+        return self.capabilities
+
+    async def secure(self) -> None:
+        """STARTTLS (mandatory for ``starttls``), pin check, fresh CAPABILITY."""
+        if self.endpoint.security is not Security.STARTTLS:
+            return
+        client = self._require()
+        if "STARTTLS" not in client.protocol.capabilities:
+            raise self._error("imap_starttls_unavailable")
+        protocol = client.protocol
+        command = aioimaplib.Command("STARTTLS", protocol.new_tag(), loop=protocol.loop)
+        response = await self._run(protocol.execute(command), "STARTTLS")
+        if response.result != "OK":
+            raise self._error("imap_starttls_unavailable", detail=_text(response))
+        loop = asyncio.get_running_loop()
+        try:
+            transport = await loop.start_tls(
+                protocol.transport,
+                protocol,
+                self._context(),
+                server_hostname=self.endpoint.host,
+                ssl_handshake_timeout=self.timeout,
+            )
+        except Exception as exc:
+            self.close()
+            raise await self._translate(exc, "STARTTLS") from exc
+        protocol.transport = transport
+        self._after_handshake()
+        await self._run(protocol.capability(), "CAPABILITY")
+
+    async def login(self) -> None:
+        client = self._require()
+        if not self.secure_transport and not (
+            self.endpoint.security is Security.NONE and is_loopback(self.endpoint.host)
+        ):
+            raise self._error("imap_starttls_unavailable")  # never a password in clear
+        if "LOGINDISABLED" in client.protocol.capabilities:
+            raise self._error("imap_starttls_unavailable", detail="LOGINDISABLED")
+        ep = self.endpoint
+        response = await self._run(client.login(ep.username, ep.password.reveal()), "LOGIN")
+        if response.result != "OK":
+            raise self._error("imap_auth_failed", detail=_text(response))
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        client = self._client
+        return frozenset(client.protocol.capabilities) if client else frozenset()
+
+    @property
+    def secure_transport(self) -> bool:
+        client = self._client
+        transport = client.protocol.transport if client else None
+        return bool(transport and transport.get_extra_info("ssl_object") is not None)
+
+    # -- folders and messages ----------------------------------------------------------------
+
+    async def list_folders(self) -> list[Folder]:
+        client = self._require()
+        args = ['""', '"*"']
+        if {"SPECIAL-USE", "LIST-EXTENDED"} <= self.capabilities:
+            args += ["RETURN", "(SPECIAL-USE)"]
+        response = await self._checked(client.protocol.simple_command("LIST", *args), "LIST")
+        return [
+            Folder(decode_mailbox(raw), raw, flags, delimiter)
+            for flags, delimiter, raw in parse_list(response.lines)
+        ]
+
+    async def find_sent_folder(self) -> Folder | None:
+        """The folder flagged ``\\Sent`` (RFC 6154), else one with a usual name."""
+        folders = await self.list_folders()
+        for folder in folders:
+            if "\\Sent" in folder.flags:
+                return folder
+        by_name = {folder.name.casefold(): folder for folder in folders}
+        for name in SENT_FALLBACK_NAMES:
+            if name.casefold() in by_name:
+                return by_name[name.casefold()]
+        return None
+
+    async def select(
+        self, folder: str | Folder = "INBOX", *, read_only: bool = True
+    ) -> FolderStatus:
+        """EXAMINE (read-only, the default) or SELECT a folder."""
+        client = self._require()
+        raw = folder.raw if isinstance(folder, Folder) else folder
+        name = folder.name if isinstance(folder, Folder) else folder
+        verb = "EXAMINE" if read_only else "SELECT"
+        if read_only:
+            call = client.protocol.simple_command("EXAMINE", quote(raw))
+        else:
+            call = client.protocol.select(quote(raw))
+        response = await self._run(call, verb)
+        if response.result != "OK":
+            raise self._error("imap_folder_not_found", detail=_text(response), folder=name)
+        client.protocol.state = "SELECTED"  # aioimaplib only tracks SELECT, not EXAMINE
+        self.selected = _status(name, response.lines, read_only=read_only)
+        return self.selected
+
+    async def uid_search(self, *criteria: str) -> list[int]:
+        client = self._require()
+        call = client.protocol.search(*criteria, by_uid=True, charset=None)
+        return parse_search((await self._checked(call, "UID SEARCH")).lines)
+
+    async def search_message_id(self, message_id: str) -> list[int]:
+        """UIDs of messages whose Message-ID header contains ``message_id``."""
+        if any(c in message_id for c in '\r\n"\\'):
+            raise ValueError("a Message-ID may not contain CR, LF, quotes or backslashes")
+        return await self.uid_search("HEADER", "Message-ID", f'"{message_id}"')
+
+    async def fetch(
+        self, uids: Sequence[int], *, section: str = "BODY.PEEK[]"
+    ) -> list[FetchedMessage]:
+        """UID FETCH with a PEEK section: reading never sets ``\\Seen``."""
+        if not uids:
+            return []
+        if "PEEK" not in section.upper() and "BODY[" in section.upper():
+            raise ValueError("use BODY.PEEK[...] so reading does not mark messages \\Seen")
+        client = self._require()
+        call = client.protocol.fetch(
+            ",".join(str(u) for u in uids),
+            f"(UID FLAGS {section})",
+            by_uid=True,
+            timeout=self.timeout,
+        )
+        response = await self._checked(call, "UID FETCH")
+        return [
+            FetchedMessage(uid, flags, data) for uid, flags, data in parse_fetch(response.lines)
+        ]
+
+    async def append(
+        self,
+        message: bytes,
+        *,
+        folder: str | Folder,
+        flags: Sequence[str] = ("\\Seen",),
+        date: datetime | None = None,
+    ) -> int | None:
+        """APPEND (e.g. a copy to Sent, marked \\Seen). Returns the new UID when UIDPLUS says."""
+        client = self._require()
+        raw = folder.raw if isinstance(folder, Folder) else folder
+        call = client.protocol.append(
+            message,
+            quote(raw),
+            "(" + " ".join(flags) + ")" if flags else None,
+            date,
+            timeout=self.timeout,
+        )
+        response = await self._checked(call, "APPEND")
+        match = re.search(rb"APPENDUID \d+ (\d+)", b" ".join(bytes(x) for x in response.lines))
+        return int(match.group(1)) if match else None
+
+    # -- IDLE ------------------------------------------------------------------------------
+
+    async def idle_start(self) -> None:
+        """Enter IDLE on the selected folder (the server must say IDLE)."""
+        client = self._require()
+        if "IDLE" not in self.capabilities:
+            raise self._error("imap_command_failed", detail="no IDLE capability", command="IDLE")
+        self._idle = await self._run(client.idle_start(timeout=29 * 60), "IDLE")
+
+    async def idle_wait(self, *, timeout: float) -> list[bytes]:  # noqa: ASYNC109 - a wait window
+        """Lines the server pushed during IDLE (``[b"3 EXISTS"]``…), or [] after ``timeout``."""
+        client = self._require()
+        try:
+            pushed = await client.wait_server_push(timeout=timeout)
+        except TimeoutError:
+            return []
+        if self._lost.is_set():
+            raise self._error("imap_server_disconnected")
+        if not isinstance(pushed, list):
+            return []
+        return [bytes(line) for line in pushed]
+
+    async def idle_stop(self) -> None:
+        """DONE, and wait for the server to end IDLE."""
+        client = self._require()
+        client.idle_done()
+        if self._idle is not None:
+            await self._run(asyncio.wait_for(self._idle, self.timeout), "IDLE")
+            self._idle = None
+
+    # -- ending ------------------------------------------------------------------------------
+
+    async def logout(self) -> None:
+        """LOGOUT (bounded), then close. Never raises."""
+        client = self._client
+        if client is not None and not self._lost.is_set():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.logout(), min(self.timeout, 5.0))
+        self.close()
+
+    def close(self) -> None:
+        client = self._client
+        transport = client.protocol.transport if client else None
+        if transport is not None and not transport.is_closing():
+            transport.close()
+
+    async def __aenter__(self) -> ImapSession:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.logout()
+
+    # -- internals ---------------------------------------------------------------------------
+
+    async def _greeting(self, client: aioimaplib.IMAP4, *, implicit: bool) -> None:
+        hello = asyncio.ensure_future(client.wait_hello_from_server())
+        if not implicit:
+            done, _ = await asyncio.wait({hello}, timeout=min(GREETING_PATIENCE, self.timeout))
+            if not done and await self._speaks_implicit_tls():
+                hello.cancel()
+                await asyncio.gather(hello, return_exceptions=True)
+                raise self._error("imap_tls_mode_mismatch", suggested=Security.SSL.label)
+        await hello
+        if client.protocol.state not in {"NONAUTH", "AUTH"}:
+            raise self._error("imap_unexpected_response", command="CONNECT")
+
+    async def _speaks_implicit_tls(self) -> bool:
+        try:
+            await tls.fetch_leaf_certificate(
+                self.endpoint.host, self.endpoint.port, timeout=min(2.0, self.timeout)
+            )
+        except (OSError, TimeoutError, ValueError):
+            return False
+        return True
+
+    def _after_handshake(self) -> None:
+        transport = self._require().protocol.transport
+        ssl_object = transport.get_extra_info("ssl_object") if transport else None
+        der = tls.peer_der(ssl_object)
+        self.certificate = tls.describe(der) if der else None
+        if self._inspecting:
+            return
+        try:
+            tls.check_pin(self.endpoint.tls, ssl_object)
+        except tls.PinMismatch as exc:
+            self.close()
+            raise self._error(
+                "imap_certificate_invalid",
+                variant="pin_mismatch",
+                reason="pin_mismatch",
+                fingerprint=exc.fingerprint,
+            ) from exc
+
+    async def _run(self, call: Awaitable[T], command: str) -> T:
+        """Await one library call, bounded, racing a lost connection; translate failures."""
+        lost = asyncio.ensure_future(self._lost.wait())
+        task = asyncio.ensure_future(call)
+        try:
+            done, _ = await asyncio.wait(
+                {task, lost}, timeout=self.timeout * 2, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            lost.cancel()
+        if task in done:
+            try:
+                return task.result()
+            except Exception as exc:
+                self.close()
+                raise await self._translate(exc, command) from exc
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        self.close()
+        code = "imap_server_disconnected" if self._lost.is_set() else "imap_timeout"
+        raise self._error(code, command=command)
+
+    async def _checked(self, call: Awaitable[Any], command: str) -> Any:
+        response = await self._run(call, command)
+        if response.result != "OK":
+            raise self._error("imap_command_failed", detail=_text(response), command=command)
+        return response
+
+    def _require(self) -> aioimaplib.IMAP4:
+        if self._client is None or self._lost.is_set():
+            raise self._error("imap_server_disconnected")
+        return self._client
+
+    def _error(
+        self, code: str, *, detail: str | None = None, variant: str | None = None, **params: Any
+    ) -> MailError:
+        ep = self.endpoint
+        base: dict[str, Any] = {"host": ep.host, "port": ep.port, "username": ep.username}
+        base.setdefault("command", params.get("command", ""))
+        return mail_error(code, params={**base, **params}, detail=detail, variant=variant)
+
+    async def _translate(self, exc: BaseException, command: str) -> MailError:
+        """The one place aioimaplib/ssl/socket exceptions become MailError."""
+        cause = root_cause(exc)
+        if isinstance(exc, aioimaplib.CommandTimeout):
+            return self._error("imap_timeout", command=command)
+        if isinstance(exc, aioimaplib.AioImapException):
+            return self._error("imap_unexpected_response", detail=str(exc)[:300], command=command)
+        code = classify_network_error(cause) or "server_disconnected"
+        if code == "certificate_invalid":
+            reason = tls.verification_reason(cause)
+            leaf = await self._inspect_certificate()
+            fingerprint = leaf.fingerprint if leaf else ""
+            return self._error(
+                "imap_certificate_invalid",
+                detail=str(cause),
+                variant=reason,
+                reason=reason,
+                fingerprint=fingerprint,
+            )
+        if code == "tls_mode_mismatch":
+            other = Security.STARTTLS if self.endpoint.security is Security.SSL else Security.SSL
+            return self._error("imap_" + code, detail=str(cause), suggested=other.label)
+        return self._error("imap_" + code, detail=(str(cause) or type(cause).__name__)[:300])
+
+    async def _inspect_certificate(self) -> tls.LeafCertificate | None:
+        """Reconnect without verification only to read the certificate (never logs in)."""
+        ep = self.endpoint
+        budget = min(self.timeout, 5.0)
+        if ep.security is Security.SSL:
+            try:
+                return await tls.fetch_leaf_certificate(ep.host, ep.port, timeout=budget)
+            except (OSError, TimeoutError, ValueError):
+                return None
+        probe = ImapSession(ep, timeout=budget)
+        probe._inspecting = True
+        try:
+            await probe.open()
+            await probe.secure()
+            return probe.certificate
+        except MailError:
+            return None
+        finally:
+            probe.close()
+
+
+def _status(name: str, lines: Sequence[Any], *, read_only: bool) -> FolderStatus:
+    text = b"\n".join(bytes(line) for line in lines)
+    exists = re.search(rb"(\d+) EXISTS", text)
+    validity = re.search(rb"UIDVALIDITY (\d+)", text)
+    uidnext = re.search(rb"UIDNEXT (\d+)", text)
+    return FolderStatus(
+        name,
+        int(exists.group(1)) if exists else 0,
+        int(validity.group(1)) if validity else None,
+        int(uidnext.group(1)) if uidnext else None,
+        read_only,
+    )
+
+
+def _text(response: Any) -> str:
+    lines = [bytes(line).decode(errors="replace") for line in response.lines]
+    return " ".join(lines)[:300]
+
+
+async def connect_imap(
+    endpoint: Endpoint,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109 - per step (connect, each command)
+    login: bool = True,
+) -> ImapSession:
+    """Open, secure and (by default) log in; a ready session or a MailError."""
+    session = ImapSession(endpoint, timeout=timeout)
+    await session.open()
+    try:
+        await session.secure()
+        if login:
+            await session.login()
+    except BaseException:
+        session.close()
+        raise
+    return session
+
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "FetchedMessage",
+    "Folder",
+    "FolderStatus",
+    "ImapSession",
+    "connect_imap",
+]
