@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from fluenzr.sending import pacing
@@ -32,7 +32,7 @@ MAX_ATTEMPTS = 8
 # Hot-path statements, built once (plain Core: no per-call statement building or ORM sync).
 _MSG: Table = OutboxMessage.__table__  # type: ignore[assignment]
 _RCPT: Table = OutboxRecipient.__table__  # type: ignore[assignment]
-_SENDING = (
+SENDING_STATEMENT = (
     _MSG.update()
     .where(_MSG.c.id == bindparam("oid"))
     .values(
@@ -62,11 +62,6 @@ _RECIPIENTS_SENT = (
     .values(status=SENT)
 )
 _EVENTS = insert(Event)
-
-
-def mark_sending(session: Session, *, outbox_id: int, now: datetime, lease: timedelta) -> None:
-    """Persisted before DATA: after a crash this message is never sent again blindly."""
-    session.connection().execute(_SENDING, {"oid": outbox_id, "now": now, "until": now + lease})
 
 
 def _recipient_rows(session: Session, outbox_id: int) -> list[OutboxRecipient]:
@@ -113,30 +108,32 @@ class Delivered:
     workspace_id: int
     account_id: int
     message_id: str
-    results: Sequence[RecipientResult]
+    accepted: Sequence[str]
+    partial: bool  # some recipients were refused (already recorded, see fail_refused)
+    copy: bool  # a copy to Sent is due
     at: datetime
 
 
-def mark_sent(session: Session, done: Sequence[Delivered], *, copy: bool) -> None:
+def fail_refused(session: Session, *, outbox_id: int, results: Sequence[RecipientResult]) -> None:
+    """Recipients refused at RCPT while the others got the message."""
+    row = session.get(OutboxMessage, outbox_id)
+    assert row is not None
+    _fail_recipients(session, row, results)
+
+
+def mark_sent(connection: Connection, done: Sequence[Delivered]) -> None:
     """Messages the server accepted, written in one go (the hot path: prepared statements)."""
     messages, events = [], []
-    connection = session.connection()  # Core, below the ORM: these rows are not loaded
     for item in done:
-        accepted = [r.email for r in item.results if r.failure is None]
-        partial = len(accepted) < len(item.results)
-        if partial:
-            row = session.get(OutboxMessage, item.outbox_id)
-            assert row is not None
-            _fail_recipients(session, row, item.results)
         messages.append(
             {
                 "oid": item.outbox_id,
                 "now": item.at,
-                "why": "partially_sent" if partial else None,
-                "copy": COPY_PENDING if copy else COPY_NONE,
+                "why": "partially_sent" if item.partial else None,
+                "copy": COPY_PENDING if item.copy else COPY_NONE,
             }
         )
-        data = {"message_id": item.message_id, "recipients": accepted}
+        data = {"message_id": item.message_id, "recipients": list(item.accepted)}
         events.append(
             {
                 "workspace_id": item.workspace_id,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fluenzr.mail.mime import with_date
@@ -25,6 +25,7 @@ from fluenzr.sending import leases, pacing, pauses, results, suppression
 from fluenzr.sending.connections import Connections
 from fluenzr.sending.outcomes import Action, Decision, Failure, Kind, Stage, decide
 from fluenzr.sending.smtp_session import RecipientResult, SmtpFailure
+from fluenzr.sending.writer import StateWriter
 from fluenzr.services.context import AppContext
 from fluenzr.storage.base import aware
 from fluenzr.storage.engine import transaction
@@ -35,16 +36,9 @@ from fluenzr.storage.models.outbox import (
     SENDING,
     OutboxMessage,
     OutboxRecipient,
-    SendingState,
 )
 
 log = logging.getLogger(__name__)
-_STATE: Table = SendingState.__table__  # type: ignore[assignment]
-_RESET_BACKOFF = (
-    _STATE.update()
-    .where(_STATE.c.account_id == bindparam("aid"), _STATE.c.backoff_level > 0)
-    .values(backoff_level=0)
-)
 
 
 @dataclass(frozen=True)
@@ -70,21 +64,22 @@ class Batch:
 
 
 class BatchSender:
-    """One per claimed batch: holds the ``sent`` records not yet committed."""
+    """One per claimed batch of one account."""
 
     def __init__(
-        self, ctx: AppContext, *, worker_id: str, lease: timedelta, connections: Connections
+        self,
+        ctx: AppContext,
+        *,
+        worker_id: str,
+        lease: timedelta,
+        connections: Connections,
+        writer: StateWriter,
     ) -> None:
         self.ctx = ctx
         self.worker_id = worker_id
         self.lease = lease
         self.connections = connections
-        self._sent: list[results.Delivered] = []
-        self._copy = False
-        self._reset_backoff = False  # an accepted message ends the account's backoff
-        # SQLite commits are fast and serialised anyway; a PostgreSQL commit waits on the
-        # server's disk, so there the per-message commit runs in a thread.
-        self._threaded = ctx.engine.dialect.name == "postgresql"
+        self.writer = writer
 
     def _load(self, claim: leases.Claim) -> Batch | None:
         with self.ctx.sessions() as session:
@@ -137,7 +132,6 @@ class BatchSender:
     async def run(self, claim: leases.Claim, *, stop: asyncio.Event) -> None:
         """Send the claimed messages in order; give back what is left when told to stop."""
         batch = self._load(claim)
-        self._copy = bool(batch and batch.copy)
         done: set[int] = set()
         try:
             for job in batch.jobs if batch else []:
@@ -149,9 +143,9 @@ class BatchSender:
                 if not keep_going:
                     break
         finally:
+            await self.writer.flush()
             left = [i for i in claim.outbox_ids if i not in done]
             with transaction(self.ctx.sessions) as session:
-                self._flush_sent(session, claim.account_id)
                 leases.release(
                     session,
                     account_id=claim.account_id,
@@ -164,16 +158,6 @@ class BatchSender:
                 if gone:  # cancelled since the claim: their slots go back
                     leases.refund_slots(session, account_id=claim.account_id, count=gone)
 
-    def _flush_sent(self, session: Session, account_id: int) -> None:
-        """Write the ``sent`` records waiting since their DATA was accepted."""
-        if not self._sent:
-            return
-        results.mark_sent(session, self._sent, copy=self._copy)
-        self._sent.clear()
-        if not self._reset_backoff:
-            session.connection().execute(_RESET_BACKOFF, {"aid": account_id})
-            self._reset_backoff = True
-
     async def send_one(self, batch: Batch, job: Job) -> bool:
         """Send one message. False when the account must stop (pause or backoff)."""
         if job.suppressed and self._drop_suppressed(job, batch.account_id):
@@ -183,17 +167,9 @@ class BatchSender:
             return True
         started: list[datetime] = []
 
-        def persist(now: datetime) -> None:
-            with transaction(self.ctx.sessions) as session:
-                self._flush_sent(session, batch.account_id)
-                results.mark_sending(session, outbox_id=job.outbox_id, now=now, lease=self.lease)
-
         async def data() -> bytes:
             now = self.ctx.clock.now()
-            if self._threaded:  # a server commit waits on disk: let other accounts go on
-                await asyncio.to_thread(persist, now)
-            else:
-                persist(now)
+            await self.writer.sending(job.outbox_id, now=now)
             started.append(now)
             return with_date(job.mime, now.astimezone(ZoneInfo(batch.timezone)))
 
@@ -207,24 +183,33 @@ class BatchSender:
                 await self.connections.drop(batch.account_id)
             return keep_going
         if started:
-            self._sent.append(
-                results.Delivered(
-                    outbox_id=job.outbox_id,
-                    workspace_id=job.workspace_id,
-                    account_id=batch.account_id,
-                    message_id=job.message_id,
-                    results=outcome,
-                    at=self.ctx.clock.now(),
-                )
-            )
+            self._delivered(batch, job, outcome)
             return True
         self._refused(job, batch.account_id, outcome)
         return True
 
+    def _delivered(self, batch: Batch, job: Job, outcome: Sequence[RecipientResult]) -> None:
+        accepted = [r.email for r in outcome if r.failure is None]
+        partial = len(accepted) < len(outcome)
+        if partial:
+            with transaction(self.ctx.sessions) as session:
+                results.fail_refused(session, outbox_id=job.outbox_id, results=outcome)
+        self.writer.delivered(
+            results.Delivered(
+                outbox_id=job.outbox_id,
+                workspace_id=job.workspace_id,
+                account_id=batch.account_id,
+                message_id=job.message_id,
+                accepted=accepted,
+                partial=partial,
+                copy=batch.copy,
+                at=self.ctx.clock.now(),
+            )
+        )
+
     def _drop_suppressed(self, job: Job, account_id: int) -> bool:
         """Fail recipients suppressed since enqueue; True when nobody is left to send to."""
         with transaction(self.ctx.sessions) as session:
-            self._flush_sent(session, account_id)
             row = session.get(OutboxMessage, job.outbox_id)
             assert row is not None
             gone = results.mark_suppressed(
@@ -258,7 +243,6 @@ class BatchSender:
         """No DATA: every recipient was refused, or one only for now (then retry them all)."""
         now = self.ctx.clock.now()
         with transaction(self.ctx.sessions) as session:
-            self._flush_sent(session, account_id)
             row = session.get(OutboxMessage, job.outbox_id)
             assert row is not None
             leases.refund_slots(session, account_id=account_id, count=1)
@@ -282,7 +266,6 @@ class BatchSender:
         now = self.ctx.clock.now()
         log.info("outbox %s: %s (%s)", job.outbox_id, decision.reason, failure.detail)
         with transaction(self.ctx.sessions) as session:
-            self._flush_sent(session, account_id)
             row = session.get(OutboxMessage, job.outbox_id)
             account = session.get(Account, account_id)
             assert row is not None

@@ -24,6 +24,7 @@ from fluenzr.sending import leases, recovery
 from fluenzr.sending.connections import Connections
 from fluenzr.sending.sender import BatchSender
 from fluenzr.sending.sent_copy import SentCopier
+from fluenzr.sending.writer import StateWriter
 from fluenzr.services.context import AppContext
 from fluenzr.storage.engine import transaction
 
@@ -50,6 +51,7 @@ class Worker:
         timeout = ctx.settings.smtp_timeout
         self.lease = self.options.lease or timedelta(seconds=max(120.0, timeout * 8))
         self.connections = Connections(ctx)
+        self.writer = StateWriter(ctx, lease=self.lease)
         self.copier = SentCopier(ctx, worker_id=self.options.worker_id, lease=self.lease)
         self.tasks: dict[int, asyncio.Task[None]] = {}
         self.wakeup = asyncio.Event()
@@ -74,6 +76,7 @@ class Worker:
             worker_id=self.options.worker_id,
             lease=self.lease,
             connections=self.connections,
+            writer=self.writer,
         )
         task = asyncio.create_task(sender.run(claim, stop=stop))
         self.tasks[claim.account_id] = task
@@ -122,6 +125,7 @@ class Worker:
         finally:
             if self.tasks:
                 await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+            await self.writer.flush()
             await self.connections.close_all()
 
 
