@@ -427,3 +427,41 @@ def test_edit_connection(base_url: str, app: AppContext) -> None:
             accounts.get_account(app, workspace_id=1, account_id=account_id).smtp_security
             == "starttls"
         )
+
+
+def test_events_suppression_and_webhook_pages(base_url: str, app: AppContext) -> None:
+    from fluenzr.services.events import record_event
+    from fluenzr.storage.engine import transaction
+
+    with transaction(app.sessions) as session:
+        record_event(session, workspace_id=1, type="bounce", recipient="gone@example.org")
+        record_event(session, workspace_id=1, type="sent", recipient="bob@example.org")
+    with httpx.Client(base_url=base_url) as http:
+        _setup(http)
+        events = http.get("/events", params={"type": "bounce"})
+        assert "gone@example.org" in events.text and "bob@example.org" not in events.text
+        token = _csrf(events.text)
+        added = http.post(
+            "/settings/lists/suppressions", data={"csrf": token, "email": "Nope@Example.org"}
+        )
+        assert added.status_code == 303
+        assert "nope@example.org" in http.get("/settings/lists").text
+        twice = http.post(
+            "/settings/lists/suppressions", data={"csrf": token, "email": "nope@example.org"}
+        )
+        assert twice.status_code == 409
+        removed = http.post(
+            "/settings/lists/suppressions/remove", data={"csrf": token, "email": "nope@example.org"}
+        )
+        assert removed.status_code == 303
+        assert "nope@example.org" not in http.get("/settings/lists").text
+        hook = http.post(
+            "/settings/lists/webhooks",
+            data={"csrf": token, "url": "https://hooks.example.com/fluenzr"},
+        )
+        assert hook.status_code == 200 and 'id="webhook-secret"' in hook.text
+        secret = re.search(r'id="webhook-secret" readonly value="([^"]+)"', hook.text)
+        assert secret is not None
+        assert secret.group(1) not in http.get("/settings/lists").text
+        bad = http.post("/settings/lists/webhooks", data={"csrf": token, "url": "ftp://x"})
+        assert bad.status_code == 422

@@ -14,7 +14,7 @@ from fluenzr.core.secret import Secret
 from fluenzr.errors import FluenzrError
 from fluenzr.i18n import normalise_language
 from fluenzr.services import tokens, users
-from fluenzr.web import account_edit, account_pages, workspace_pages
+from fluenzr.web import account_edit, account_pages, activity_pages, workspace_pages
 from fluenzr.web.render import error_text, render
 from fluenzr.web.session import (
     PRE_CSRF_COOKIE,
@@ -33,6 +33,7 @@ router = APIRouter(include_in_schema=False)
 router.include_router(account_edit.router)
 router.include_router(account_pages.router)
 router.include_router(workspace_pages.router)
+router.include_router(activity_pages.router)
 
 
 def _client(request: Request) -> str:
