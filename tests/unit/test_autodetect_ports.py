@@ -1,4 +1,4 @@
-"""Pure parts of port probing and Probar: which ports to try, the test email, Sent detection."""
+"""Pure parts of port probing and Probar: which ports to try, the test email, the CA file."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import pytest
 from fluenzr.core.endpoints import Endpoint, MailboxCredentials, Security, TlsPolicy
 from fluenzr.core.secret import Secret
 from fluenzr.diagnose.connect import check_ca_file
-from fluenzr.diagnose.imap_checks import sent_folder
 from fluenzr.diagnose.probar import test_message as build_test_message
 from fluenzr.diagnose.probing import PortSuggestion, candidates
 from fluenzr.errors import ValidationError
@@ -55,27 +54,6 @@ def test_test_message_has_unique_id_on_the_account_domain_and_is_auto_generated(
     assert first["Auto-Submitted"] == "auto-generated"
     assert str(first["Subject"]).startswith("FluenzR : e-mail de test")
     assert "José.Pérez@example.com" in first.get_content()
-
-
-@pytest.mark.parametrize(
-    ("lines", "expected"),
-    [
-        (
-            [b'(\\HasNoChildren) "/" INBOX', b'(\\HasNoChildren \\Sent) "/" "Mes envois"'],
-            ("Mes envois", "\\Sent"),
-        ),
-        (
-            [b'(\\HasNoChildren) "." INBOX', b'(\\HasNoChildren) "." "Sent Items"'],
-            ("Sent Items", "name"),
-        ),
-        ([b'(\\HasNoChildren) "." Enviados'], ("Enviados", "name")),
-        ([b'(\\HasNoChildren) "/" INBOX', b'(\\HasNoChildren) "/" Archive'], None),
-    ],
-)
-def test_sent_folder_special_use_then_known_names(
-    lines: list[bytes], expected: tuple[str, str] | None
-) -> None:
-    assert sent_folder(list(lines)) == expected
 
 
 def test_missing_ca_file_is_bad_input(tmp_path: object) -> None:

@@ -1,9 +1,8 @@
-"""Sockets and certificate reporting for Probar's own steps (TCP, and the IMAP half).
+"""Probar's own TCP step: open a socket to the resolved addresses, errors as taxonomy codes.
 
-Trust itself (SSL contexts, pins, why a certificate failed) is the transports' job,
-:mod:`fluenzr.mail.tls`; this module only turns its answers and socket errors into taxonomy
-codes. ``prefix`` is ``""`` for SMTP and ``"imap_"`` for IMAP, so the same failure gets the
-protocol's own code and hint.
+Everything above TCP (TLS, trust, the protocols) is the transports' (:mod:`fluenzr.mail`).
+``prefix`` is ``""`` for SMTP and ``"imap_"`` for IMAP, so the same failure gets the protocol's
+own code and hint.
 """
 
 from __future__ import annotations
@@ -12,13 +11,10 @@ import asyncio
 import errno
 import os
 import socket
-import ssl
-from typing import Any
 
 from fluenzr.core.endpoints import Endpoint
 from fluenzr.diagnose.taxonomy import mail_error
 from fluenzr.errors import MailError, ValidationError
-from fluenzr.mail import tls
 
 _UNREACHABLE = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL}
 
@@ -30,34 +26,11 @@ def check_ca_file(endpoint: Endpoint) -> None:
         raise ValidationError("ca_file_invalid", params={"field": "ca_file", "value": ca_file})
 
 
-def trust(endpoint: Endpoint, ssl_object: ssl.SSLSocket | None, *, prefix: str) -> str:
-    """How the certificate was trusted (a detail line); a pin mismatch raises."""
-    try:
-        tls.check_pin(endpoint.tls, ssl_object)
-    except tls.PinMismatch as exc:
-        raise certificate_error(
-            endpoint, reason="pin_mismatch", fingerprint=exc.fingerprint, prefix=prefix
-        ) from None
+def trust_label(endpoint: Endpoint) -> str:
+    """How the server's certificate is trusted, for a step's detail line."""
     if endpoint.tls.pin_sha256:
         return "pinned SHA-256"
     return "CA file" if endpoint.tls.ca_file else "system"
-
-
-def certificate_error(
-    endpoint: Endpoint, *, reason: str, fingerprint: str, prefix: str, detail: str | None = None
-) -> MailError:
-    params: dict[str, Any] = {"host": endpoint.host, "port": endpoint.port}
-    params.update(reason=reason, fingerprint=fingerprint or "?")
-    return mail_error(f"{prefix}certificate_invalid", params=params, detail=detail, variant=reason)
-
-
-def tls_error(endpoint: Endpoint, exc: ssl.SSLError, *, prefix: str, expected: str) -> MailError:
-    """A handshake that failed for a reason other than the certificate (plaintext on a port we
-    treated as implicit TLS is a mode mismatch)."""
-    if tls.is_not_tls(exc):
-        params = {"host": endpoint.host, "port": endpoint.port, "suggested": expected}
-        return mail_error(f"{prefix}tls_mode_mismatch", params=params, detail=str(exc))
-    return mail_error(f"{prefix}tls_failed", params={"host": endpoint.host}, detail=str(exc))
 
 
 def socket_error(endpoint: Endpoint, exc: OSError, *, prefix: str) -> MailError:

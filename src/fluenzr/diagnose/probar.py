@@ -162,9 +162,7 @@ def _build(
         imap = imap_checks.ImapRun(
             endpoint=credentials.imap,
             lookup=seams.lookup,
-            probe=seams.probe,
             seconds=seams.imap_timeout,
-            mismatch_after=seams.mismatch_after,
             wait=seams.test_mail_wait,
         )
     return _Run(credentials, seams, send, now, smtp, imap)

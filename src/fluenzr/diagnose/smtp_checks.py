@@ -68,12 +68,6 @@ async def step_tcp(run: SmtpRun) -> Done:
     return Done(f"{address}:{run.endpoint.port}")
 
 
-def _trust(endpoint: Endpoint) -> str:
-    if endpoint.tls.pin_sha256:
-        return "pinned SHA-256"
-    return "CA file" if endpoint.tls.ca_file else "system"
-
-
 async def step_tls(run: SmtpRun) -> Done:
     """Greeting, and TLS: implicit (SSL) or STARTTLS (then the EHLO after it too)."""
     session = run.session = SmtpSession(run.endpoint, timeout=run.seconds)
@@ -84,7 +78,7 @@ async def step_tls(run: SmtpRun) -> Done:
         await session.hello()
     certificate = session.certificate
     subject = f", {certificate.subject}" if certificate else ""
-    return Done(f"{session.tls_version}, {_trust(run.endpoint)}{subject}")
+    return Done(f"{session.tls_version}, {connect.trust_label(run.endpoint)}{subject}")
 
 
 async def step_ehlo(run: SmtpRun) -> Done:
