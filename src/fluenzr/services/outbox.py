@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parseaddr
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from fluenzr.errors import ConflictError, NotFoundError, ValidationError
@@ -178,41 +179,68 @@ def _draft(account: Account, request: SendRequest) -> tuple[Draft, list[Address]
 
 
 def _row(
-    *, workspace_id: int, account: Account, request: SendRequest
-) -> tuple[OutboxMessage, list[OutboxRecipient]]:
-    """Validate and build one message (no database access)."""
+    *, workspace_id: int, account: Account, request: SendRequest, now: datetime
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Validate and build one message (no database access): the row and its recipients."""
     draft, to, cc = _draft(account, request)
     built = mime.build(draft)
     not_before = _not_before(request.not_before, tz=account.timezone)
     parent = request.in_reply_to
-    row = OutboxMessage(
-        workspace_id=workspace_id,
-        account_id=account.id,
-        message_id=built.message_id,
-        envelope_from=account.email,
-        subject=draft.subject,
-        in_reply_to=mime.normalise_msg_id(parent, field_name="in_reply_to") if parent else None,
-        mime=built.mime,
-        status=QUEUED,
-        attempts=0,
-        not_before=not_before,
-        next_attempt_at=not_before,
-        stop_on_reply=request.stop_on_reply,
-        sent_copy="none",
-        copy_attempts=0,
-    )
+    row: dict[str, Any] = {
+        "workspace_id": workspace_id,
+        "account_id": account.id,
+        "message_id": built.message_id,
+        "envelope_from": account.email,
+        "subject": draft.subject,
+        "in_reply_to": mime.normalise_msg_id(parent, field_name="in_reply_to") if parent else None,
+        "mime": built.mime,
+        "status": QUEUED,
+        "attempts": 0,
+        "not_before": not_before,
+        "next_attempt_at": not_before,
+        "stop_on_reply": request.stop_on_reply,
+        "sent_copy": "none",
+        "copy_attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
     recipients = [
-        OutboxRecipient(email=a.email, kind=kind, status=QUEUED)
+        {"email": a.email, "kind": kind, "status": QUEUED}
         for kind, group in (("to", to), ("cc", cc))
         for a in group
     ]
     return row, recipients
 
 
+def _queued_view(row: dict[str, Any], recipients: list[dict[str, Any]]) -> OutboxView:
+    return OutboxView(
+        id=row["id"],
+        account_id=row["account_id"],
+        message_id=row["message_id"],
+        status=QUEUED,
+        reason=None,
+        detail=None,
+        subject=row["subject"],
+        recipients=[RecipientView(reason=None, **r) for r in recipients],
+        attempts=0,
+        not_before=row["not_before"],
+        next_attempt_at=row["next_attempt_at"],
+        sent_at=None,
+        sent_copy="none",
+        stop_on_reply=row["stop_on_reply"],
+        created_at=row["created_at"],
+    )
+
+
 def enqueue_many(
     ctx: AppContext, *, workspace_id: int, requests: Sequence[SendRequest]
 ) -> list[OutboxView]:
-    """Enqueue several messages in one transaction: all of them, or none."""
+    """Enqueue several messages in one transaction: all of them, or none.
+
+    Everything is validated and built before the first write; the rows then go in as two
+    multi-row INSERTs (messages, then their recipients).
+    """
+    now = ctx.clock.now()
     with transaction(ctx.sessions) as session:
         accounts: dict[int, Account] = {}
         built = []
@@ -223,17 +251,17 @@ def enqueue_many(
                     session, workspace_id=workspace_id, account_id=request.account_id
                 )
                 accounts[request.account_id] = account
-            built.append(_row(workspace_id=workspace_id, account=account, request=request))
-        everyone = [r.email for _, recipients in built for r in recipients]
+            built.append(_row(workspace_id=workspace_id, account=account, request=request, now=now))
+        everyone = [r["email"] for _, recipients in built for r in recipients]
         suppression.refuse_suppressed(session, workspace_id=workspace_id, emails=everyone)
-        session.add_all([row for row, _ in built])
-        session.flush()  # one multi-row INSERT; the ids are needed by the recipients
-        for row, recipients in built:
+        statement = insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True)
+        ids = session.execute(statement, [row for row, _ in built]).scalars().all()
+        for (row, recipients), outbox_id in zip(built, ids, strict=True):
+            row["id"] = outbox_id
             for recipient in recipients:
-                recipient.outbox_id = row.id
-        session.add_all([r for _, recipients in built for r in recipients])
-        session.flush()
-        return [to_view(row, recipients) for row, recipients in built]
+                recipient["outbox_id"] = outbox_id
+        session.execute(insert(OutboxRecipient), [r for _, rs in built for r in rs])
+        return [_queued_view(row, recipients) for row, recipients in built]
 
 
 def enqueue(ctx: AppContext, *, workspace_id: int, request: SendRequest) -> OutboxView:
