@@ -95,6 +95,30 @@ class ImapMailbox:
     def __init__(self, client: Any, *, timeout: float) -> None:
         self.client = client
         self.timeout = timeout
+        # New mail the server announced inside another command's response (EXISTS during a
+        # FETCH or NOOP): IDLE will not announce it again, so the next wait returns at once.
+        self.unsynced_change = False
+        self._spy_on_untagged()
+
+    def _spy_on_untagged(self) -> None:
+        """aioimaplib drops untagged responses no pending command asked for — including the
+        "N EXISTS" Dovecot appends to a SEARCH or FETCH when mail arrives meanwhile. Note them
+        (the protocol object is this connection's own), so that mail is not left for later."""
+        protocol = getattr(self.client, "protocol", None)
+        original = getattr(protocol, "_untagged_response", None)
+        if protocol is None or original is None:
+            return
+
+        def noting(line: bytes) -> Any:
+            if b"EXISTS" in line and _EXISTS.match(line.replace(b"* ", b"", 1)):
+                self.unsynced_change = True
+            return original(line)
+
+        protocol._untagged_response = noting
+
+    def _note_changes(self, lines: Sequence[Any]) -> None:
+        if any(isinstance(x, bytes) and _EXISTS.match(x) for x in lines):
+            self.unsynced_change = True
 
     @property
     def can_idle(self) -> bool:
@@ -118,12 +142,15 @@ class ImapMailbox:
         )
 
     async def _search(self, criteria: str) -> list[int]:
+        self.unsynced_change = False  # the search sees the mailbox as it is now
         async with _translated("UID SEARCH"):
             lines = _check(await self.client.uid_search(criteria), "UID SEARCH")
         out: list[int] = []
         for line in lines[:-1]:
-            if isinstance(line, bytes | bytearray):
-                out.extend(int(x) for x in line.split() if x.isdigit())
+            tokens = line.split() if isinstance(line, bytes | bytearray) else []
+            # Untagged "5 EXISTS" / "1 RECENT" may ride along: only all-number lines are UIDs.
+            if tokens and all(t.isdigit() for t in tokens):
+                out.extend(int(t) for t in tokens)
         return out
 
     async def uids_from(self, first_uid: int) -> list[int]:
@@ -146,6 +173,7 @@ class ImapMailbox:
         async with _translated("UID FETCH"):
             response = await self.client.uid("fetch", _uid_set(uids), items)
             lines = _check(response, "UID FETCH")
+        self._note_changes(lines)
         out: list[tuple[int, bytes]] = []
         uid: int | None = None
         for line in lines:
@@ -167,6 +195,9 @@ class ImapMailbox:
         return await self._fetch(uids, f"(UID BODY.PEEK[]<0.{int(limit)}>)")
 
     async def wait_for_change(self, *, seconds: float, stop: asyncio.Event) -> bool:
+        if self.unsynced_change:
+            self.unsynced_change = False
+            return True
         async with _translated("IDLE"):
             idle = await self.client.idle_start(timeout=seconds)
             push = asyncio.ensure_future(self.client.wait_server_push(timeout=seconds + 5))
@@ -189,7 +220,7 @@ class ImapMailbox:
 
     async def poll(self) -> None:
         async with _translated("NOOP"):
-            _check(await self.client.noop(), "NOOP")
+            self._note_changes(_check(await self.client.noop(), "NOOP"))
 
     async def close(self) -> None:
         try:
@@ -204,6 +235,19 @@ def _drop(client: Any) -> None:
     transport = getattr(getattr(client, "protocol", None), "transport", None)
     if transport is not None and not transport.is_closing():
         transport.close()
+
+
+def _small_tls_read_buffers() -> None:
+    """asyncio gives every TLS connection a 256 KiB read buffer (``SSLProtocol.max_size``): a
+    worker holding 1,000 idle IMAP sessions would spend 250 MB on buffers that are empty. A TLS
+    record is at most 16 KiB, so 32 KiB loses nothing but a few extra reads on bulk fetches."""
+    protocol: Any = getattr(asyncio, "sslproto", None)
+    cls = getattr(protocol, "SSLProtocol", None)
+    if cls is not None and getattr(cls, "max_size", 0) > TLS_READ_BUFFER:
+        cls.max_size = TLS_READ_BUFFER
+
+
+TLS_READ_BUFFER = 32 * 1024
 
 
 def _check_pin(client: Any, endpoint: Endpoint) -> None:
@@ -226,6 +270,7 @@ async def open_mailbox(endpoint: Endpoint, *, seconds: float) -> ImapMailbox:
         raise _error("cleartext_not_allowed")
     if endpoint.security is Security.STARTTLS:
         raise _error("starttls_unsupported", detail="use IMAPS (993) for detection")
+    _small_tls_read_buffers()
     client: Any = None
     try:
         async with _translated("connect"):

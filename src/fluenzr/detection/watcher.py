@@ -108,11 +108,16 @@ class MailboxWatcher:
         return done
 
     async def _pending_uids(self, mailbox: Mailbox, info: MailboxInfo) -> list[int]:
+        # Never hold a database connection across network I/O: a thousand watchers share a
+        # small connection pool, and a blocked checkout would stall the whole event loop.
+        with self.ctx.sessions() as session:
+            state = session.get(ImapSyncState, (self.account_id, INBOX))
+            current = state is not None and state.uidvalidity == info.uidvalidity
+            last = state.last_uid if state is not None else 0
+        if current:
+            return [u for u in await mailbox.uids_from(last + 1) if u > last]
         with transaction(self.ctx.sessions) as session:
             state = session.get(ImapSyncState, (self.account_id, INBOX))
-            if state is not None and state.uidvalidity == info.uidvalidity:
-                last = state.last_uid
-                return [u for u in await mailbox.uids_from(last + 1) if u > last]
             since = self._rescan_from(session, state)
             if state is None:
                 state = ImapSyncState(account_id=self.account_id, mailbox=INBOX, last_uid=0)
