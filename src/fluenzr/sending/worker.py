@@ -118,8 +118,10 @@ class Worker:
                     await self._recover()
                     last_recovery = time.monotonic()
                 await self.connections.close_idle(older_than=IDLE_CLOSE, keep=set(self.tasks))
-                if round_.claims or copied:
-                    continue
+                if copied:
+                    continue  # there may be more copies due
+                # Claimed accounts are busy until their task ends (which wakes us up): no
+                # point asking the database again before that or before something falls due.
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wakeup.wait(), self._sleep_for(round_.next_due))
         finally:
