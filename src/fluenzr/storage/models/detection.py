@@ -84,9 +84,7 @@ class RecipientState(Base):
     """What we know about a recipient from their mail: replied, auto-replied, bounced."""
 
     __tablename__ = "recipient_states"
-    __table_args__ = (
-        UniqueConstraint("workspace_id", "email", name="uq_recipient_states_email"),
-    )
+    __table_args__ = (UniqueConstraint("workspace_id", "email", name="uq_recipient_states_email"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"), index=True)
