@@ -77,7 +77,8 @@ def _event(ctx: AppContext, type: str, recipient: str) -> None:
         )
 
 
-async def test_signed_delivery_with_filter(app: AppContext, receiver: Receiver) -> None:
+async def test_signed_delivery_with_filter(app_any_db: AppContext, receiver: Receiver) -> None:
+    app = app_any_db
     workspace = default_workspace_id(app.sessions)
     _event(app, "reply", "old@example.com")  # before the webhook existed: not sent
     created = create_webhook(app, workspace_id=workspace, url=receiver.url, events=["reply"])
