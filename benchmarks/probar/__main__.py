@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import resource
 import socket
 import statistics
 import subprocess
@@ -51,10 +52,19 @@ def _credentials(user: MailUser, *, port: int, imap: bool) -> MailboxCredentials
     return MailboxCredentials(0, 0, user.email, "Bench", smtp, imap_endpoint if imap else None)
 
 
-async def _probar_once(creds: MailboxCredentials, seams: ProbarSeams) -> float:
-    started = time.perf_counter()
+# CPU seconds of the client per run (the servers share the two cores; wall time alone is noisy).
+CPU: dict[str, list[float]] = {}
+
+
+async def _probar_once(
+    creds: MailboxCredentials, seams: ProbarSeams, *, alone: bool = True
+) -> float:
+    started, cpu = time.perf_counter(), time.process_time()
     report = await probe_mailbox(creds, send=True, seams=seams, now=_now)
     elapsed = time.perf_counter() - started
+    if alone:  # process CPU is only attributable to one run when runs do not overlap
+        key = f"probar {'full' if creds.imap else 'smtp'}"
+        CPU.setdefault(key, []).append(time.process_time() - cpu)
     if creds.smtp.port == SUBMISSION_PORT and not report.ok:
         raise SystemExit(f"probar failed: {report.to_dict().get('error')}")
     return elapsed
@@ -86,10 +96,17 @@ def _swaks_args(user: MailUser, port: int) -> list[str]:
     ]
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _swaks_once(user: MailUser, port: int, *, expect_ok: bool) -> float:
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _children_cpu()
     done = subprocess.run(_swaks_args(user, port), capture_output=True, check=False)
     elapsed = time.perf_counter() - started
+    if expect_ok:
+        CPU.setdefault("swaks", []).append(_children_cpu() - cpu)
     if expect_ok and done.returncode != 0:
         raise SystemExit(f"swaks failed: {done.stderr.decode(errors='replace')[-300:]}")
     return elapsed
@@ -113,7 +130,7 @@ async def _blackhole_rows(user: MailUser, runs: int) -> dict[str, list[float]]:
     try:
         seams = default_seams(load_settings(smtp_timeout=TIMEOUT))
         creds = _credentials(user, port=port, imap=False)
-        probar = asyncio.gather(*(_probar_once(creds, seams) for _ in range(runs)))
+        probar = asyncio.gather(*(_probar_once(creds, seams, alone=False) for _ in range(runs)))
         swaks = asyncio.gather(
             *(asyncio.to_thread(_swaks_once, user, port, expect_ok=False) for _ in range(runs))
         )
@@ -129,11 +146,13 @@ def _p95(values: list[float]) -> float:
 
 
 def _print(rows: dict[str, list[float]], runs: int) -> None:
-    print(f"\nProbar benchmark, {runs} runs each, local Postfix + Dovecot (wall time)")
-    print(f"{'':<20}{'median':>12}{'p95':>12}")
+    print(f"\nProbar benchmark, {runs} runs each, local Postfix + Dovecot")
+    print(f"{'':<20}{'wall median':>14}{'wall p95':>12}{'client CPU median':>20}")
     for name, values in rows.items():
         median, p95 = statistics.median(values), _p95(values)
-        print(f"{name:<20}{median * 1000:>10.1f}ms{p95 * 1000:>10.1f}ms")
+        cpu = CPU.get(name)
+        cpu_text = f"{statistics.median(cpu) * 1000:>18.1f}ms" if cpu else f"{'—':>20}"
+        print(f"{name:<20}{median * 1000:>12.1f}ms{p95 * 1000:>10.1f}ms{cpu_text}")
 
 
 async def _run(runs: int, *, blackhole: bool) -> dict[str, list[float]]:
@@ -142,6 +161,7 @@ async def _run(runs: int, *, blackhole: bool) -> dict[str, list[float]]:
     smtp_only = _credentials(user, port=SUBMISSION_PORT, imap=False)
     full = _credentials(user, port=SUBMISSION_PORT, imap=True)
     await _probar_once(smtp_only, seams)  # warm-up (imports, first TLS handshake)
+    CPU.clear()
     rows = {
         "probar smtp": await _series(runs, lambda: _probar_once(smtp_only, seams)),
         "swaks": [
