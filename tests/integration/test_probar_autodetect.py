@@ -18,7 +18,7 @@ import trustme
 
 from fluenzr.core.endpoints import Security
 from fluenzr.diagnose.autodetect import AutodetectSeams, Detection, autodetect
-from fluenzr.diagnose.candidates import Confidence, Source
+from fluenzr.diagnose.candidates import Confidence, ServerProposal, Source
 from fluenzr.diagnose.probe import GreetingProbe, ProbeOutcome, ProbeTarget
 from fluenzr.diagnose.resolve import DnsLookup
 from fluenzr.errors import ValidationError
@@ -115,16 +115,18 @@ async def _run(
         return detection, dns, https
 
 
+def where(proposal: ServerProposal | None) -> tuple[str, int, Security]:
+    """Host, port and security of a proposal that must exist."""
+    assert proposal is not None
+    return proposal.host, proposal.port, proposal.security
+
+
 async def test_preset_by_domain_needs_no_network(greeters: Greeters) -> None:
     detection, dns, https = await _run({}, {}, greeters, email="Luis@Zoho.eu")
     assert detection.ok
     assert detection.smtp is not None
     assert detection.imap is not None
-    assert (detection.smtp.host, detection.smtp.port, detection.smtp.security) == (
-        "smtp.zoho.eu",
-        587,
-        Security.STARTTLS,
-    )
+    assert where(detection.smtp) == ("smtp.zoho.eu", 587, Security.STARTTLS)
     assert detection.imap.host == "imap.zoho.eu"
     assert detection.smtp.source is Source.PRESET
     assert detection.smtp.confidence is Confidence.HIGH
@@ -138,11 +140,7 @@ async def test_autoconfig_from_autoconfig_host(greeters: Greeters) -> None:
     detection, _, https = await _run({}, docs, greeters)
     assert detection.smtp is not None
     assert detection.imap is not None
-    assert (detection.smtp.host, detection.smtp.port, detection.smtp.security) == (
-        "smtp.example.test",
-        465,
-        Security.SSL,
-    )
+    assert where(detection.smtp) == ("smtp.example.test", 465, Security.SSL)
     assert detection.smtp.username == "ana"
     assert detection.smtp.source is Source.AUTOCONFIG
     assert detection.imap.source is Source.AUTOCONFIG
@@ -166,11 +164,7 @@ async def test_srv_prefers_submissions_and_ignores_dot_target(greeters: Greeters
     detection, _, _ = await _run(SRV_ZONE, {}, greeters)
     assert detection.smtp is not None
     assert detection.imap is not None
-    assert (detection.smtp.host, detection.smtp.port, detection.smtp.security) == (
-        "submissions.example.test",
-        465,
-        Security.SSL,
-    )
+    assert where(detection.smtp) == ("submissions.example.test", 465, Security.SSL)
     assert detection.smtp.source is Source.SRV
     assert detection.smtp.detail == "SRV _submissions._tcp"
     assert (detection.imap.host, detection.imap.port) == ("imaps.example.test", 993)
@@ -200,11 +194,7 @@ async def test_guess_probes_standard_ports_and_keeps_what_answers(greeters: Gree
     detection, _, _ = await _run(zone, {}, greeters)
     assert detection.smtp is not None
     assert detection.imap is not None
-    assert (detection.smtp.host, detection.smtp.port, detection.smtp.security) == (
-        "smtp.example.test",
-        465,
-        Security.SSL,
-    )
+    assert where(detection.smtp) == ("smtp.example.test", 465, Security.SSL)
     assert detection.smtp.source is Source.GUESS
     assert detection.smtp.confidence is Confidence.MEDIUM  # certificate verified for the name
     assert (detection.imap.host, detection.imap.port) == ("imap.example.test", 993)
