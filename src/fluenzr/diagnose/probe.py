@@ -14,9 +14,10 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from fluenzr.core.endpoints import Security
+from fluenzr.core.endpoints import Security, TlsPolicy
 from fluenzr.diagnose.resolve import DnsLookup
 from fluenzr.errors import MailError
+from fluenzr.mail.tls import client_context, inspection_context
 
 _GREETINGS = {"smtp": (b"220",), "imap": (b"* OK", b"* PREAUTH")}
 
@@ -49,7 +50,7 @@ class GreetingProbe:
     ) -> None:
         self._lookup = lookup
         self._timeout = timeout
-        self._tls = tls or ssl.create_default_context()
+        self._tls = tls or client_context(TlsPolicy())  # the system store (cached)
 
     async def __call__(self, target: ProbeTarget) -> ProbeOutcome:
         started = time.perf_counter()
@@ -80,7 +81,7 @@ class GreetingProbe:
         except ssl.SSLCertVerificationError as exc:
             # A TLS server is there; its certificate is not valid for this name. Look anyway.
             reader, writer = await asyncio.open_connection(
-                address, target.port, ssl=_unverified(), server_hostname=target.host
+                address, target.port, ssl=inspection_context(), server_hostname=target.host
             )
             detail = exc.verify_message or "certificate not verified"
             return await _greeting(reader, writer, target.protocol), False, detail
@@ -97,10 +98,3 @@ async def _greeting(
         writer.close()
         with contextlib.suppress(OSError, ssl.SSLError):
             await writer.wait_closed()
-
-
-def _unverified() -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
