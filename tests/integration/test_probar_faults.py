@@ -158,7 +158,7 @@ async def test_timeout_on_a_silent_port_is_bounded() -> None:
         report = await probar(server.endpoint(Security.STARTTLS), smtp_timeout=1.0)
         elapsed = asyncio.get_running_loop().time() - started
     assert_failure(report, "timeout", "timeout", "tls")
-    assert elapsed < 3.0
+    assert elapsed < 4.0  # patience + one TLS probe, far below the 10 s default
 
 
 async def test_tls_mode_mismatch_ssl_on_a_starttls_port() -> None:
