@@ -52,9 +52,22 @@ def decode_value(value: object) -> str:
     return _WS.sub(" ", text).strip()
 
 
+_SIMPLE_ANGLE = re.compile(r'^\s*([^"<>(),;:\\]*?)\s*<([^<>\s"(),;:\\]+@[^<>\s"(),;:\\]+)>\s*$')
+_SIMPLE_BARE = re.compile(r'^\s*([^<>\s"(),;:\\]+@[^<>\s"(),;:\\]+)\s*$')
+
+
 def address(msg: Message, name: str) -> tuple[str, str]:
     """(display name, lower-cased address) of a single-address header."""
-    display, addr = parseaddr(header(msg, name))
+    value = header(msg, name)
+    # Fast path for the common shapes ("Name <a@b>", "a@b"); RFC 5322 oddities (quotes,
+    # comments, groups) go through the stdlib parser.
+    simple = _SIMPLE_ANGLE.match(value)
+    if simple:
+        return simple.group(1), simple.group(2).lower()
+    bare = _SIMPLE_BARE.match(value)
+    if bare:
+        return "", bare.group(1).lower()
+    display, addr = parseaddr(value)
     return display, addr.strip().lower()
 
 

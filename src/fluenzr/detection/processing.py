@@ -149,7 +149,7 @@ def process_message(
     config: DetectionConfig,
 ) -> Processed | None:
     """Classify, match and apply one fetched message; None if unrelated or already done."""
-    # Reads below need no flush of earlier work (each message flushes its own at the end);
+    # Reads below need no flush of earlier work (each message flushes its own once);
     # autoflush before every query made a batch quadratic in its size.
     with session.no_autoflush:
         done = _process(
@@ -162,7 +162,6 @@ def process_message(
             now=now,
             config=config,
         )
-    session.flush()
     return done
 
 
@@ -215,12 +214,15 @@ def _process(
         received_at=now,
     )
     session.add(row)
-    session.flush()
+    if result.kind == "bounce":
+        session.flush()  # the account's bounce rate counts this message too
     outcome = consequences.apply(
         session, result, account=account, found=found, now=now, config=config
     )
+    # One flush for the row, its event and their consequences; later queries (this batch's
+    # next messages) see them. The event id lands with the next flush or the commit.
+    session.flush()
     if outcome.event is not None:
-        session.flush()
         row.event_id = outcome.event.id
     return Processed(
         incoming_id=row.id,
