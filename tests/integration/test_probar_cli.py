@@ -10,8 +10,13 @@ from pathlib import Path
 import email_validator
 import pytest
 
+from fluenzr.cli import diagnose as diagnose_cli
 from fluenzr.config import load_settings
+from fluenzr.core.endpoints import Security
 from fluenzr.core.secret import Secret
+from fluenzr.diagnose.autodetect import Detection
+from fluenzr.diagnose.candidates import Confidence, ServerProposal, Source
+from fluenzr.i18n import use_language
 from fluenzr.services.accounts import AccountInput, create_account
 from fluenzr.services.context import default_workspace_id, open_app
 from tests.support.cli import Cli
@@ -143,3 +148,24 @@ def test_accounts_test_certificate_shows_fingerprint_to_pin(
     assert pinned.exit_code == 0, pinned.stdout + pinned.stderr
     result = cli("accounts", "test", account_id, "--no-send", env=ENV)
     assert result.exit_code == 0, result.stdout
+
+
+def test_autodetect_text_shows_provider_note_and_alternatives(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def proposal(source: Source, host: str, port: int) -> ServerProposal:
+        security = Security.SSL if port == 465 else Security.STARTTLS
+        provider = "zoho-eu" if source is Source.PRESET else None
+        return ServerProposal(
+            "smtp", host, port, security, "luis@zoho.eu", source, Confidence.HIGH, "d", provider
+        )
+
+    chosen = proposal(Source.PRESET, "smtp.zoho.eu", 587)
+    other = proposal(Source.SRV, "smtp.other.test", 465)
+    found = Detection("luis@zoho.eu", "zoho.eu", chosen, None, [chosen, other], [], 3)
+    with use_language("es"):
+        diagnose_cli._print_detection(found)
+    out = capsys.readouterr().out
+    assert "App Password" in out  # the Zoho preset's note
+    assert "Alternativas" in out
+    assert "smtp.other.test:465 SSL" in out

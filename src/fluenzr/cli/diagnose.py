@@ -16,6 +16,7 @@ from fluenzr.diagnose.report import ProbarReport
 from fluenzr.diagnose.runner import Status, StepResult
 from fluenzr.i18n import translate
 from fluenzr.services.accounts import get_account
+from fluenzr.services.presets import get_preset
 from fluenzr.services.probar import run_probar
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
@@ -101,6 +102,17 @@ def _print_detection(detection: Detection) -> None:
             f"  [bold]{protocol}[/]: {_server_line(chosen)}  "
             f"[dim]{source} · {confidence} · {chosen.detail}[/]"
         )
+    provider = detection.smtp.provider if detection.smtp else None
+    note = get_preset(provider).note_key if provider else None
+    if note:
+        console.print(f"  [yellow]{translate(note)}[/]")
+    others = [p for p in detection.proposals if p not in (detection.smtp, detection.imap)]
+    if others:
+        console.print(f"{translate('autodetect.alternatives')}:")
+        for proposal in others:
+            source = translate(f"autodetect.source.{proposal.source.value}")
+            line = f"{proposal.protocol.upper()}: {_server_line(proposal)}"
+            console.print(f"  {line}  [dim]{source} · {proposal.detail}[/]", highlight=False)
     rows = [
         (
             translate(f"autodetect.source.{r.source.value}"),
