@@ -109,10 +109,10 @@ class ImapSession:
             if implicit:
                 self._after_handshake()
         except MailError:
-            self.close()
+            await self.aclose()
             raise
         except Exception as exc:
-            self.close()
+            await self.aclose()
             raise await self._translate(exc, "CONNECT") from exc
         return self.capabilities
 
@@ -138,7 +138,7 @@ class ImapSession:
                 ssl_handshake_timeout=self.timeout,
             )
         except Exception as exc:
-            self.close()
+            await self.aclose()
             raise await self._translate(exc, "STARTTLS") from exc
         protocol.transport = transport
         self._after_handshake()
@@ -303,13 +303,20 @@ class ImapSession:
         if client is not None and not self._lost.is_set():
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(client.logout(), min(self.timeout, 5.0))
-        self.close()
+        await self.aclose()
 
     def close(self) -> None:
         client = self._client
         transport = client.protocol.transport if client else None
         if transport is not None and not transport.is_closing():
-            transport.close()
+            # abort(), not close(): a TLS close waits for the server's close_notify with the
+            # socket still open; the IMAP dialogue is over by now either way.
+            transport.abort()
+
+    async def aclose(self) -> None:
+        """Close, then yield once so the transport really releases its socket."""
+        self.close()
+        await asyncio.sleep(0)
 
     async def __aenter__(self) -> ImapSession:
         return self
@@ -374,11 +381,11 @@ class ImapSession:
             try:
                 return task.result()
             except Exception as exc:
-                self.close()
+                await self.aclose()
                 raise await self._translate(exc, command) from exc
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-        self.close()
+        await self.aclose()
         code = "imap_server_disconnected" if self._lost.is_set() else "imap_timeout"
         raise self._error(code, command=command)
 
@@ -443,7 +450,7 @@ class ImapSession:
         except MailError:
             return None
         finally:
-            probe.close()
+            await probe.aclose()
 
 
 def _status(name: str, lines: Sequence[Any], *, read_only: bool) -> FolderStatus:
@@ -479,7 +486,7 @@ async def connect_imap(
         if login:
             await session.login()
     except BaseException:
-        session.close()
+        await session.aclose()
         raise
     return session
 

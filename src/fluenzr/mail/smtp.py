@@ -156,10 +156,10 @@ class SmtpSession:
             if implicit:
                 self._after_handshake()
         except MailError:
-            self.close()
+            await self.aclose()
             raise
         except Exception as exc:
-            self.close()
+            await self.aclose()
             raise await self._translate(exc, Stage.GREETING) from exc
         self.greeting = response.message
         return self.greeting
@@ -227,12 +227,25 @@ class SmtpSession:
         if client is not None and client.is_connected:
             # The session is over either way: a failing QUIT changes nothing.
             with contextlib.suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
-                await client.quit(timeout=min(self.timeout, 5.0))
-        self.close()
+                # QUIT by hand: aiosmtplib.quit() would close TLS gracefully, see close().
+                await client.execute_command(b"QUIT", timeout=min(self.timeout, 5.0))
+        await self.aclose()
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
+        client = self._client
+        if client is None:
+            return
+        transport = client.transport
+        if isinstance(transport, asyncio.Transport) and not transport.is_closing():
+            # abort(), not close(): a TLS close waits for the server's close_notify (up to 30 s)
+            # with the socket still open; the SMTP dialogue is over by now either way.
+            transport.abort()
+        client.close()
+
+    async def aclose(self) -> None:
+        """Close, then yield once so the transport really releases its socket."""
+        self.close()
+        await asyncio.sleep(0)
 
     @property
     def secure(self) -> bool:
@@ -351,7 +364,7 @@ class SmtpSession:
         try:
             await client.rset()
         except (aiosmtplib.SMTPException, OSError, TimeoutError):
-            self.close()
+            await self.aclose()
 
     def _mail_options(self, message: bytes, sender: str, recipients: Sequence[str]) -> list[str]:
         ext = self._require().esmtp_extensions
@@ -450,6 +463,7 @@ class SmtpSession:
                     der = tls.peer_der(probe.get_transport_info("ssl_object"))
                 finally:
                     probe.close()
+                    await asyncio.sleep(0)  # let the transport release its socket
             return tls.describe(der) if der else None
         except (aiosmtplib.SMTPException, OSError, TimeoutError, ValueError):
             return None
@@ -472,7 +486,7 @@ class _Guard:
             return False
         if isinstance(exc, ValueError | TypeError) and not isinstance(exc, OSError):
             return False  # a programming error, not the network's
-        self.session.close()
+        await self.session.aclose()
         raise await self.session._translate(exc, self.stage) from exc
 
 
@@ -514,7 +528,7 @@ async def connect_smtp(
         if login and endpoint.password:
             await session.login()
     except BaseException:
-        session.close()
+        await session.aclose()
         raise
     return session
 
