@@ -65,6 +65,7 @@ def seams(**overrides: Any) -> ProbarSeams:
             (SUBMISSIONS_PORT, Security.SSL),
             (SMTP_PLAIN_PORT, Security.STARTTLS),
         ),
+        "standard_imap_ports": ((IMAPS_PORT, Security.SSL), (IMAP_PORT, Security.STARTTLS)),
     }
     options.update(overrides)
     return ProbarSeams(lookup=lookup, probe=GreetingProbe(lookup=lookup, timeout=1.0), **options)
@@ -282,22 +283,37 @@ async def test_sending_limit_from_postfix_anvil(app: AppContext) -> None:
 
 
 @pytest.mark.parametrize(
-    ("fields", "code", "category"),
+    ("fields", "code", "category", "suggested"),
     [
-        ({"imap_port": IMAP_PORT, "imap_security": "ssl"}, "imap_tls_mode_mismatch", "tls"),
-        ({"imap_port": IMAPS_PORT, "imap_security": "starttls"}, "imap_tls_mode_mismatch", "tls"),
-        ({"imap_port": 10599}, "imap_connection_refused", "connection"),
+        (
+            {"imap_port": IMAP_PORT, "imap_security": "ssl"},
+            "imap_tls_mode_mismatch",
+            "tls",
+            (IMAP_PORT, "starttls"),
+        ),
+        (
+            {"imap_port": IMAPS_PORT, "imap_security": "starttls"},
+            "imap_tls_mode_mismatch",
+            "tls",
+            (IMAPS_PORT, "ssl"),
+        ),
+        ({"imap_port": 10599}, "imap_connection_refused", "connection", (IMAPS_PORT, "ssl")),
     ],
     ids=["ssl-on-143", "starttls-on-993", "refused"],
 )
-async def test_imap_connection_failures(
-    app: AppContext, fields: dict[str, Any], code: str, category: str
+async def test_imap_connection_failures_suggest_a_port_that_answers(
+    app: AppContext,
+    fields: dict[str, Any],
+    code: str,
+    category: str,
+    suggested: tuple[int, str],
 ) -> None:
     user = create_user("probar")
     account_id = add_account(app, user, **fields)
     report = await probar(app, account_id, send_test_mail=False)
     step = "imap_tcp" if code == "imap_connection_refused" else "imap_tls"
-    failed(report, code, category, step)
+    error = failed(report, code, category, step)
+    assert (error["suggestion"]["port"], error["suggestion"]["security"]) == suggested
 
 
 async def test_imap_certificate_invalid_without_ca() -> None:

@@ -11,7 +11,7 @@ from fluenzr.core.endpoints import Endpoint, MailboxCredentials, Security, TlsPo
 from fluenzr.core.secret import Secret
 from fluenzr.diagnose.connect import check_ca_file
 from fluenzr.diagnose.probar import test_message as build_test_message
-from fluenzr.diagnose.probing import PortSuggestion, candidates
+from fluenzr.diagnose.probing import STANDARD_IMAP, PortSuggestion, candidates
 from fluenzr.errors import ValidationError
 from fluenzr.i18n import use_language
 
@@ -25,6 +25,13 @@ def test_candidates_after_mode_mismatch_start_with_the_same_port_other_mode() ->
     plan = candidates(port=465, security=Security.STARTTLS, code="tls_mode_mismatch")
     assert plan[0] == (465, Security.SSL)
     assert plan[1:] == [(587, Security.STARTTLS), (25, Security.STARTTLS)]
+
+
+def test_imap_candidates_use_the_imap_ports() -> None:
+    plan = candidates(
+        port=143, security=Security.SSL, code="imap_tls_mode_mismatch", standard=STANDARD_IMAP
+    )
+    assert plan == [(143, Security.STARTTLS), (993, Security.SSL)]
 
 
 def test_suggestion_text_is_measured_and_localised() -> None:

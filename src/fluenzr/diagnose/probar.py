@@ -23,7 +23,14 @@ from fluenzr.config import Settings
 from fluenzr.core.endpoints import MailboxCredentials, Security
 from fluenzr.diagnose import connect, imap_checks, smtp_checks
 from fluenzr.diagnose.probe import GreetingProbe, ProbeFunc
-from fluenzr.diagnose.probing import STANDARD_SUBMISSION, TRIGGERS, PortSuggestion, suggest_port
+from fluenzr.diagnose.probing import (
+    IMAP_TRIGGERS,
+    STANDARD_IMAP,
+    STANDARD_SUBMISSION,
+    TRIGGERS,
+    PortSuggestion,
+    suggest_port,
+)
 from fluenzr.diagnose.report import ProbarReport
 from fluenzr.diagnose.resolve import DnsLookup
 from fluenzr.diagnose.runner import Done, ProgressCallback, Skip, Status, Step, run_steps
@@ -43,6 +50,7 @@ class ProbarSeams:
     # Silence after which Probar checks whether the port speaks the other TLS mode.
     mismatch_after: float = 1.5
     standard_ports: Sequence[tuple[int, Security]] = STANDARD_SUBMISSION
+    standard_imap_ports: Sequence[tuple[int, Security]] = STANDARD_IMAP
 
 
 def default_seams(settings: Settings) -> ProbarSeams:
@@ -92,8 +100,11 @@ class _Run:
             self.alternatives = _start_alternatives(self, "connection_refused")
 
 
-def _start_alternatives(run: _Run, code: str) -> asyncio.Task[PortSuggestion | None]:
-    endpoint = run.credentials.smtp
+def _start_alternatives(
+    run: _Run, code: str, *, imap: bool = False
+) -> asyncio.Task[PortSuggestion | None]:
+    endpoint = run.credentials.imap if imap else run.credentials.smtp
+    assert endpoint is not None
     return asyncio.ensure_future(
         suggest_port(
             run.seams.probe,
@@ -101,7 +112,8 @@ def _start_alternatives(run: _Run, code: str) -> asyncio.Task[PortSuggestion | N
             port=endpoint.port,
             security=endpoint.security,
             code=code,
-            standard=run.seams.standard_ports,
+            standard=run.seams.standard_imap_ports if imap else run.seams.standard_ports,
+            protocol="imap" if imap else "smtp",
         )
     )
 
@@ -169,7 +181,9 @@ def _build(
 
 
 async def _suggestion(run: _Run, code: str | None, step: str | None) -> PortSuggestion | None:
-    """A measured alternative port, for SMTP connection-level failures only."""
+    """A measured alternative port, for connection-level failures only."""
+    if code in IMAP_TRIGGERS and step in {"imap_tcp", "imap_tls"}:
+        return await _start_alternatives(run, code, imap=True)
     if code not in TRIGGERS or step not in {"tcp", "tls"}:
         if run.alternatives is not None:
             run.alternatives.cancel()

@@ -1,9 +1,10 @@
 """Helpful probing: when the configured port is refused, silent or in the wrong TLS mode, try the
-other standard submission ports/modes concurrently and suggest one that really answered.
+other standard ports/modes concurrently and suggest one that really answered.
 
-"Really answered" means the SMTP greeting came back in that mode (after the TLS handshake for
-implicit TLS); nothing is suggested on a guess. Candidates, in order of preference: the same
-port in the other TLS mode (only for a mode mismatch), then 587 STARTTLS, 465 SSL, 25 STARTTLS.
+"Really answered" means the protocol's greeting came back in that mode (after the TLS handshake
+for implicit TLS); nothing is suggested on a guess. Candidates, in order of preference: the same
+port in the other TLS mode (only for a mode mismatch), then for SMTP submission 587 STARTTLS,
+465 SSL, 25 STARTTLS; for IMAP 993 SSL, 143 STARTTLS.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ STANDARD_SUBMISSION: tuple[tuple[int, Security], ...] = (
     (465, Security.SSL),
     (25, Security.STARTTLS),
 )
+STANDARD_IMAP: tuple[tuple[int, Security], ...] = ((993, Security.SSL), (143, Security.STARTTLS))
 # Failures where another port or mode may well work; auth or policy failures are not among them.
 TRIGGERS = frozenset({"connection_refused", "tls_mode_mismatch", "timeout"})
+IMAP_TRIGGERS = frozenset(f"imap_{code}" for code in TRIGGERS)
 _OTHER_MODE = {Security.STARTTLS: Security.SSL, Security.SSL: Security.STARTTLS}
 
 
@@ -63,7 +66,7 @@ def candidates(
 ) -> list[tuple[int, Security]]:
     """What to try instead of ``port``/``security`` after a failure with ``code``."""
     out: list[tuple[int, Security]] = []
-    if code == "tls_mode_mismatch" and security in _OTHER_MODE:
+    if code.endswith("tls_mode_mismatch") and security in _OTHER_MODE:
         out.append((port, _OTHER_MODE[security]))
     out += [(p, s) for p, s in standard if (p, s) != (port, security) and (p, s) not in out]
     return out
@@ -77,12 +80,13 @@ async def suggest_port(
     security: Security,
     code: str,
     standard: Sequence[tuple[int, Security]] = STANDARD_SUBMISSION,
+    protocol: str = "smtp",
 ) -> PortSuggestion | None:
     """Probe the alternatives concurrently; the most preferred one that answered, if any."""
-    if code not in TRIGGERS:
+    if code not in (IMAP_TRIGGERS if protocol == "imap" else TRIGGERS):
         return None
     plan = candidates(port=port, security=security, code=code, standard=standard)
-    targets = [ProbeTarget("smtp", host, p, s) for p, s in plan]
+    targets = [ProbeTarget(protocol, host, p, s) for p, s in plan]
     outcomes = await asyncio.gather(*(probe(target) for target in targets))
     for outcome in outcomes:
         if outcome.answered:
