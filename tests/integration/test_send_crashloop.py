@@ -98,7 +98,15 @@ def test_kill_dash_nine_loses_nothing_and_duplicates_nothing(
     while _pending(app) and time.monotonic() < deadline:
         worker = _spawn(home)
         _wait_for_progress(app, worker)
-        time.sleep(rng.uniform(0.0, 3.0))  # a random point of the sending
+        # Let it send a random number of messages (whatever this machine's speed), then kill
+        # it a random few milliseconds later: any point of a transaction may be hit.
+        target = statuses(app).get("sent", 0) + rng.randint(5, 60)
+        until = time.monotonic() + 4
+        while worker.poll() is None and time.monotonic() < until:
+            if statuses(app).get("sent", 0) >= target:
+                break
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 0.05))
         if worker.poll() is None:
             worker.send_signal(signal.SIGKILL)
             kills += 1

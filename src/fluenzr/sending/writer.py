@@ -40,9 +40,16 @@ class StateWriter:
         self._threaded = ctx.engine.dialect.name == "postgresql"
 
     def delivered(self, item: results.Delivered) -> None:
-        """Record an accepted message; committed with the next group (or :meth:`flush`)."""
+        """Record an accepted message; committed with the next group, which starts at once:
+        the shorter a delivered message stays ``sending``, the fewer a crash sets aside."""
         self._sent.append(item)
         self._accounts.add(item.account_id)
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self._commit()))
 
     async def sending(self, outbox_id: int, *, now: datetime) -> None:
         """Return once this message's ``sending`` is committed (then DATA may start)."""
@@ -50,9 +57,7 @@ class StateWriter:
         waiter: asyncio.Future[None] = loop.create_future()
         self._sending.append({"oid": outbox_id, "now": now, "until": now + self.lease})
         self._waiters.append(waiter)
-        if not self._scheduled:
-            self._scheduled = True
-            loop.call_soon(lambda: asyncio.ensure_future(self._commit()))
+        self._schedule()
         await waiter
 
     async def flush(self) -> None:
