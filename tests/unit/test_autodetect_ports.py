@@ -10,7 +10,7 @@ import pytest
 from fluenzr.core.endpoints import Endpoint, MailboxCredentials, Security, TlsPolicy
 from fluenzr.core.secret import Secret
 from fluenzr.diagnose.connect import check_ca_file
-from fluenzr.diagnose.probar import test_message as build_test_message
+from fluenzr.diagnose.probar import probar_message
 from fluenzr.diagnose.probing import STANDARD_IMAP, PortSuggestion, candidates
 from fluenzr.errors import ValidationError
 from fluenzr.i18n import use_language
@@ -53,8 +53,8 @@ def _credentials(**tls: str) -> MailboxCredentials:
 def test_test_message_has_unique_id_on_the_account_domain_and_is_auto_generated() -> None:
     when = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
     with use_language("fr"):
-        first = build_test_message(_credentials(), now=when)
-    second = build_test_message(_credentials(), now=when)
+        first = probar_message(_credentials(), now=when)
+    second = probar_message(_credentials(), now=when)
     assert first["Message-ID"] != second["Message-ID"]
     assert str(first["Message-ID"]).endswith("@example.com>")
     assert parseaddr(str(first["To"]))[1] == "José.Pérez@example.com"

@@ -65,7 +65,7 @@ def default_seams(settings: Settings) -> ProbarSeams:
     )
 
 
-def test_message(credentials: MailboxCredentials, *, now: datetime) -> EmailMessage:
+def probar_message(credentials: MailboxCredentials, *, now: datetime) -> EmailMessage:
     """The email Probar sends to the account itself (stdlib email API)."""
     local, domain = credentials.email.rsplit("@", 1)
     # A non-ASCII address needs SMTPUTF8 (RFC 6531/6532): raw UTF-8 headers.
@@ -121,7 +121,7 @@ def _start_alternatives(
 async def _send(run: _Run) -> Done:
     if not run.send:
         raise Skip(translate("probar.no_send"))
-    message = test_message(run.credentials, now=run.now())
+    message = probar_message(run.credentials, now=run.now())
     reply = await smtp_checks.send_message(run.smtp, message)
     run.sent = True
     run.message_id = str(message["Message-ID"])
