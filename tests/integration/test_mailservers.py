@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import smtplib
 
 import aiosmtplib
 import pytest
 
+from fluenzr.mail.imap import ImapSession, connect_imap
 from tests.support.mailservers import (
     DOMAIN,
     HOST,
     LIMITED_PORT,
     SMTP_PLAIN_PORT,
     SUBMISSION_PORT,
+    MailUser,
     client_tls_context,
     create_user,
+    create_users,
     deliver,
     folder_names,
     list_messages,
@@ -96,3 +100,24 @@ def test_limited_port_says_too_much_mail(mailserver: None) -> None:
     text = dict(replies)[450].decode()
     assert text.startswith("4.7.1")
     assert "too much mail" in text
+
+
+async def test_hundreds_of_idle_connections(mailserver: None) -> None:
+    # More connections than Dovecot's default limits allow (the detection benchmark needs 1,000).
+    users = create_users("many", 250)
+    gate = asyncio.Semaphore(50)
+
+    async def watch(user: MailUser) -> ImapSession:
+        async with gate:
+            session = await connect_imap(user.imap_endpoint(), timeout=30)
+            await session.select("INBOX")
+            await session.idle_start()
+            return session
+
+    sessions = await asyncio.gather(*[watch(user) for user in users])
+    try:
+        await deliver(users[-1].email, make_message(to=users[-1].email))
+        assert any(line.endswith(b"EXISTS") for line in await sessions[-1].idle_wait(timeout=5))
+    finally:
+        for session in sessions:
+            await session.aclose()
