@@ -10,7 +10,14 @@ import time
 from pathlib import Path
 
 from sqlalchemy import select
-from tests.support.mailservers import CA_FILE, HOST, IMAPS_PORT, create_user, require_mailserver
+from tests.support.mailservers import (
+    CA_FILE,
+    HOST,
+    IMAPS_PORT,
+    MailUser,
+    create_user,
+    require_mailserver,
+)
 
 from benchmarks.detect.support import (
     HERE,
@@ -20,6 +27,7 @@ from benchmarks.detect.support import (
     ensure_imapflow,
     fill_maildir,
     mailbox_mix,
+    remove_users,
 )
 from fluenzr.detection.config import DetectionConfig
 from fluenzr.detection.imap_adapter import connect_account
@@ -46,6 +54,13 @@ def run(count: int = 10_000) -> dict[str, float]:
     require_mailserver_or_exit()
     ensure_imapflow()
     user = create_user("bench-p2")
+    try:
+        return _run(user, count)
+    finally:
+        remove_users([user])
+
+
+def _run(user: MailUser, count: int) -> dict[str, float]:
     prospects = [f"prospect{n}@example.com" for n in range(500)]
     config = DetectionConfig()
     with tempfile.TemporaryDirectory() as tmp, bench_app(Path(tmp)) as ctx:

@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
-from tests.support.mailservers import create_users, deliver
+from tests.support.mailservers import MailUser, create_users, deliver
 
 from benchmarks.detect.dovecot import private_dovecot
 from benchmarks.detect.p2 import require_mailserver_or_exit
-from benchmarks.detect.support import add_account, add_sent, bench_app, rss_mb
+from benchmarks.detect.support import add_account, add_sent, bench_app, remove_users, rss_mb
 from fluenzr.storage.base import aware
 from fluenzr.storage.models import Event
 from fluenzr.storage.models.detection import ImapSyncState
@@ -62,6 +62,13 @@ async def _send_replies(targets: list[tuple[str, str]], rate: float) -> dict[str
 def run(count: int = 1_000, *, replies: int = 200) -> None:
     require_mailserver_or_exit()
     users = create_users("bench-p3", count)
+    try:
+        return _run(users, count, replies=replies)
+    finally:
+        remove_users(users)
+
+
+def _run(users: list[MailUser], count: int, *, replies: int) -> None:
     with (
         tempfile.TemporaryDirectory() as tmp,
         private_dovecot(Path(tmp) / "dovecot") as imap_port,

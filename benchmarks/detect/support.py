@@ -184,6 +184,14 @@ def mailbox_mix(count: int, *, owner: str, sent_ids: list[str], sent_to: list[st
     return out
 
 
+def remove_users(users: list[MailUser]) -> None:
+    """Delete the benchmark's own users and their Maildirs from the shared test server."""
+    for user in users:
+        local, domain = user.email.split("@")
+        (MAIL_DIR / "users.d" / user.email).unlink(missing_ok=True)
+        shutil.rmtree(MAIL_DIR / "vmail" / domain / local, ignore_errors=True)
+
+
 def rss_mb(pid: int | None = None) -> float:
     status = Path(f"/proc/{pid or os.getpid()}/status").read_text()
     for line in status.splitlines():
