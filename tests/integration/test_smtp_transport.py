@@ -11,7 +11,7 @@ from fluenzr.core.secret import Secret
 from fluenzr.diagnose.classify import Stage
 from fluenzr.errors import MailError
 from fluenzr.i18n import LANGUAGES
-from fluenzr.mail.smtp import SmtpSession, connect_smtp
+from fluenzr.mail.smtp import RecipientResult, SmtpSession, connect_smtp
 from tests.support import mailservers as ms
 from tests.support.fault_smtp import (
     PASSWORD,
@@ -381,3 +381,28 @@ async def test_postfix_rate_limit_is_a_sending_limit(mailserver: None) -> None:
     assert "sending_limit" in codes
     limited = codes.index("sending_limit")
     assert all(code == "sending_limit" for code in codes[limited:])
+
+
+async def test_before_data_hook_runs_before_data_and_can_abort() -> None:
+    faults = SmtpFaults(rcpt={"gone@fault.test": "450 4.2.1 Try later"})
+    seen: list[tuple[str, ...]] = []
+
+    async def only_if_all_accepted(results: tuple[RecipientResult, ...]) -> bool:
+        seen.append(tuple(r.code for r in results))
+        return all(r.accepted for r in results)
+
+    async with smtp_server(faults) as server, await connect_smtp(server.endpoint()) as smtp:
+        partial = await smtp.send(
+            RAW,
+            sender=USER,
+            recipients=["bob@fault.test", "gone@fault.test"],
+            before_data=only_if_all_accepted,
+        )
+        whole = await smtp.send(
+            RAW, sender=USER, recipients=["bob@fault.test"], before_data=only_if_all_accepted
+        )
+    assert seen == [("accepted", "temporary_failure"), ("accepted",)]
+    assert partial.stage is Stage.RCPT
+    assert partial.reply.code == "temporary_failure"
+    assert whole.ok
+    assert len(server.received) == 1

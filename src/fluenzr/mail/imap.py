@@ -21,7 +21,6 @@ import contextlib
 import re
 import ssl
 from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
@@ -41,34 +40,17 @@ from fluenzr.mail._imap_text import (
     quote,
 )
 from fluenzr.mail._network import classify_network_error, root_cause
+from fluenzr.mail.imap_results import (
+    FetchedMessage,
+    Folder,
+    FolderStatus,
+    folder_status,
+    response_text,
+)
 
 DEFAULT_TIMEOUT = 10.0
 GREETING_PATIENCE = 1.5  # see mail.smtp: silence this long suggests an implicit-TLS port
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Folder:
-    name: str  # decoded (UTF-8) name, as users see it
-    raw: str  # the name as the server spells it (modified UTF-7), for commands
-    flags: frozenset[str]
-    delimiter: str | None
-
-
-@dataclass(frozen=True)
-class FolderStatus:
-    name: str
-    exists: int
-    uidvalidity: int | None
-    uidnext: int | None
-    read_only: bool
-
-
-@dataclass(frozen=True)
-class FetchedMessage:
-    uid: int
-    flags: frozenset[str]
-    data: bytes  # the fetched body section (whole message for BODY.PEEK[])
 
 
 class ImapSession:
@@ -127,7 +109,7 @@ class ImapSession:
         command = aioimaplib.Command("STARTTLS", protocol.new_tag(), loop=protocol.loop)
         response = await self._run(protocol.execute(command), "STARTTLS")
         if response.result != "OK":
-            raise self._error("imap_starttls_unavailable", detail=_text(response))
+            raise self._error("imap_starttls_unavailable", detail=response_text(response))
         loop = asyncio.get_running_loop()
         try:
             transport = await loop.start_tls(
@@ -155,7 +137,7 @@ class ImapSession:
         ep = self.endpoint
         response = await self._run(client.login(ep.username, ep.password.reveal()), "LOGIN")
         if response.result != "OK":
-            raise self._error("imap_auth_failed", detail=_text(response))
+            raise self._error("imap_auth_failed", detail=response_text(response))
 
     @property
     def capabilities(self) -> frozenset[str]:
@@ -207,9 +189,9 @@ class ImapSession:
             call = client.protocol.select(quote(raw))
         response = await self._run(call, verb)
         if response.result != "OK":
-            raise self._error("imap_folder_not_found", detail=_text(response), folder=name)
+            raise self._error("imap_folder_not_found", detail=response_text(response), folder=name)
         client.protocol.state = "SELECTED"  # aioimaplib only tracks SELECT, not EXAMINE
-        self.selected = _status(name, response.lines, read_only=read_only)
+        self.selected = folder_status(name, response.lines, read_only=read_only)
         return self.selected
 
     async def uid_search(self, *criteria: str) -> list[int]:
@@ -392,7 +374,9 @@ class ImapSession:
     async def _checked(self, call: Awaitable[Any], command: str) -> Any:
         response = await self._run(call, command)
         if response.result != "OK":
-            raise self._error("imap_command_failed", detail=_text(response), command=command)
+            raise self._error(
+                "imap_command_failed", detail=response_text(response), command=command
+            )
         return response
 
     def _require(self) -> aioimaplib.IMAP4:
@@ -451,25 +435,6 @@ class ImapSession:
             return None
         finally:
             await probe.aclose()
-
-
-def _status(name: str, lines: Sequence[Any], *, read_only: bool) -> FolderStatus:
-    text = b"\n".join(bytes(line) for line in lines)
-    exists = re.search(rb"(\d+) EXISTS", text)
-    validity = re.search(rb"UIDVALIDITY (\d+)", text)
-    uidnext = re.search(rb"UIDNEXT (\d+)", text)
-    return FolderStatus(
-        name,
-        int(exists.group(1)) if exists else 0,
-        int(validity.group(1)) if validity else None,
-        int(uidnext.group(1)) if uidnext else None,
-        read_only,
-    )
-
-
-def _text(response: Any) -> str:
-    lines = [bytes(line).decode(errors="replace") for line in response.lines]
-    return " ".join(lines)[:300]
 
 
 async def connect_imap(

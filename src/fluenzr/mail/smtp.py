@@ -25,7 +25,6 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import Sequence
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
@@ -37,82 +36,19 @@ from fluenzr.diagnose.taxonomy import mail_error
 from fluenzr.errors import MailError
 from fluenzr.mail import tls
 from fluenzr.mail._network import classify_network_error, root_cause
+from fluenzr.mail.smtp_results import (
+    BeforeData,
+    Capabilities,
+    RecipientResult,
+    SendResult,
+    recipient_result,
+)
 
 DEFAULT_TIMEOUT = 10.0
 # A STARTTLS/plain server greets within moments; silence past this suggests an implicit-TLS port,
 # which we then check with a TLS probe instead of waiting for the whole timeout.
 GREETING_PATIENCE = 1.5
 MECHANISMS = ("PLAIN", "LOGIN", "CRAM-MD5")  # in order of preference; TLS protects PLAIN/LOGIN
-
-
-@dataclass(frozen=True)
-class Capabilities:
-    extensions: dict[str, str]
-    auth_mechanisms: tuple[str, ...]
-
-    @property
-    def starttls(self) -> bool:
-        return "starttls" in self.extensions
-
-    @property
-    def smtputf8(self) -> bool:
-        return "smtputf8" in self.extensions
-
-    @property
-    def size_limit(self) -> int | None:
-        value = self.extensions.get("size", "").strip()
-        return int(value) if value.isdigit() and int(value) > 0 else None
-
-
-@dataclass(frozen=True)
-class RecipientResult:
-    recipient: str
-    code: str  # "accepted" or a taxonomy code (recipient_rejected, sending_limit…)
-    reply_code: int
-    enhanced_code: str | None
-    text: str
-    retry_after: int | None = None
-
-    @property
-    def accepted(self) -> bool:
-        return self.code == "accepted"
-
-
-@dataclass(frozen=True)
-class SendResult:
-    """What the server said about one message, per recipient."""
-
-    recipients: tuple[RecipientResult, ...]
-    stage: Stage  # where the transaction ended: MAIL, RCPT, DATA or MESSAGE
-    reply: Classification  # the deciding reply (final reply, or the failing MAIL/RCPT/DATA)
-
-    @property
-    def accepted(self) -> tuple[str, ...]:
-        return tuple(r.recipient for r in self.recipients if r.accepted)
-
-    @property
-    def rejected(self) -> tuple[RecipientResult, ...]:
-        return tuple(r for r in self.recipients if not r.accepted)
-
-    @property
-    def ok(self) -> bool:
-        return not self.rejected
-
-    def error(self, *, host: str = "") -> MailError | None:
-        """The first failure as a MailError (for reports), or None when all were accepted."""
-        if self.ok:
-            return None
-        first = self.rejected[0]
-        params: dict[str, Any] = {"host": host, "recipient": first.recipient, "stage": self.stage}
-        if first.retry_after is not None:
-            params["retry_after"] = first.retry_after
-        return mail_error(
-            first.code,
-            params=params,
-            detail=f"{first.reply_code} {first.text}",
-            reply_code=first.reply_code,
-            enhanced_code=first.enhanced_code,
-        )
 
 
 class SmtpSession:
@@ -201,8 +137,19 @@ class SmtpSession:
         self.mechanism = chosen
         return chosen
 
-    async def send(self, message: bytes, *, sender: str, recipients: Sequence[str]) -> SendResult:
-        """One transaction: MAIL, RCPT for each recipient, DATA. Reply failures are values."""
+    async def send(
+        self,
+        message: bytes,
+        *,
+        sender: str,
+        recipients: Sequence[str],
+        before_data: BeforeData | None = None,
+    ) -> SendResult:
+        """One transaction: MAIL, RCPT for each recipient, DATA. Reply failures are values.
+
+        ``before_data`` (exactly-once bookkeeping) runs after RCPT, before DATA, with the RCPT
+        results; nothing can have been delivered yet. If it returns False the transaction is
+        abandoned (RSET) and the result ends at the RCPT stage."""
         client = self._require()
         if not recipients:
             raise ValueError("at least one recipient is needed")
@@ -212,9 +159,12 @@ class SmtpSession:
         results: list[RecipientResult] = []
         for recipient in recipients:
             results.append(await self._rcpt(client, recipient))
-        if not any(r.accepted for r in results):
+        go_on = any(r.accepted for r in results)
+        if go_on and before_data is not None:
+            go_on = await before_data(tuple(results))
+        if not go_on:
             await self._reset(client)
-            last = results[-1]
+            last = next((r for r in reversed(results) if not r.accepted), results[-1])
             reply = Classification(
                 last.code, last.reply_code, last.enhanced_code, last.text, last.retry_after
             )
@@ -335,13 +285,13 @@ class SmtpSession:
             return None
         reply = classify_reply(Stage.MAIL, response.code, response.message)
         await self._reset(client)
-        results = tuple(_recipient_result(r, reply) for r in recipients)
+        results = tuple(recipient_result(r, reply) for r in recipients)
         return SendResult(results, Stage.MAIL, reply)
 
     async def _rcpt(self, client: aiosmtplib.SMTP, recipient: str) -> RecipientResult:
         async with self._guard(Stage.RCPT):
             response = await client.execute_command(b"RCPT", b"TO:" + _address(recipient))
-        return _recipient_result(
+        return recipient_result(
             recipient, classify_reply(Stage.RCPT, response.code, response.message)
         )
 
@@ -356,7 +306,7 @@ class SmtpSession:
         reply = classify_reply(Stage.MESSAGE, response.code, response.message)
         if not reply.accepted:
             await self._reset(client)
-        final = tuple(_recipient_result(r.recipient, reply) if r.accepted else r for r in results)
+        final = tuple(recipient_result(r.recipient, reply) if r.accepted else r for r in results)
         return SendResult(final, Stage.MESSAGE, reply)
 
     async def _reset(self, client: aiosmtplib.SMTP) -> None:
@@ -490,12 +440,6 @@ class _Guard:
         raise await self.session._translate(exc, self.stage) from exc
 
 
-def _recipient_result(recipient: str, reply: Classification) -> RecipientResult:
-    return RecipientResult(
-        recipient, reply.code, reply.reply_code, reply.enhanced_code, reply.text, reply.retry_after
-    )
-
-
 def _address(address: str) -> bytes:
     if any(c in address for c in "\r\n<>"):
         raise ValueError("an address may not contain CR, LF, '<' or '>'")
@@ -536,6 +480,7 @@ async def connect_smtp(
 __all__ = [
     "DEFAULT_TIMEOUT",
     "MECHANISMS",
+    "BeforeData",
     "Capabilities",
     "RecipientResult",
     "SendResult",
