@@ -251,3 +251,33 @@ async def test_wrong_password_is_recorded_not_fatal(app: AppContext) -> None:
         assert state.last_error is not None
         assert '"code": "imap_auth_failed"' in state.last_error
         assert "not-the-password" not in state.last_error
+
+
+async def test_polling_when_the_server_has_no_idle(app: AppContext) -> None:
+    """Servers without IDLE are polled every ``poll_interval``."""
+    from fluenzr.detection.imap_adapter import ImapMailbox, connect_account
+
+    class NoIdle(ImapMailbox):
+        @property
+        def can_idle(self) -> bool:
+            return False
+
+    async def connect(account_id: int) -> NoIdle:
+        mailbox = await connect_account(app, account_id=account_id, config=FAST)
+        return NoIdle(mailbox.session)
+
+    alice, bob = create_user("det-poll"), create_user("det-pollb")
+    account_id = _account(app, alice)
+    first = await _send(app, alice, account_id, bob.email)
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_detection(app, stop=stop, config=FAST, connect=connect))
+    try:
+        await asyncio.sleep(0.5)
+        await deliver(
+            alice.email, _reply(first, sender=bob, to=alice, body="polled"), sender=bob.email
+        )
+        events = await _events(app, "reply", 1, seconds=10)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+    assert [e.message_id for e in events] == [first.id]
