@@ -72,7 +72,7 @@ def validate_url(value: str) -> str:
 
     def bad(problem: str) -> ValidationError:
         return ValidationError(
-            "webhook_url_invalid", params={"field": "url", "value": url[:200], "problem": problem}
+            "webhook_url_invalid", params={"field": "url", "value": url[:200]}, detail=problem
         )
 
     if not url or len(url) > MAX_URL or any(c.isspace() for c in url):
