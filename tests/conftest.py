@@ -9,9 +9,23 @@ import pytest
 
 from fluenzr.config import Settings, load_settings
 from fluenzr.services.context import AppContext, open_app
+from tests.support import loopback_guard
 from tests.support.services import fresh_pg_database
 
 pytest_plugins = ["tests.support.mailservers"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    loopback_guard.install()
+
+
+@pytest.fixture(autouse=True)
+def _only_loopback() -> Iterator[None]:
+    """Fail any test whose code tried to reach a non-loopback address (it was blocked)."""
+    before = len(loopback_guard.attempts)
+    yield
+    tried = loopback_guard.attempts[before:]
+    assert not tried, f"non-loopback network access attempted: {tried[:5]}"
 
 
 @pytest.fixture(autouse=True)

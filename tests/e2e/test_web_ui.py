@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from fluenzr.core.secret import Secret
 from fluenzr.services import accounts, users
@@ -67,7 +68,8 @@ def test_add_account_with_preset_and_probar(page: Any, mailserver: None) -> None
     page.get_by_label("Nombre visible").fill("Prueba Web")
     # The preset picker fills the server fields (htmx, without reloading the page).
     page.get_by_label("Proveedor").select_option(label="ProtonMail (vía Bridge)")
-    page.wait_for_function("document.getElementById('smtp_port').value === '1025'")
+    # (expect() polls without eval: the page's CSP forbids 'unsafe-eval'.)
+    expect(page.locator("#smtp_port")).to_have_value("1025")
     assert page.get_by_label("Servidor SMTP").input_value() == "127.0.0.1"
     # Leaving a field checks it at once, with the API's message.
     page.get_by_label("Puerto", exact=True).fill("70000")
