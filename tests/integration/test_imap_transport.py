@@ -78,6 +78,17 @@ async def test_stall_times_out_in_bounded_time() -> None:
     assert time.monotonic() - started < 4
 
 
+async def test_bye_greeting_is_reported_at_once() -> None:
+    faults = ImapFaults(greeting="* BYE Too many connections from your IP")
+    async with imap_server(faults) as server:
+        started = time.monotonic()
+        with pytest.raises(MailError) as caught:
+            await connect_imap(server.endpoint(), timeout=5)
+    assert_error(caught.value, "imap_server_disconnected", "connection")
+    assert "Too many connections" in (caught.value.detail or "")
+    assert time.monotonic() - started < 1
+
+
 async def test_drop_after_login_is_a_disconnect() -> None:
     async with imap_server(ImapFaults(drop_on="LIST")) as server:
         imap = await connect_imap(server.endpoint(), timeout=5)

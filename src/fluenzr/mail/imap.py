@@ -64,6 +64,7 @@ class ImapSession:
         self.certificate: tls.LeafCertificate | None = None
         self.selected: FolderStatus | None = None
         self._idle: asyncio.Future[Any] | None = None
+        self.greeting = ""
         self._inspecting = False  # a probe that only reads a failing server's certificate
 
     def _context(self) -> ssl.SSLContext:
@@ -311,16 +312,51 @@ class ImapSession:
     # -- internals ---------------------------------------------------------------------------
 
     async def _greeting(self, client: aioimaplib.IMAP4, *, implicit: bool) -> None:
+        refused = self._watch_greeting(client.protocol)
         hello = asyncio.ensure_future(client.wait_hello_from_server())
-        if not implicit:
-            done, _ = await asyncio.wait({hello}, timeout=min(GREETING_PATIENCE, self.timeout))
-            if not done and await self._speaks_implicit_tls():
-                hello.cancel()
-                await asyncio.gather(hello, return_exceptions=True)
-                raise self._error("imap_tls_mode_mismatch", suggested=Security.SSL.label)
+        # A "* BYE" greeting or a hang-up ends the wait at once, not after the timeout.
+        ended = asyncio.ensure_future(refused.wait())
+        lost = asyncio.ensure_future(self._lost.wait())
+        waiting = {hello, ended, lost}
+        try:
+            if not implicit:
+                patience = min(GREETING_PATIENCE, self.timeout)
+                done, _ = await asyncio.wait(
+                    waiting, timeout=patience, return_when=asyncio.FIRST_COMPLETED
+                )
+                if not done and await self._speaks_implicit_tls():
+                    hello.cancel()
+                    await asyncio.gather(hello, return_exceptions=True)
+                    raise self._error("imap_tls_mode_mismatch", suggested=Security.SSL.label)
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ended.cancel()
+            lost.cancel()
+        if not hello.done():
+            hello.cancel()
+            await asyncio.gather(hello, return_exceptions=True)
+            raise self._error("imap_server_disconnected", detail=self.greeting or None)
         await hello
         if client.protocol.state not in {"NONAUTH", "AUTH"}:
             raise self._error("imap_unexpected_response", command="CONNECT")
+
+    def _watch_greeting(self, protocol: Any) -> asyncio.Event:
+        """Record the greeting line; a refusal (``* BYE``) sets the returned event.
+
+        aioimaplib raises a refused greeting inside a task nobody awaits; wrapping its
+        ``welcome`` keeps the line for the diagnosis and retrieves the error."""
+        refused = asyncio.Event()
+        original = protocol.welcome
+
+        async def welcome(line: bytes) -> None:
+            self.greeting = line.decode(errors="replace").strip()[:300]
+            try:
+                await original(line)
+            except aioimaplib.Error:
+                refused.set()
+
+        protocol.welcome = welcome
+        return refused
 
     async def _speaks_implicit_tls(self) -> bool:
         try:
