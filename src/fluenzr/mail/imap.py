@@ -124,6 +124,8 @@ class ImapSession:
             await self.aclose()
             raise await self._translate(exc, "STARTTLS") from exc
         protocol.transport = transport
+        # RFC 3501 §6.2.1 / RFC 3207-style injection defence: forget any plaintext read before TLS.
+        protocol.incomplete_line = b""
         self._after_handshake()
         await self._run(protocol.capability(), "CAPABILITY")
 
@@ -136,7 +138,11 @@ class ImapSession:
         if "LOGINDISABLED" in client.protocol.capabilities:
             raise self._error("imap_starttls_unavailable", detail="LOGINDISABLED")
         ep = self.endpoint
-        response = await self._run(client.login(ep.username, ep.password.reveal()), "LOGIN")
+        user, password = ep.username, ep.password.reveal()
+        if any(c in text for text in (user, password) for c in "\r\n\0"):
+            raise self._error("imap_auth_failed", detail="line break in the user name or password")
+        # aioimaplib quotes the password but sends the user name as is: quote it (RFC 3501 §9).
+        response = await self._run(client.login(aioimaplib.quoted(user), password), "LOGIN")
         if response.result != "OK":
             raise self._error("imap_auth_failed", detail=response_text(response))
 
