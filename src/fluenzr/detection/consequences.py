@@ -205,15 +205,21 @@ def _reply(
 
 
 def _recipient_state(session: Session, *, workspace_id: int, email: str) -> RecipientState:
+    """The recipient's state row, created if missing. Remembered in the session, so a batch
+    processed without autoflush never creates the same row twice."""
     email = email.lower()
-    state = session.scalar(
-        select(RecipientState).where(
-            RecipientState.workspace_id == workspace_id, RecipientState.email == email
+    known: dict[tuple[int, str], RecipientState] = session.info.setdefault("recipient_states", {})
+    state = known.get((workspace_id, email))
+    if state is None:
+        state = session.scalar(
+            select(RecipientState).where(
+                RecipientState.workspace_id == workspace_id, RecipientState.email == email
+            )
         )
-    )
     if state is None:
         state = RecipientState(workspace_id=workspace_id, email=email, reply_count=0)
         session.add(state)
+    known[(workspace_id, email)] = state
     return state
 
 

@@ -22,7 +22,7 @@ from fluenzr.detection.classify import classify
 from fluenzr.detection.config import DetectionConfig
 from fluenzr.detection.message import address as header_address
 from fluenzr.detection.message import header, message_id, message_ids, parse
-from fluenzr.storage.models import Account
+from fluenzr.storage.models import Account, Event
 from fluenzr.storage.models.detection import IncomingMessage
 from fluenzr.storage.models.outbox import SENT, OutboxMessage, OutboxRecipient
 
@@ -149,20 +149,59 @@ def process_message(
     config: DetectionConfig,
 ) -> Processed | None:
     """Classify, match and apply one fetched message; None if unrelated or already done."""
-    # Reads below need no flush of earlier work (each message flushes its own once);
-    # autoflush before every query made a batch quadratic in its size.
+    done = process_batch(
+        session,
+        [(uid, raw)],
+        account=account,
+        mailbox=mailbox,
+        uidvalidity=uidvalidity,
+        now=now,
+        config=config,
+    )
+    return done[0] if done else None
+
+
+def process_batch(
+    session: Session,
+    messages: Sequence[tuple[int, bytes]],
+    *,
+    account: Account,
+    mailbox: str,
+    uidvalidity: int,
+    now: datetime,
+    config: DetectionConfig,
+) -> list[Processed]:
+    """Process fetched messages in the caller's transaction, flushing once at the end.
+
+    Autoflush is off: a flush per query (or even per message) cost more than everything else.
+    What later messages of the batch must see is kept in memory instead — the Message-IDs done
+    so far, and the recipient states (see :func:`consequences.recipient_state`); a bounce still
+    flushes, because the account's bounce rate is counted in SQL.
+    """
+    seen: set[str] = set()
+    done: list[tuple[Processed, IncomingMessage, Event | None]] = []
     with session.no_autoflush:
-        done = _process(
-            session,
-            raw,
-            account=account,
-            mailbox=mailbox,
-            uidvalidity=uidvalidity,
-            uid=uid,
-            now=now,
-            config=config,
-        )
-    return done
+        for uid, raw in messages:
+            found = _process(
+                session,
+                raw,
+                account=account,
+                mailbox=mailbox,
+                uidvalidity=uidvalidity,
+                uid=uid,
+                now=now,
+                config=config,
+                seen=seen,
+            )
+            if found is not None:
+                done.append(found)
+    session.flush()
+    out = []
+    for processed, row, event in done:
+        if event is not None:
+            row.event_id = event.id  # written by the commit's flush
+        out.append(replace(processed, incoming_id=row.id, event_id=row.event_id))
+    return out
 
 
 def _process(
@@ -175,9 +214,13 @@ def _process(
     uid: int,
     now: datetime,
     config: DetectionConfig,
-) -> Processed | None:
+    seen: set[str],
+) -> tuple[Processed, IncomingMessage, Event | None] | None:
     msg = parse(raw)
-    if already_processed(session, account_id=account.id, message_id_value=message_id(msg)):
+    incoming_id = message_id(msg)
+    if incoming_id in seen or already_processed(
+        session, account_id=account.id, message_id_value=incoming_id
+    ):
         return None
     result = classify(msg, own_addresses=frozenset({account.email.lower()}))
     found = matching.match(
@@ -195,6 +238,8 @@ def _process(
         result = replace(result, kind="reply", rule="human_matched")
     if result.kind == "other":
         return None
+    if incoming_id:
+        seen.add(incoming_id)
     row = IncomingMessage(
         workspace_id=account.workspace_id,
         account_id=account.id,
@@ -219,15 +264,11 @@ def _process(
     outcome = consequences.apply(
         session, result, account=account, found=found, now=now, config=config
     )
-    # One flush for the row, its event and their consequences; later queries (this batch's
-    # next messages) see them. The event id lands with the next flush or the commit.
-    session.flush()
-    if outcome.event is not None:
-        row.event_id = outcome.event.id
-    return Processed(
-        incoming_id=row.id,
+    processed = Processed(
+        incoming_id=0,
         kind=result.kind,
         outbox_id=found.outbox_id,
         match_rule=found.rule,
-        event_id=row.event_id,
+        event_id=None,
     )
+    return processed, row, outcome.event

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from fluenzr.detection.config import DetectionConfig, from_settings
 from fluenzr.detection.mailbox import Mailbox, MailboxInfo
-from fluenzr.detection.processing import TRIAGE_FIELDS, process_message, relevant_uids
+from fluenzr.detection.processing import TRIAGE_FIELDS, process_batch, relevant_uids
 from fluenzr.errors import FluenzrError
 from fluenzr.services.context import AppContext
 from fluenzr.storage.base import aware
@@ -169,18 +169,17 @@ class MailboxWatcher:
             account = session.get(Account, self.account_id)
             if account is None:
                 return 0
-            for uid, raw in bodies:
-                result = process_message(
+            done = len(
+                process_batch(
                     session,
-                    raw,
+                    bodies,
                     account=account,
                     mailbox=INBOX,
                     uidvalidity=info.uidvalidity,
-                    uid=uid,
                     now=now,
                     config=self.config,
                 )
-                done += result is not None
+            )
             state = session.get(ImapSyncState, (self.account_id, INBOX))
             if state is not None and state.uidvalidity == info.uidvalidity:
                 state.last_uid = max(state.last_uid, max(uids))
