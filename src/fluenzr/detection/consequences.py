@@ -204,13 +204,32 @@ def _reply(
     return Outcome(event=event, cancelled=cancelled, suppressed=suppressed)
 
 
+def remember_recipient_states(session: Session, *, workspace_id: int, emails: list[str]) -> None:
+    """Load the states of ``emails`` into the session's memory (absent ones as known-absent)."""
+    known: dict[tuple[int, str], RecipientState | None] = session.info.setdefault(
+        "recipient_states", {}
+    )
+    wanted = [e.lower() for e in emails]
+    for email in wanted:
+        known.setdefault((workspace_id, email), None)
+    rows = session.scalars(
+        select(RecipientState).where(
+            RecipientState.workspace_id == workspace_id, RecipientState.email.in_(wanted)
+        )
+    )
+    for row in rows:
+        known[(workspace_id, row.email)] = row
+
+
 def _recipient_state(session: Session, *, workspace_id: int, email: str) -> RecipientState:
     """The recipient's state row, created if missing. Remembered in the session, so a batch
     processed without autoflush never creates the same row twice."""
     email = email.lower()
-    known: dict[tuple[int, str], RecipientState] = session.info.setdefault("recipient_states", {})
+    known: dict[tuple[int, str], RecipientState | None] = session.info.setdefault(
+        "recipient_states", {}
+    )
     state = known.get((workspace_id, email))
-    if state is None:
+    if state is None and (workspace_id, email) not in known:
         state = session.scalar(
             select(RecipientState).where(
                 RecipientState.workspace_id == workspace_id, RecipientState.email == email

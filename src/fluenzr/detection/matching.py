@@ -19,7 +19,7 @@ Rules, strongest first:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -41,6 +41,45 @@ class Match:
     stop_on_reply: bool
 
 
+@dataclass
+class Known:
+    """Our outbox rows (by Message-ID) and their recipients, looked up once for a whole batch
+    of incoming messages instead of once per message."""
+
+    outbox: dict[str, OutboxMessage] = field(default_factory=dict)
+    recipients: dict[int, list[str]] = field(default_factory=dict)
+
+
+def prefetch(
+    session: Session, classifications: Sequence[Classification], *, workspace_id: int
+) -> Known:
+    wanted = sorted(
+        {
+            ref
+            for c in classifications
+            for ref in (*c.references, c.original_message_id or "")
+            if ref
+        }
+    )
+    known = Known()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        for row in session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.workspace_id == workspace_id, OutboxMessage.message_id.in_(chunk)
+            )
+        ):
+            known.outbox[row.message_id] = row
+    ids = sorted({row.id for row in known.outbox.values()})
+    for start in range(0, len(ids), 500):
+        query = select(OutboxRecipient.outbox_id, OutboxRecipient.email).where(
+            OutboxRecipient.outbox_id.in_(ids[start : start + 500])
+        )
+        for outbox_id, email in session.execute(query):
+            known.recipients.setdefault(outbox_id, []).append(email.lower())
+    return known
+
+
 def match(
     session: Session,
     classification: Classification,
@@ -49,25 +88,37 @@ def match(
     account_id: int,
     now: datetime,
     window: timedelta = DEFAULT_WINDOW,
+    known: Known | None = None,
 ) -> Match | None:
-    """The sent message ``classification`` answers or bounces, or None."""
-    by_id = _by_ids(session, workspace_id=workspace_id, ids=classification.in_reply_to)
+    """The sent message ``classification`` answers or bounces, or None.
+
+    ``known`` (from :func:`prefetch` over the same messages) saves the Message-ID lookups.
+    """
+
+    def by_ids(ids: Sequence[str]) -> OutboxMessage | None:
+        if known is not None:
+            return next((known.outbox[i] for i in ids if i in known.outbox), None)
+        return _by_ids(session, workspace_id=workspace_id, ids=ids)
+
+    def result(row: OutboxMessage, rule: str) -> Match:
+        return _result(session, row, rule, classification, known=known)
+
+    by_id = by_ids(classification.in_reply_to)
     if by_id is not None:
-        return _result(session, by_id, "in_reply_to", classification)
-    by_id = _by_ids(session, workspace_id=workspace_id, ids=classification.references)
+        return result(by_id, "in_reply_to")
+    by_id = by_ids(classification.references)
     if by_id is not None:
-        return _result(session, by_id, "references", classification)
+        return result(by_id, "references")
     since = now - window
     if classification.kind == "bounce":
         if classification.original_message_id:
-            ids = (classification.original_message_id,)
-            by_id = _by_ids(session, workspace_id=workspace_id, ids=ids)
+            by_id = by_ids((classification.original_message_id,))
             if by_id is not None:
-                return _result(session, by_id, "bounce_original", classification)
+                return result(by_id, "bounce_original")
         for failed in classification.failed_recipients:
             row = _latest_to(session, account_id=account_id, email=failed, since=since)
             if row is not None:
-                return _result(session, row, "bounce_recipient", classification)
+                return result(row, "bounce_recipient")
         return None
     if not classification.from_address:
         return None
@@ -77,7 +128,7 @@ def match(
     )
     for row in candidates:
         if wanted and normalise_subject(row.subject) == wanted:
-            return _result(session, row, "subject_sender", classification)
+            return result(row, "subject_sender")
     return None
 
 
@@ -121,14 +172,22 @@ def _latest_to(
 
 
 def _result(
-    session: Session, row: OutboxMessage, rule: str, classification: Classification
+    session: Session,
+    row: OutboxMessage,
+    rule: str,
+    classification: Classification,
+    *,
+    known: Known | None = None,
 ) -> Match:
-    recipients = [
-        r.lower()
-        for r in session.scalars(
-            select(OutboxRecipient.email).where(OutboxRecipient.outbox_id == row.id)
-        )
-    ]
+    if known is not None and row.id in known.recipients:
+        recipients = known.recipients[row.id]
+    else:
+        recipients = [
+            r.lower()
+            for r in session.scalars(
+                select(OutboxRecipient.email).where(OutboxRecipient.outbox_id == row.id)
+            )
+        ]
     return Match(
         outbox_id=row.id,
         account_id=row.account_id,

@@ -18,10 +18,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fluenzr.detection import bounces, consequences, matching
-from fluenzr.detection.classify import classify
+from fluenzr.detection.classify import Classification, classify
 from fluenzr.detection.config import DetectionConfig
 from fluenzr.detection.message import address as header_address
-from fluenzr.detection.message import header, message_id, message_ids, parse
+from fluenzr.detection.message import header, message_ids, parse
 from fluenzr.storage.models import Account, Event
 from fluenzr.storage.models.detection import IncomingMessage
 from fluenzr.storage.models.outbox import SENT, OutboxMessage, OutboxRecipient
@@ -178,13 +178,17 @@ def process_batch(
     so far, and the recipient states (see :func:`consequences.recipient_state`); a bounce still
     flushes, because the account's bounce rate is counted in SQL.
     """
-    seen: set[str] = set()
+    own = frozenset({account.email.lower()})
+    parsed = [(uid, classify(parse(raw), own_addresses=own)) for uid, raw in messages]
+    known = matching.prefetch(session, [c for _, c in parsed], workspace_id=account.workspace_id)
+    seen = _processed_ids(session, account_id=account.id, parsed=parsed)
+    _prefetch_recipient_states(session, workspace_id=account.workspace_id, parsed=parsed)
     done: list[tuple[Processed, IncomingMessage, Event | None]] = []
     with session.no_autoflush:
-        for uid, raw in messages:
+        for uid, result in parsed:
             found = _process(
                 session,
-                raw,
+                result,
                 account=account,
                 mailbox=mailbox,
                 uidvalidity=uidvalidity,
@@ -192,6 +196,7 @@ def process_batch(
                 now=now,
                 config=config,
                 seen=seen,
+                known=known,
             )
             if found is not None:
                 done.append(found)
@@ -204,9 +209,41 @@ def process_batch(
     return out
 
 
+def _processed_ids(
+    session: Session, *, account_id: int, parsed: Sequence[tuple[int, Classification]]
+) -> set[str]:
+    """Message-IDs of this batch this account already recorded (a resync, a copy)."""
+    ids = sorted({c.message_id for _, c in parsed if c.message_id})
+    found: set[str] = set()
+    for start in range(0, len(ids), 500):
+        found.update(
+            str(value)
+            for value in session.scalars(
+                select(IncomingMessage.message_id).where(
+                    IncomingMessage.account_id == account_id,
+                    IncomingMessage.message_id.in_(ids[start : start + 500]),
+                )
+            )
+        )
+    return found
+
+
+def _prefetch_recipient_states(
+    session: Session, *, workspace_id: int, parsed: Sequence[tuple[int, Classification]]
+) -> None:
+    emails = sorted(
+        {c.from_address for _, c in parsed if c.from_address}
+        | {f for _, c in parsed for f in c.failed_recipients}
+    )
+    for start in range(0, len(emails), 500):
+        consequences.remember_recipient_states(
+            session, workspace_id=workspace_id, emails=emails[start : start + 500]
+        )
+
+
 def _process(
     session: Session,
-    raw: bytes,
+    result: Classification,
     *,
     account: Account,
     mailbox: str,
@@ -215,14 +252,11 @@ def _process(
     now: datetime,
     config: DetectionConfig,
     seen: set[str],
+    known: matching.Known,
 ) -> tuple[Processed, IncomingMessage, Event | None] | None:
-    msg = parse(raw)
-    incoming_id = message_id(msg)
-    if incoming_id in seen or already_processed(
-        session, account_id=account.id, message_id_value=incoming_id
-    ):
+    incoming_id = result.message_id
+    if incoming_id in seen:
         return None
-    result = classify(msg, own_addresses=frozenset({account.email.lower()}))
     found = matching.match(
         session,
         result,
@@ -230,6 +264,7 @@ def _process(
         account_id=account.id,
         now=now,
         window=config.match_window,
+        known=known,
     )
     if found is None:
         return None
