@@ -89,6 +89,17 @@ async def test_bye_greeting_is_reported_at_once() -> None:
     assert time.monotonic() - started < 1
 
 
+async def test_silent_command_is_a_bounded_timeout() -> None:
+    async with imap_server(ImapFaults(stall_on="LIST")) as server:
+        imap = await connect_imap(server.endpoint(), timeout=1)
+        started = time.monotonic()
+        with pytest.raises(MailError) as caught:
+            await imap.list_folders()
+        await imap.aclose()
+    assert_error(caught.value, "imap_timeout", "timeout")
+    assert time.monotonic() - started < 3
+
+
 async def test_drop_after_login_is_a_disconnect() -> None:
     async with imap_server(ImapFaults(drop_on="LIST")) as server:
         imap = await connect_imap(server.endpoint(), timeout=5)

@@ -118,6 +118,19 @@ async def test_drop_during_data_is_an_unknown_outcome() -> None:
     assert caught.value.params["stage"] == "message"
 
 
+@pytest.mark.parametrize(("verb", "stage"), [("MAIL", "mail"), ("RCPT", "rcpt"), (".", "message")])
+async def test_silence_at_any_stage_is_a_bounded_timeout(verb: str, stage: str) -> None:
+    async with raw_server(behaviours.script({}, stall_on=verb)) as server:
+        smtp = await connect_smtp(server.endpoint(Security.NONE), timeout=1, login=False)
+        started = time.monotonic()
+        with pytest.raises(MailError) as caught:
+            await smtp.send(RAW, sender=USER, recipients=["bob@fault.test"])
+        await smtp.aclose()
+    assert_error(caught.value, "timeout", "timeout")
+    assert caught.value.params["stage"] == stage  # "message": the outcome is unknown
+    assert time.monotonic() - started < 3
+
+
 @pytest.mark.parametrize(
     ("faults", "stage", "code", "reply"),
     [

@@ -42,6 +42,7 @@ class ImapFaults:
     login_reply: str | None = None  # e.g. "NO [AUTHENTICATIONFAILED] Authentication failed."
     folders: tuple[str, ...] = DEFAULT_FOLDERS  # LIST lines after "* LIST "
     drop_on: str | None = None  # hang up when this command arrives
+    stall_on: str | None = None  # never answer this command
 
 
 @dataclass
@@ -126,6 +127,9 @@ class FaultImapServer:
             self.commands.append(command)
             if command == self.faults.drop_on:
                 writer.transport.abort()
+                return
+            if command == self.faults.stall_on:
+                await reader.read()
                 return
             if command == "STARTTLS" and not tls and self.faults.starttls:
                 writer.write(f"{tag} OK Begin TLS negotiation now\r\n".encode())

@@ -314,11 +314,16 @@ class behaviours:
 
     @staticmethod
     def script(
-        replies: dict[str, str], *, drop_on: str | None = None, ehlo: tuple[str, ...] = ()
+        replies: dict[str, str],
+        *,
+        drop_on: str | None = None,
+        stall_on: str | None = None,
+        ehlo: tuple[str, ...] = (),
     ) -> Behaviour:
         """A plain SMTP dialogue: ``replies`` maps a verb (``MAIL``, ``RCPT``, ``DATA``, ``.``
         for the end of the message) to its reply; others get 250. ``drop_on`` hangs up when that
-        verb arrives (``"."`` = after the whole message, before the reply)."""
+        verb arrives (``"."`` = after the whole message, before the reply); ``stall_on`` never
+        answers that verb."""
 
         async def run(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             writer.write(b"220 raw.fluenzr.test ESMTP\r\n")
@@ -330,6 +335,9 @@ class behaviours:
                     continue
                 if verb == drop_on:
                     writer.transport.abort()
+                    return
+                if verb == stall_on:
+                    await reader.read()  # never answer; wait for the client to give up
                     return
                 if verb == "EHLO":
                     lines = ["250-raw.fluenzr.test", *[f"250-{e}" for e in ehlo], "250 8BITMIME"]
