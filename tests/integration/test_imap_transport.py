@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 
 import pytest
@@ -11,6 +12,7 @@ from fluenzr.core.endpoints import Endpoint, Security, TlsPolicy
 from fluenzr.core.secret import Secret
 from fluenzr.errors import MailError
 from fluenzr.i18n import LANGUAGES
+from fluenzr.mail import tls
 from fluenzr.mail._imap_text import decode_mailbox, encode_mailbox, parse_fetch
 from fluenzr.mail.imap import ImapSession, connect_imap
 from tests.support import mailservers as ms
@@ -280,3 +282,27 @@ async def test_many_sessions_in_parallel_fault_server() -> None:
         for session in sessions:
             await session.logout()
     assert len(server.logins) == 20
+
+
+@pytest.mark.mailserver
+async def test_dovecot_as_a_remote_client_sees_it(mailserver: None) -> None:
+    # Reached on 127.0.0.2, Dovecot treats us like a remote client: LOGINDISABLED before TLS.
+    user = ms.create_user("imap")
+    with open(ms.SERVER_CERT_FILE) as handle:  # noqa: ASYNC230 - a small local file
+        pin = tls.fingerprint(ssl.PEM_cert_to_DER_cert(handle.read()))
+    base = user.imap_endpoint(port=ms.IMAP_PORT, security=Security.STARTTLS)
+    remote = Endpoint("127.0.0.2", base.port, base.security, user.email, user.secret)
+    pinned = Endpoint(**{**remote.__dict__, "tls": TlsPolicy(pin_sha256=pin)})
+    cleartext = Endpoint(**{**remote.__dict__, "security": Security.NONE})
+
+    session = ImapSession(cleartext, timeout=10)
+    assert "LOGINDISABLED" in await session.open()
+    with pytest.raises(MailError) as caught:
+        await session.login()  # refused by us, before any password is sent
+    await session.logout()
+    assert_error(caught.value, "imap_starttls_unavailable", "tls")
+
+    async with await connect_imap(pinned, timeout=10) as imap:
+        assert imap.secure_transport
+        assert "LOGINDISABLED" not in imap.capabilities
+        assert (await imap.select("INBOX")).exists == 0
