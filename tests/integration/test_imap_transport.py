@@ -71,6 +71,13 @@ async def test_refused() -> None:
     assert_error(caught.value, "imap_connection_refused", "connection")
 
 
+async def test_cleartext_to_a_remote_host_is_refused_before_connecting() -> None:
+    endpoint = Endpoint("imap.example.com", 143, Security.NONE, USER, Secret(PASSWORD))
+    with pytest.raises(MailError) as caught:
+        await connect_imap(endpoint, timeout=5)
+    assert_error(caught.value, "imap_cleartext_not_allowed", "tls")
+
+
 async def test_stall_times_out_in_bounded_time() -> None:
     async with raw_server(behaviours.stall()) as server:
         started = time.monotonic()
