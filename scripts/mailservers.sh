@@ -73,11 +73,13 @@ configure() {  # prints "changed" when a running server must reload its configur
   chmod 0777 "$DIR/users.d"
   chown mail:mail "$DIR/vmail"
   chmod 0755 "$DIR" "$DIR/log"
-  {
+  local changed  # not "| grep -q": grep exiting early would kill the remaining installs
+  changed="$(
     install_file postfix-main.cf "$DIR/postfix/main.cf"
     install_file postfix-master.cf "$DIR/postfix/master.cf"
     install_file dovecot.conf "$DIR/dovecot/dovecot.conf"
-  } | grep -q changed && echo changed
+  )"
+  if [ -n "$changed" ]; then echo changed; fi
   if [ -n "$fresh" ]; then postfix -c "$DIR/postfix" set-permissions >/dev/null 2>&1 || true; fi
   return 0
 }
