@@ -194,3 +194,30 @@ def test_no_mime_structure_crashes(headers: list[tuple[str, str]], parts: list) 
 @given(raw=st.binary(max_size=2000))
 def test_no_bytes_crash(raw: bytes) -> None:
     assert classify_bytes(raw).kind in KINDS
+
+
+def test_fast_header_parser_agrees_with_the_stdlib_on_the_corpus() -> None:
+    from pathlib import Path
+
+    from fluenzr.detection.bounces import looks_like_bounce
+    from fluenzr.detection.message import address, content_type, header, parse, parse_headers
+
+    corpus = Path(__file__).resolve().parents[1] / "corpus"
+    for path in sorted(corpus.rglob("*.eml")):
+        raw = path.read_bytes()
+        head = raw.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0] + b"\n\n"
+        slow, fast = parse(head), parse_headers(head)
+        for name in ("Subject", "In-Reply-To", "References", "Auto-Submitted", "List-Id"):
+            assert header(fast, name) == header(slow, name), (path.name, name)
+        assert address(fast, "From") == address(slow, "From"), path.name
+        assert content_type(fast) == content_type(slow), path.name
+        assert looks_like_bounce(fast) == looks_like_bounce(slow), path.name
+
+
+@settings(max_examples=200, deadline=None)
+@given(raw=st.binary(max_size=1000))
+def test_fast_header_parser_never_crashes(raw: bytes) -> None:
+    from fluenzr.detection.bounces import looks_like_bounce
+    from fluenzr.detection.message import parse_headers
+
+    assert looks_like_bounce(parse_headers(raw)) in (True, False)

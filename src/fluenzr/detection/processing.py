@@ -21,7 +21,7 @@ from fluenzr.detection import bounces, consequences, matching
 from fluenzr.detection.classify import Classification, classify
 from fluenzr.detection.config import DetectionConfig
 from fluenzr.detection.message import address as header_address
-from fluenzr.detection.message import header, message_ids, parse
+from fluenzr.detection.message import header, message_ids, parse, parse_headers
 from fluenzr.storage.models import Account, Event
 from fluenzr.storage.models.detection import IncomingMessage
 from fluenzr.storage.models.outbox import SENT, OutboxMessage, OutboxRecipient
@@ -65,7 +65,7 @@ def relevant_uids(
     """UIDs whose header fields make them worth fetching whole (few, in an outreach inbox)."""
     triaged = []
     for uid, raw in headers:
-        msg = parse(raw)
+        msg = parse_headers(raw)
         refs = message_ids(header(msg, "In-Reply-To")) + message_ids(header(msg, "References"))
         triaged.append((uid, msg, refs, header_address(msg, "From")[1]))
     ours = _our_ids(
