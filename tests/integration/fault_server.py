@@ -4,7 +4,8 @@
 (so a test can change it between worker runs): stages ``greeting``, ``auth``, ``mail``,
 ``rcpt`` (or ``rcpt:<address>``), ``data`` (the DATA command) and ``dot`` (after the message);
 actions ``"drop"`` (close the connection; for ``dot`` in the middle of the message),
-``"stall"`` (never answer) and ``"slow:<seconds>"`` (answer normally, late). Messages accepted after the dot are kept in ``delivered``.
+``"stall"`` (never answer) and ``"slow:<seconds>"`` (answer normally, late). Messages accepted
+after the dot are kept in ``delivered``.
 """
 
 from __future__ import annotations
