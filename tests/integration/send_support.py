@@ -50,6 +50,7 @@ def add_account(
     port: int,
     security: str,
     imap_port: int | None = None,
+    imap_security: str = "ssl",
     ca_file: str | None = None,
     **settings: Any,
 ) -> int:
@@ -66,7 +67,7 @@ def add_account(
         password=Secret(password),
         imap_host=host if imap_port else None,
         imap_port=imap_port,
-        imap_security="ssl" if imap_port else None,
+        imap_security=imap_security if imap_port else None,
         imap_username=email if imap_port else None,
         ca_file=ca_file,
         force=True,

@@ -10,6 +10,7 @@ from fluenzr.services.context import AppContext
 from tests.integration.send_support import add_account, enqueue, message, run_until_idle
 from tests.support.mailservers import (
     CA_FILE,
+    IMAP_PORT,
     IMAPS_PORT,
     SUBMISSION_PORT,
     SUBMISSIONS_PORT,
@@ -22,10 +23,16 @@ pytestmark = pytest.mark.mailserver
 
 
 @pytest.mark.parametrize(
-    ("port", "security"), [(SUBMISSION_PORT, "starttls"), (SUBMISSIONS_PORT, "ssl")]
+    ("port", "security", "imap_port", "imap_security"),
+    [
+        (SUBMISSION_PORT, "starttls", IMAPS_PORT, "ssl"),
+        (SUBMISSIONS_PORT, "ssl", IMAPS_PORT, "ssl"),
+        # STARTTLS IMAP (e.g. ProtonMail Bridge on 1143): the copy goes over the upgraded link.
+        (SUBMISSION_PORT, "starttls", IMAP_PORT, "starttls"),
+    ],
 )
 def test_send_arrives_with_copy_in_sent(
-    mailserver: None, app: AppContext, port: int, security: str
+    mailserver: None, app: AppContext, port: int, security: str, imap_port: int, imap_security: str
 ) -> None:
     sender, rcpt = create_user("send"), create_user("rcpt")
     account_id = add_account(
@@ -34,7 +41,8 @@ def test_send_arrives_with_copy_in_sent(
         password=sender.password,
         port=port,
         security=security,
-        imap_port=IMAPS_PORT,
+        imap_port=imap_port,
+        imap_security=imap_security,
         ca_file=CA_FILE,
     )
     queued = enqueue(app, account_id, rcpt.email, subject="Reunión mañana")

@@ -15,6 +15,7 @@ from fluenzr.storage.models.outbox import OutboxMessage
 from tests.integration.send_support import add_account, enqueue, message, run_until_idle
 from tests.support.mailservers import (
     CA_FILE,
+    IMAP_PORT,
     IMAPS_PORT,
     SUBMISSION_PORT,
     create_user,
@@ -37,7 +38,12 @@ def _abandon(app: AppContext, outbox_id: int) -> None:
         row.attempts += 1
 
 
-def test_found_in_sent_is_sent_missing_is_set_aside(mailserver: None, app: AppContext) -> None:
+@pytest.mark.parametrize(
+    ("imap_port", "imap_security"), [(IMAPS_PORT, "ssl"), (IMAP_PORT, "starttls")]
+)
+def test_found_in_sent_is_sent_missing_is_set_aside(
+    mailserver: None, app: AppContext, imap_port: int, imap_security: str
+) -> None:
     sender, rcpt = create_user("recover"), create_user("recover-rcpt")
     account_id = add_account(
         app,
@@ -45,7 +51,8 @@ def test_found_in_sent_is_sent_missing_is_set_aside(mailserver: None, app: AppCo
         password=sender.password,
         port=SUBMISSION_PORT,
         security="starttls",
-        imap_port=IMAPS_PORT,
+        imap_port=imap_port,
+        imap_security=imap_security,
         ca_file=CA_FILE,
     )
     delivered = enqueue(app, account_id, rcpt.email, subject="delivered")

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select, update
 
+from fluenzr.errors import MailError
 from fluenzr.mail.mime import with_date
 from fluenzr.sending import imap_sent, pacing
 from fluenzr.services.context import AppContext
@@ -111,9 +112,10 @@ class SentCopier:
             return await imap_sent.append_sent(
                 creds.imap, messages, seconds=self.ctx.settings.imap_timeout
             )
-        except imap_sent.ImapFailure as exc:
-            log.info("copy to Sent failed for account %s: %s", account_id, exc)
-            return [str(exc)] * len(messages)
+        except MailError as exc:
+            text = imap_sent.describe(exc)
+            log.info("copy to Sent failed for account %s: %s", account_id, text)
+            return [text] * len(messages)
 
     def _record(self, outbox_id: int, error: str | None) -> None:
         now = self.ctx.clock.now()
@@ -143,6 +145,8 @@ class SentCopier:
             return await imap_sent.sent_contains(
                 creds.imap, message_id, seconds=self.ctx.settings.imap_timeout
             )
-        except imap_sent.ImapFailure as exc:
-            log.warning("Sent lookup failed for account %s: %s", account_id, exc)
+        except MailError as exc:
+            log.warning(
+                "Sent lookup failed for account %s: %s", account_id, imap_sent.describe(exc)
+            )
             return None
