@@ -273,26 +273,51 @@ def suppress(
     return True
 
 
+def _pending_stop_on_reply(
+    session: Session, *, workspace_id: int, emails: list[str]
+) -> list[tuple[OutboxMessage, str]]:
+    return [
+        (row, str(email))
+        for row, email in session.execute(
+            select(OutboxMessage, func.lower(OutboxRecipient.email))
+            .join(OutboxRecipient, OutboxRecipient.outbox_id == OutboxMessage.id)
+            .where(
+                OutboxMessage.workspace_id == workspace_id,
+                OutboxMessage.stop_on_reply.is_(True),
+                OutboxMessage.status.in_(PENDING),
+                func.lower(OutboxRecipient.email).in_(emails),
+            )
+            .with_for_update(of=OutboxMessage)
+        )
+    ]
+
+
+def remember_stop_on_reply(session: Session, *, workspace_id: int, emails: list[str]) -> None:
+    """Load, for a batch, the queued stop-on-reply messages to any of ``emails``."""
+    known: dict[tuple[int, str], list[OutboxMessage]] = session.info.setdefault("stop_on_reply", {})
+    wanted = [e.lower() for e in emails]
+    for email in wanted:
+        known.setdefault((workspace_id, email), [])
+    for row, email in _pending_stop_on_reply(session, workspace_id=workspace_id, emails=wanted):
+        known[(workspace_id, email)].append(row)
+
+
 def cancel_stop_on_reply(
     session: Session, *, workspace_id: int, email: str, now: datetime
 ) -> tuple[int, ...]:
     """Cancel queued/deferred ``stop_on_reply`` messages to ``email`` no worker is sending."""
-    rows = session.scalars(
-        select(OutboxMessage)
-        .join(OutboxRecipient, OutboxRecipient.outbox_id == OutboxMessage.id)
-        .where(
-            OutboxMessage.workspace_id == workspace_id,
-            OutboxMessage.stop_on_reply.is_(True),
-            OutboxMessage.status.in_(PENDING),
-            func.lower(OutboxRecipient.email) == email.lower(),
-        )
-        .with_for_update(of=OutboxMessage)
-    ).all()
+    email = email.lower()
+    known: dict[tuple[int, str], list[OutboxMessage]] = session.info.get("stop_on_reply", {})
+    rows = known.get((workspace_id, email))
+    if rows is None:
+        rows = [
+            r for r, _ in _pending_stop_on_reply(session, workspace_id=workspace_id, emails=[email])
+        ]
     cancelled = []
     for row in rows:
         leased = row.locked_until is not None and (aware(row.locked_until) or now) > now
-        if leased:
-            continue  # a worker is sending it right now: too late to stop this one
+        if row.status not in PENDING or leased:
+            continue  # already cancelled, or a worker is sending it right now: too late
         row.status = CANCELLED
         row.reason = "replied"
         row.next_attempt_at = None

@@ -236,9 +236,9 @@ def _prefetch_recipient_states(
         | {f for _, c in parsed for f in c.failed_recipients}
     )
     for start in range(0, len(emails), 500):
-        consequences.remember_recipient_states(
-            session, workspace_id=workspace_id, emails=emails[start : start + 500]
-        )
+        chunk = emails[start : start + 500]
+        consequences.remember_recipient_states(session, workspace_id=workspace_id, emails=chunk)
+        consequences.remember_stop_on_reply(session, workspace_id=workspace_id, emails=chunk)
 
 
 def _process(
