@@ -155,6 +155,11 @@ class MailError(FluenzrError):
     ) -> None:
         self.reply_code = reply_code
         self.enhanced_code = enhanced_code
+        if category is None and code is not None:
+            # The taxonomy (data) knows every mail code's category; raisers need not repeat it.
+            from fluenzr.diagnose.taxonomy import category_of
+
+            category = category_of(code).value
         super().__init__(code, params=params, category=category, detail=detail)
 
     def to_dict(self, lang: str | None = None) -> dict[str, Any]:

@@ -40,3 +40,11 @@ def test_accept_language() -> None:
 def test_missing_key_never_crashes() -> None:
     assert translate("no.such.key", "fr") == "no.such.key"
     assert translate("error.port_invalid.message", "es") != ""
+
+
+def test_mail_error_takes_its_category_from_the_taxonomy() -> None:
+    from fluenzr.errors import MailError
+
+    assert MailError("auth_failed").category == "auth"
+    assert MailError("certificate_invalid").category == "certificate"
+    assert MailError("no_such_code").category == "mail"
