@@ -20,7 +20,10 @@ class FaultServer:
     delivered: list[bytes] = field(default_factory=list)
     connections: int = 0
     port: int = 0
+    auth: bool = True  # advertise AUTH (a local relay may not)
+    commands: list[str] = field(default_factory=list)  # verbs received, in order
     _server: asyncio.Server | None = None
+    _writers: list[asyncio.StreamWriter] = field(default_factory=list)
 
     async def start(self) -> FaultServer:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
@@ -31,6 +34,11 @@ class FaultServer:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
+
+    def hang_up(self) -> None:
+        """Close every open connection from the server's side (an idle timeout)."""
+        for writer in self._writers:
+            writer.close()
 
     async def _reply(self, writer: asyncio.StreamWriter, stage: str, default: str) -> bool:
         """Answer a stage; False when the connection was dropped."""
@@ -49,6 +57,7 @@ class FaultServer:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
+        self._writers.append(writer)
         try:
             if await self._reply(writer, "greeting", "220 fault.test ESMTP"):
                 await self._session(reader, writer)
@@ -61,8 +70,10 @@ class FaultServer:
         while line := await reader.readline():
             verb = line.decode(errors="replace").strip()
             upper = verb.upper()
+            self.commands.append(upper.split(" ", 1)[0])
             if upper.startswith(("EHLO", "HELO")):
-                writer.write(b"250-fault.test\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n")
+                auth = b"250-AUTH PLAIN LOGIN\r\n" if self.auth else b""
+                writer.write(b"250-fault.test\r\n" + auth + b"250 8BITMIME\r\n")
             elif upper.startswith("AUTH"):
                 if not await self._reply(writer, "auth", "235 2.7.0 ok"):
                     return

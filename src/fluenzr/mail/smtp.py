@@ -198,6 +198,12 @@ class SmtpSession:
         await asyncio.sleep(0)
 
     @property
+    def connected(self) -> bool:
+        """Whether the connection is still open (a pooled session may be reused)."""
+        client = self._client
+        return bool(client and client.is_connected)
+
+    @property
     def secure(self) -> bool:
         client = self._client
         return bool(client and client.get_transport_info("sslcontext") is not None)

@@ -166,15 +166,16 @@ class BatchSender:
             self._refused(job, batch.account_id, [])
             return True
         started: list[datetime] = []
+        # The Date header is the ``sending_at`` time: the copy to Sent rebuilds the same bytes.
+        now = self.ctx.clock.now()
+        mime = with_date(job.mime, now.astimezone(ZoneInfo(batch.timezone)))
 
-        async def data() -> bytes:
-            now = self.ctx.clock.now()
+        async def before_data() -> None:
             await self.writer.sending(job.outbox_id, now=now)
             started.append(now)
-            return with_date(job.mime, now.astimezone(ZoneInfo(batch.timezone)))
 
         try:
-            outcome = await self._attempt(job, batch, data)
+            outcome = await self._attempt(job, batch, mime, before_data)
         except SmtpFailure as exc:
             keep_going = self._failed(
                 job, batch.account_id, exc.failure, data_started=bool(started)
@@ -220,16 +221,15 @@ class BatchSender:
             return gone
 
     async def _attempt(
-        self, job: Job, batch: Batch, data: Callable[[], Awaitable[bytes]]
+        self, job: Job, batch: Batch, mime: bytes, before_data: Callable[[], Awaitable[None]]
     ) -> list[RecipientResult]:
-        smtputf8 = not job.sender.isascii() or not all(r.isascii() for r in job.recipients)
         for retry in (True, False):
             smtp, reused = await self.connections.get(
                 batch.account_id, changed_at=batch.credentials_changed_at
             )
             try:
                 return await smtp.send(
-                    sender=job.sender, recipients=job.recipients, data=data, smtputf8=smtputf8
+                    mime, sender=job.sender, recipients=job.recipients, before_data=before_data
                 )
             except SmtpFailure as exc:
                 stale = exc.failure.stage is Stage.MAIL and exc.failure.kind is not Kind.REPLY

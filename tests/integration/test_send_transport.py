@@ -1,0 +1,101 @@
+"""The sending engine on the shared SMTP transport: one reused connection per account, a
+connection the server closed while idle is replaced, cleartext relays without AUTH."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from fluenzr.config import load_settings
+from fluenzr.core.endpoints import Endpoint, Security
+from fluenzr.core.secret import Secret
+from fluenzr.mail.smtp import SmtpSession
+from fluenzr.sending.connections import Connections
+from fluenzr.sending.worker import Worker, WorkerOptions
+from fluenzr.services.context import AppContext, open_app
+from tests.integration.fault_server import FaultServer
+from tests.integration.send_support import FakeClock, add_account, enqueue, message
+
+
+@pytest.fixture
+def ctx(home: Path) -> Iterator[AppContext]:
+    app = open_app(load_settings(home=home, smtp_timeout=2.0))
+    app.clock = FakeClock()
+    yield app
+    app.close()
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FaultServer]:
+    fault = await FaultServer().start()
+    yield fault
+    await fault.stop()
+
+
+def _account(ctx: AppContext, server: FaultServer) -> int:
+    return add_account(
+        ctx, email="ana@fault.test", password="pw", port=server.port, security="none"
+    )
+
+
+async def test_one_connection_carries_the_accounts_messages(
+    ctx: AppContext, server: FaultServer
+) -> None:
+    account_id = _account(ctx, server)
+    ids = [enqueue(ctx, account_id, f"bob{n}@example.org").id for n in range(3)]
+    await Worker(ctx, WorkerOptions(poll=0.02)).run(until_idle=True)
+    assert {message(ctx, i).status for i in ids} == {"sent"}
+    assert len(server.delivered) == 3
+    assert server.connections == 1
+    assert server.commands.count("AUTH") == 1
+
+
+async def test_cleartext_relay_without_auth_is_used_without_login(
+    ctx: AppContext, server: FaultServer
+) -> None:
+    server.auth = False  # e.g. a local relay on loopback
+    queued = enqueue(ctx, _account(ctx, server), "bob@example.org")
+    await Worker(ctx, WorkerOptions(poll=0.02)).run(until_idle=True)
+    assert message(ctx, queued.id).status == "sent"
+    assert "AUTH" not in server.commands
+    assert len(server.delivered) == 1
+
+
+async def test_a_connection_closed_while_idle_is_replaced(
+    ctx: AppContext, server: FaultServer
+) -> None:
+    account_id = _account(ctx, server)
+    connections = Connections(ctx)
+    try:
+        first, reused = await connections.get(account_id, changed_at=None)
+        assert (first.alive, reused) == (True, False)
+        assert (await connections.get(account_id, changed_at=None))[1] is True
+        server.hang_up()
+        for _ in range(100):  # the client notices the hang-up on its next loop turns
+            if not first.alive:
+                break
+            await asyncio.sleep(0.01)
+        second, reused = await connections.get(account_id, changed_at=None)
+        assert (second is first, reused, server.connections) == (False, False, 2)
+    finally:
+        await connections.close_all()
+
+
+async def test_transport_says_whether_it_is_connected(server: FaultServer) -> None:
+    endpoint = Endpoint(
+        host="127.0.0.1",
+        port=server.port,
+        security=Security.NONE,
+        username="ana@fault.test",
+        password=Secret("pw"),
+    )
+    session = SmtpSession(endpoint, timeout=2)
+    assert session.connected is False
+    await session.open()
+    await session.hello()
+    assert session.connected is True
+    await session.quit()
+    assert session.connected is False
