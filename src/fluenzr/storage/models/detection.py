@@ -30,8 +30,9 @@ class ImapSyncState(Base):
 class IncomingMessage(Base):
     """An incoming message the watcher acted on (a bounce, or mail linked to what we sent).
 
-    Unique on (account, mailbox, UIDVALIDITY, UID) — and on the Message-ID per account, so a
-    resync after a UIDVALIDITY change never processes the same mail twice.
+    Unique on (account, mailbox, UIDVALIDITY, UID); the watcher also skips a Message-ID the
+    account already recorded (indexed), so a resync after a UIDVALIDITY change never processes
+    the same mail twice.
     """
 
     __tablename__ = "incoming_messages"
