@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from tests.support.mailservers import (
     CA_FILE,
     HOST,
@@ -33,7 +33,16 @@ from fluenzr.detection.config import DetectionConfig
 from fluenzr.detection.imap_adapter import connect_account
 from fluenzr.detection.processing import TRIAGE_FIELDS
 from fluenzr.detection.watcher import MailboxWatcher
-from fluenzr.storage.models.detection import IncomingMessage
+from fluenzr.services.context import AppContext
+from fluenzr.storage.engine import transaction
+from fluenzr.storage.models import Account, Event
+from fluenzr.storage.models.detection import (
+    ImapSyncState,
+    IncomingMessage,
+    RecipientState,
+    Suppression,
+)
+from fluenzr.storage.models.outbox import SENT, OutboxMessage
 
 
 async def _scan(ctx, account_id: int, config: DetectionConfig) -> tuple[float, float, int]:
@@ -80,14 +89,23 @@ def _run(user: MailUser, count: int) -> dict[str, float]:
         }
         cfg.write_text(json.dumps(settings))
         _imapflow(cfg)  # warm-up: Dovecot indexes and caches the new mail for both clients
-        wall, cpu, recorded = asyncio.run(_scan(ctx, account_id, config))
-        with ctx.sessions() as session:
-            settings["bodies"] = sorted(session.scalars(select(IncomingMessage.uid)))
-        cfg.write_text(json.dumps(settings))
-        ref = _imapflow(cfg)
+        # The machine is shared and noisy: alternate the two clients and keep each one's best.
+        ours: list[tuple[float, float, int]] = []
+        refs: list[dict[str, float]] = []
+        for _ in range(ROUNDS):
+            _forget_scan(ctx)
+            ours.append(asyncio.run(_scan(ctx, account_id, config)))
+            with ctx.sessions() as session:
+                settings["bodies"] = sorted(set(session.scalars(select(IncomingMessage.uid))))
+            cfg.write_text(json.dumps(settings))
+            refs.append(_imapflow(cfg))
+        wall, cpu, recorded = min(ours)
+        ref = min(refs, key=lambda r: r["seconds"])
+        cpu = min(c for _, c, _ in ours)
+        ref = {**ref, "cpu": min(r["cpu"] for r in refs)}
         bodies = settings["bodies"]
     ours_rate, ref_rate = count / wall, count / ref["seconds"]
-    print(f"P2 scan of a {count:,}-message INBOX over IMAPS (local Dovecot)")
+    print(f"P2 scan of a {count:,}-message INBOX over IMAPS (local Dovecot), best of {ROUNDS}")
     print(f"{'client':<34}{'msgs/s':>10}{'msgs/CPU-s':>12}{'bodies':>8}")
     print(
         f"{'FluenzR watcher (+classify, DB)':<34}{ours_rate:>10,.0f}"
@@ -103,6 +121,20 @@ def _run(user: MailUser, count: int) -> dict[str, float]:
         f"events recorded: {recorded}"
     )
     return {"ours": ours_rate, "imapflow": ref_rate}
+
+
+ROUNDS = 3
+
+
+def _forget_scan(ctx: AppContext) -> None:
+    """Start the next round from scratch: no sync state, no recorded messages or events."""
+    with transaction(ctx.sessions) as session:
+        for model in (ImapSyncState, IncomingMessage, Event, RecipientState, Suppression):
+            session.execute(delete(model))
+        session.execute(
+            update(OutboxMessage).values(status=SENT, reason=None)
+        )  # stop-on-reply cancellations undone
+        session.execute(update(Account).values(status="active", status_reason=None))
 
 
 def _imapflow(cfg: Path) -> dict[str, float]:
