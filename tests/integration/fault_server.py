@@ -22,6 +22,7 @@ class FaultServer:
     port: int = 0
     auth: bool = True  # advertise AUTH (a local relay may not)
     commands: list[str] = field(default_factory=list)  # verbs received, in order
+    mail_from: list[str] = field(default_factory=list)  # whole MAIL lines (with parameters)
     _server: asyncio.Server | None = None
     _writers: list[asyncio.StreamWriter] = field(default_factory=list)
 
@@ -78,6 +79,7 @@ class FaultServer:
                 if not await self._reply(writer, "auth", "235 2.7.0 ok"):
                     return
             elif upper.startswith("MAIL"):
+                self.mail_from.append(verb)
                 if not await self._reply(writer, "mail", "250 2.1.0 ok"):
                     return
             elif upper.startswith("RCPT"):

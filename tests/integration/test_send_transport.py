@@ -12,7 +12,7 @@ import pytest
 from fluenzr.config import load_settings
 from fluenzr.core.endpoints import Endpoint, Security
 from fluenzr.core.secret import Secret
-from fluenzr.mail.smtp import SmtpSession
+from fluenzr.mail.smtp import SmtpSession, connect_smtp
 from fluenzr.sending.connections import Connections
 from fluenzr.sending.worker import Worker, WorkerOptions
 from fluenzr.services.context import AppContext, open_app
@@ -99,3 +99,19 @@ async def test_transport_says_whether_it_is_connected(server: FaultServer) -> No
     assert session.connected is True
     await session.quit()
     assert session.connected is False
+
+
+async def test_body_8bitmime_only_for_8bit_messages(server: FaultServer) -> None:
+    endpoint = Endpoint(
+        host="127.0.0.1",
+        port=server.port,
+        security=Security.NONE,
+        username="ana@fault.test",
+        password=Secret("pw"),
+    )
+    async with await connect_smtp(endpoint, timeout=2) as smtp:
+        for body in ("plain ascii", "mañana"):
+            raw = f"Subject: x\r\n\r\n{body}\r\n".encode()
+            result = await smtp.send(raw, sender="ana@fault.test", recipients=["bob@example.org"])
+            assert result.ok
+    assert ["BODY=8BITMIME" in line for line in server.mail_from] == [False, True]
