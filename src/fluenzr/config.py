@@ -61,6 +61,25 @@ class Settings(BaseSettings):
         default=False, description="Mark session cookies Secure (set true behind HTTPS)."
     )
     log_level: str = Field(default="INFO", description="Python logging level.")
+    # Reply detection (None keeps the default in fluenzr.detection.config).
+    detect_poll_interval: float | None = Field(
+        default=None, gt=0, description="Seconds between INBOX checks when IDLE is not offered."
+    )
+    detect_bounce_rate_threshold: float | None = Field(
+        default=None, ge=0, le=1, description="Bounce rate that pauses an account (default 0.05)."
+    )
+    detect_bounce_rate_window: int | None = Field(
+        default=None, ge=1, description="Last N sends the bounce rate is measured over (100)."
+    )
+    detect_bounce_rate_min_sends: int | None = Field(
+        default=None, ge=1, description="No bounce-rate pause on fewer sends than this (20)."
+    )
+    detect_match_window_days: int | None = Field(
+        default=None, ge=1, description="Days a subject+sender fallback match looks back (30)."
+    )
+    detect_initial_sync_concurrency: int | None = Field(
+        default=None, ge=1, description="Mailboxes doing their first sync at once (20)."
+    )
 
     @field_validator("lang")
     @classmethod

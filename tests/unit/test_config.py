@@ -49,3 +49,18 @@ def test_broken_config_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_settings(home=tmp_path)
     assert "config.toml" in info.value.render("en")
+
+
+def test_detection_settings_reach_the_detection_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fluenzr.detection.config import from_settings
+
+    monkeypatch.setenv("FLUENZR_DETECT_BOUNCE_RATE_THRESHOLD", "0.1")
+    monkeypatch.setenv("FLUENZR_DETECT_POLL_INTERVAL", "5")
+    config = from_settings(load_settings(home=tmp_path))
+    assert (config.bounce_rate_threshold, config.poll_interval) == (0.1, 5.0)
+    assert from_settings(load_settings(home=tmp_path / "x")).bounce_rate_window == 100
+    monkeypatch.setenv("FLUENZR_DETECT_BOUNCE_RATE_THRESHOLD", "2")
+    with pytest.raises(ConfigError):
+        load_settings(home=tmp_path)
