@@ -4,6 +4,7 @@ connection the server closed while idle is replaced, cleartext relays without AU
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -115,3 +116,27 @@ async def test_body_8bitmime_only_for_8bit_messages(server: FaultServer) -> None
             result = await smtp.send(raw, sender="ana@fault.test", recipients=["bob@example.org"])
             assert result.ok
     assert ["BODY=8BITMIME" in line for line in server.mail_from] == [False, True]
+
+
+async def test_unreachable_imap_keeps_the_copy_pending_with_its_error_code(
+    ctx: AppContext, server: FaultServer
+) -> None:
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    account_id = add_account(
+        ctx,
+        email="ana@fault.test",
+        password="pw",
+        port=server.port,
+        security="none",
+        imap_port=closed,
+        imap_security="none",
+    )
+    queued = enqueue(ctx, account_id, "bob@example.org")
+    await Worker(ctx, WorkerOptions(poll=0.02)).run(until_idle=True)
+    row = message(ctx, queued.id)
+    assert (row.status, row.sent_copy, row.copy_attempts) == ("sent", "pending", 1)
+    assert row.copy_error is not None
+    assert row.copy_error.startswith("imap_connection_refused")
+    assert len(server.delivered) == 1  # the mail itself is never re-sent for its copy
