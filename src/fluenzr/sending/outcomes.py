@@ -71,7 +71,7 @@ class Decision:
     retry_after: timedelta | None = None
 
 
-# Our stage → the classifier's stage (aiosmtplib reports DATA and the final dot together).
+# Our stage → the classifier's stage (sending counts DATA and the final dot as one stage).
 _STAGES = {
     Stage.CONNECT: Classifier.GREETING,
     Stage.TLS: Classifier.STARTTLS,
