@@ -26,7 +26,7 @@ import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from email import policy as email_policy
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -277,7 +277,15 @@ def build(draft: Draft, *, message_id: str | None = None) -> Built:
 
 
 def date_line(when: datetime) -> bytes:
-    return f"Date: {format_datetime(when)}\r\n".encode("ascii")
+    # Every message sent within the same second shares its Date line: format it once. The key
+    # keeps the offset apart (aware datetimes compare equal across zones for the same instant).
+    return _date_line(when.replace(microsecond=0, tzinfo=None), when.utcoffset())
+
+
+@functools.lru_cache(maxsize=64)
+def _date_line(local: datetime, offset: timedelta | None) -> bytes:
+    zone = None if offset is None else timezone(offset)
+    return f"Date: {format_datetime(local.replace(tzinfo=zone))}\r\n".encode("ascii")
 
 
 def with_date(mime: bytes, when: datetime) -> bytes:

@@ -80,6 +80,7 @@ class BatchSender:
         self.lease = lease
         self.connections = connections
         self.writer = writer
+        self._backoff_reset = False  # a delivery of this batch has already reset the backoff
 
     def _load(self, claim: leases.Claim) -> Batch | None:
         with self.ctx.sessions() as session:
@@ -205,8 +206,11 @@ class BatchSender:
                 partial=partial,
                 copy=batch.copy,
                 at=self.ctx.clock.now(),
-            )
+            ),
+            # Only a stop (which ends the batch) sets a backoff: once per batch is enough.
+            reset_backoff=not self._backoff_reset,
         )
+        self._backoff_reset = True
 
     def _drop_suppressed(self, job: Job, account_id: int) -> bool:
         """Fail recipients suppressed since enqueue; True when nobody is left to send to."""

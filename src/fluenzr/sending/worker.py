@@ -127,7 +127,10 @@ class Worker:
         finally:
             if self.tasks:
                 await asyncio.gather(*self.tasks.values(), return_exceptions=True)
-            await self.writer.flush()
+            try:
+                await self.writer.flush()
+            finally:
+                self.writer.close()
             await self.connections.close_all()
 
 

@@ -10,6 +10,7 @@ commit (and a handful of multi-row statements) per group instead of per message.
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Table, bindparam
@@ -26,6 +27,10 @@ _RESET_BACKOFF = (
 )
 
 
+HOLD = 5.0  # seconds an unused connection is kept; older ones go back to the pool (and its ping)
+SENT_WAIT = 0.005  # seconds a ``sent`` record waits for a ``sending`` commit to ride along
+
+
 class StateWriter:
     def __init__(self, ctx: AppContext, *, lease: timedelta) -> None:
         self.ctx = ctx
@@ -35,16 +40,25 @@ class StateWriter:
         self._accounts: set[int] = set()  # an accepted message ends the account's backoff
         self._waiters: list[asyncio.Future[None]] = []
         self._scheduled = False
+        self._later: asyncio.TimerHandle | None = None
+        # Connections kept between commits: a checkout per commit costs a pool round (and on
+        # PostgreSQL a ping round trip). Several at once when PostgreSQL commits overlap.
+        self._idle: list[tuple[float, Connection]] = []
         # A PostgreSQL commit waits on the server's disk: there it runs in a thread, so other
         # accounts keep talking SMTP meanwhile. SQLite commits are short and local.
         self._threaded = ctx.engine.dialect.name == "postgresql"
 
-    def delivered(self, item: results.Delivered) -> None:
-        """Record an accepted message; committed with the next group, which starts at once:
-        the shorter a delivered message stays ``sending``, the fewer a crash sets aside."""
+    def delivered(self, item: results.Delivered, *, reset_backoff: bool = True) -> None:
+        """Record an accepted message. It rides along with the next ``sending`` commit (its
+        account's next message reaches DATA a round trip later), or at the latest after
+        ``SENT_WAIT``: one commit per message instead of two, and a delivered message still
+        stays ``sending`` only for moments. ``reset_backoff``: the account's backoff may be
+        set (False for the later messages of a batch, whose first delivery already reset it)."""
         self._sent.append(item)
-        self._accounts.add(item.account_id)
-        self._schedule()
+        if reset_backoff:
+            self._accounts.add(item.account_id)
+        if not self._scheduled and self._later is None:
+            self._later = asyncio.get_running_loop().call_later(SENT_WAIT, self._schedule)
 
     def _schedule(self) -> None:
         if not self._scheduled:
@@ -67,6 +81,9 @@ class StateWriter:
 
     async def _commit(self) -> None:
         self._scheduled = False
+        if self._later is not None:
+            self._later.cancel()
+            self._later = None
         sending, sent, accounts, waiters = self._sending, self._sent, self._accounts, self._waiters
         self._sending, self._sent, self._accounts, self._waiters = [], [], set(), []
         if not (sending or sent):
@@ -93,8 +110,29 @@ class StateWriter:
         sent: list[results.Delivered],
         accounts: set[int],
     ) -> None:
-        with self.ctx.engine.begin() as connection:
-            _apply(connection, sending, sent, accounts)
+        connection = self._checkout()
+        try:
+            with connection.begin():
+                _apply(connection, sending, sent, accounts)
+        except BaseException:
+            connection.close()  # back to the pool, which checks it before lending it again
+            raise
+        self._idle.append((time.monotonic(), connection))
+
+    def _checkout(self) -> Connection:
+        while True:
+            try:  # pop() alone: PostgreSQL commits run in threads
+                used, connection = self._idle.pop()
+            except IndexError:
+                return self.ctx.engine.connect()
+            if time.monotonic() - used < HOLD:
+                return connection
+            connection.close()
+
+    def close(self) -> None:
+        """Give the kept connections back to the pool (the worker is stopping)."""
+        while self._idle:
+            self._idle.pop()[1].close()
 
 
 def _apply(
