@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from fluenzr.sending import pacing
@@ -32,9 +32,17 @@ MAX_ATTEMPTS = 8
 # Hot-path statements, built once (plain Core: no per-call statement building or ORM sync).
 _MSG: Table = OutboxMessage.__table__  # type: ignore[assignment]
 _RCPT: Table = OutboxRecipient.__table__  # type: ignore[assignment]
+# Fenced: only while this worker still holds the lease and the message is still due. A lease
+# that expired during a long batch may have been claimed by another worker, and a message may
+# have been cancelled meanwhile; then the row is not taken and DATA never starts.
 SENDING_STATEMENT = (
     _MSG.update()
-    .where(_MSG.c.id == bindparam("oid"))
+    .where(
+        _MSG.c.id == bindparam("oid"),
+        _MSG.c.locked_by == bindparam("worker"),
+        # or_ of equalities, not in_(): an expanding IN cannot run in executemany().
+        or_(_MSG.c.status == QUEUED, _MSG.c.status == DEFERRED),
+    )
     .values(
         status=SENDING,
         sending_at=bindparam("now"),
@@ -43,6 +51,16 @@ SENDING_STATEMENT = (
         updated_at=bindparam("now"),
     )
 )
+
+
+def taken_for_sending(connection: Connection, *, ids: Sequence[int], worker: str) -> set[int]:
+    """Which of ``ids`` the fenced SENDING_STATEMENT really moved to ``sending`` for us."""
+    query = select(_MSG.c.id).where(
+        _MSG.c.id.in_(ids), _MSG.c.status == SENDING, _MSG.c.locked_by == worker
+    )
+    return set(connection.execute(query).scalars())
+
+
 _SENT = (
     _MSG.update()
     .where(_MSG.c.id == bindparam("oid"))

@@ -171,9 +171,14 @@ class BatchSender:
         now = self.ctx.clock.now()
         mime = with_date(job.mime, now.astimezone(ZoneInfo(batch.timezone)))
 
-        async def before_data() -> None:
-            await self.writer.sending(job.outbox_id, now=now)
+        lost: list[bool] = []
+
+        async def before_data() -> bool:
+            if not await self.writer.sending(job.outbox_id, now=now):
+                lost.append(True)
+                return False
             started.append(now)
+            return True
 
         try:
             outcome = await self._attempt(job, batch, mime, before_data)
@@ -186,6 +191,11 @@ class BatchSender:
             return keep_going
         if started:
             self._delivered(batch, job, outcome)
+            return True
+        if lost:
+            # Another worker holds it now (our lease ran out) or it was cancelled: its state is
+            # theirs to write, and nothing was sent here.
+            log.info("outbox %s: lease lost before DATA, left to its holder", job.outbox_id)
             return True
         self._refused(job, batch.account_id, outcome)
         return True
@@ -225,7 +235,7 @@ class BatchSender:
             return gone
 
     async def _attempt(
-        self, job: Job, batch: Batch, mime: bytes, before_data: Callable[[], Awaitable[None]]
+        self, job: Job, batch: Batch, mime: bytes, before_data: Callable[[], Awaitable[bool]]
     ) -> list[RecipientResult]:
         for retry in (True, False):
             smtp, reused = await self.connections.get(

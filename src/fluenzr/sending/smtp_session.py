@@ -118,7 +118,7 @@ class SmtpSession:
         *,
         sender: str,
         recipients: Sequence[str],
-        before_data: Callable[[], Awaitable[None]],
+        before_data: Callable[[], Awaitable[bool]],
     ) -> list[RecipientResult]:
         """MAIL, RCPT each, then ``await before_data()`` (persist ``sending``), then DATA.
 
@@ -131,8 +131,7 @@ class SmtpSession:
         async def go_on(results: tuple[Reply, ...]) -> bool:
             if _temporary(results):
                 return False
-            await before_data()
-            return True
+            return await before_data()  # False: not ours any more, RSET instead of DATA
 
         try:
             result = await self._transport.send(

@@ -51,7 +51,7 @@ class Worker:
         timeout = ctx.settings.smtp_timeout
         self.lease = self.options.lease or timedelta(seconds=max(120.0, timeout * 8))
         self.connections = Connections(ctx)
-        self.writer = StateWriter(ctx, lease=self.lease)
+        self.writer = StateWriter(ctx, lease=self.lease, worker_id=self.options.worker_id)
         self.copier = SentCopier(ctx, worker_id=self.options.worker_id, lease=self.lease)
         self.tasks: dict[int, asyncio.Task[None]] = {}
         self.wakeup = asyncio.Event()

@@ -32,13 +32,14 @@ SENT_WAIT = 0.005  # seconds a ``sent`` record waits for a ``sending`` commit to
 
 
 class StateWriter:
-    def __init__(self, ctx: AppContext, *, lease: timedelta) -> None:
+    def __init__(self, ctx: AppContext, *, lease: timedelta, worker_id: str) -> None:
         self.ctx = ctx
         self.lease = lease
+        self.worker_id = worker_id
         self._sending: list[dict[str, object]] = []
         self._sent: list[results.Delivered] = []
         self._accounts: set[int] = set()  # an accepted message ends the account's backoff
-        self._waiters: list[asyncio.Future[None]] = []
+        self._waiters: list[asyncio.Future[bool]] = []
         self._scheduled = False
         self._later: asyncio.TimerHandle | None = None
         # Connections kept between commits: a checkout per commit costs a pool round (and on
@@ -65,14 +66,17 @@ class StateWriter:
             self._scheduled = True
             asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self._commit()))
 
-    async def sending(self, outbox_id: int, *, now: datetime) -> None:
-        """Return once this message's ``sending`` is committed (then DATA may start)."""
+    async def sending(self, outbox_id: int, *, now: datetime) -> bool:
+        """Once this message's ``sending`` is committed: True, DATA may start. False: this
+        worker no longer holds the message (lease lost or cancelled) and must not send it."""
         loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[None] = loop.create_future()
-        self._sending.append({"oid": outbox_id, "now": now, "until": now + self.lease})
+        waiter: asyncio.Future[bool] = loop.create_future()
+        self._sending.append(
+            {"oid": outbox_id, "now": now, "until": now + self.lease, "worker": self.worker_id}
+        )
         self._waiters.append(waiter)
         self._schedule()
-        await waiter
+        return await waiter
 
     async def flush(self) -> None:
         """Commit the ``sent`` records still waiting (end of a batch, before stopping)."""
@@ -90,9 +94,9 @@ class StateWriter:
             return
         try:
             if self._threaded:
-                await asyncio.to_thread(self._write, sending, sent, accounts)
+                taken = await asyncio.to_thread(self._write, sending, sent, accounts)
             else:
-                self._write(sending, sent, accounts)
+                taken = self._write(sending, sent, accounts)
         except BaseException as exc:
             for waiter in waiters:
                 if not waiter.done():
@@ -100,24 +104,25 @@ class StateWriter:
             if not waiters:
                 raise
             return
-        for waiter in waiters:
+        for row, waiter in zip(sending, waiters, strict=True):
             if not waiter.done():
-                waiter.set_result(None)
+                waiter.set_result(row["oid"] in taken)
 
     def _write(
         self,
         sending: list[dict[str, object]],
         sent: list[results.Delivered],
         accounts: set[int],
-    ) -> None:
+    ) -> set[int]:
         connection = self._checkout()
         try:
             with connection.begin():
-                _apply(connection, sending, sent, accounts)
+                taken = _apply(connection, sending, sent, accounts, worker=self.worker_id)
         except BaseException:
             connection.close()  # back to the pool, which checks it before lending it again
             raise
         self._idle.append((time.monotonic(), connection))
+        return taken
 
     def _checkout(self) -> Connection:
         while True:
@@ -140,10 +145,15 @@ def _apply(
     sending: list[dict[str, object]],
     sent: list[results.Delivered],
     accounts: set[int],
-) -> None:
+    *,
+    worker: str,
+) -> set[int]:
     if sent:
         results.mark_sent(connection, sent)
     if accounts:
         connection.execute(_RESET_BACKOFF, [{"aid": a} for a in accounts])
-    if sending:
-        connection.execute(results.SENDING_STATEMENT, sending)
+    if not sending:
+        return set()
+    connection.execute(results.SENDING_STATEMENT, sending)
+    ids = [int(str(row["oid"])) for row in sending]
+    return results.taken_for_sending(connection, ids=ids, worker=worker)
