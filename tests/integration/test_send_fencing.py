@@ -66,3 +66,18 @@ async def test_sending_is_fenced_on_the_lease(app_any_db: AppContext) -> None:
     assert rows[mine][:2] == ("sending", "worker-a")
     assert rows[stolen] == ("queued", "worker-b", 0)  # untouched: worker-b's to send
     assert rows[cancelled][0] == "cancelled"
+
+
+async def test_a_batch_all_held_is_all_taken(app_any_db: AppContext) -> None:
+    ids = _queued(app_any_db, 4)
+    _lease(app_any_db, ids, "worker-a")
+    writer = StateWriter(app_any_db, lease=timedelta(minutes=2), worker_id="worker-a")
+    now = app_any_db.clock.now()
+    try:
+        taken = await asyncio.gather(*(writer.sending(i, now=now) for i in ids))
+    finally:
+        writer.close()
+    assert taken == [True] * 4
+    with app_any_db.sessions() as session:
+        statuses = set(session.scalars(select(OutboxMessage.status)))
+    assert statuses == {"sending"}

@@ -154,6 +154,10 @@ def _apply(
         connection.execute(_RESET_BACKOFF, [{"aid": a} for a in accounts])
     if not sending:
         return set()
-    connection.execute(results.SENDING_STATEMENT, sending)
+    done = connection.execute(results.SENDING_STATEMENT, sending)
     ids = [int(str(row["oid"])) for row in sending]
+    dialect = connection.dialect
+    sane = dialect.supports_sane_multi_rowcount if len(ids) > 1 else dialect.supports_sane_rowcount
+    if sane and done.rowcount == len(ids):
+        return set(ids)  # the usual case: every row taken, no read-back needed
     return results.taken_for_sending(connection, ids=ids, worker=worker)
