@@ -14,7 +14,6 @@ from email.utils import parseaddr
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -23,6 +22,7 @@ from fluenzr.errors import ConflictError, NotFoundError, ValidationError
 from fluenzr.mail import mime
 from fluenzr.mail.mime import Address, Draft
 from fluenzr.sending import suppression
+from fluenzr.services import account_rules
 from fluenzr.services.context import AppContext
 from fluenzr.storage.base import aware
 from fluenzr.storage.engine import transaction
@@ -114,14 +114,7 @@ def parse_address(value: str, *, field_name: str) -> Address:
     if not value.strip():
         raise ValidationError("email_missing", params={"field": field_name})
     addr = addr or value.strip()  # let the validator say what is wrong with it
-    try:
-        # test_environment: accept the reserved ``.test`` domain used by local test servers.
-        valid = validate_email(addr, check_deliverability=False, test_environment=True)
-    except EmailNotValidError as exc:
-        raise ValidationError(
-            "email_invalid", params={"field": field_name, "value": addr, "reason": str(exc)}
-        ) from None
-    return Address(email=valid.normalized, name=name.strip())
+    return Address(email=account_rules.email(addr, field=field_name), name=name.strip())
 
 
 def _addresses(values: Sequence[str], *, field_name: str) -> list[Address]:

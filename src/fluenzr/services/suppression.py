@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel
 from sqlalchemy import select
 
 from fluenzr.detection.consequences import suppress
 from fluenzr.errors import DuplicateError, NotFoundError, ValidationError
+from fluenzr.services import account_rules
 from fluenzr.services.context import AppContext
 from fluenzr.storage.base import aware
 from fluenzr.storage.engine import transaction
@@ -39,13 +39,13 @@ def _view(row: Suppression) -> SuppressionView:
 def normalise_email(value: str) -> str:
     text = (value or "").strip()
     try:
-        # test_environment: accept the reserved ``.test`` domain of the local test servers.
-        checked = validate_email(text, check_deliverability=False, test_environment=True)
-    except EmailNotValidError as exc:
+        return account_rules.email(text).lower()  # one rule for every address we accept
+    except ValidationError as exc:
         raise ValidationError(
-            "suppression_email_invalid", params={"field": "email", "value": text}, detail=str(exc)
+            "suppression_email_invalid",
+            params={"field": "email", "value": text},
+            detail=exc.params.get("reason"),
         ) from None
-    return checked.normalized.lower()
 
 
 def list_suppressions(

@@ -11,7 +11,6 @@ from typing import Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session
 from fluenzr.core.secret import Secret
 from fluenzr.errors import ConflictError, DuplicateError, FluenzrError, NotFoundError
 from fluenzr.errors import ValidationError as InputError
+from fluenzr.services import account_rules
 from fluenzr.services.context import AppContext
 from fluenzr.storage.engine import transaction
 from fluenzr.storage.models import Workspace
@@ -74,9 +74,8 @@ def _view(user: User) -> UserView:
 
 def normalise_email(value: str) -> str:
     try:
-        checked = validate_email(value.strip(), check_deliverability=False, test_environment=True)
-        return checked.normalized.lower()
-    except EmailNotValidError:
+        return account_rules.email(value).lower()  # one rule for every address we accept
+    except InputError:
         raise InputError("user_email_invalid", params={"field": "email"}) from None
 
 
