@@ -10,12 +10,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from fluenzr.core.clock import Clock
 from fluenzr.core.secret import Secret
 from fluenzr.sending.worker import Worker, WorkerOptions
 from fluenzr.services import outbox
 from fluenzr.services.account_config import AccountInput
 from fluenzr.services.accounts import create_account
-from fluenzr.services.context import AppContext, Clock, default_workspace_id
+from fluenzr.services.context import AppContext, default_workspace_id
 from fluenzr.storage.engine import transaction
 from fluenzr.storage.models import Account
 from fluenzr.storage.models.outbox import OutboxMessage

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 import fluenzr.sending
-from fluenzr.diagnose.taxonomy import mail_error
-from fluenzr.errors import MailError
+from fluenzr.errors import MailError, mail_error
 from fluenzr.sending.outcomes import Action, Kind, Stage, decide
 from fluenzr.sending.smtp_session import failure_of
 

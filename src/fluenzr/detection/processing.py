@@ -18,10 +18,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fluenzr.detection import bounces, consequences, matching
-from fluenzr.detection.classify import Classification, classify
 from fluenzr.detection.config import DetectionConfig
 from fluenzr.detection.message import address as header_address
 from fluenzr.detection.message import header, message_ids, parse, parse_headers
+from fluenzr.detection.message_kinds import Classification, classify
 from fluenzr.storage.models import Account, Event
 from fluenzr.storage.models.detection import IncomingMessage
 from fluenzr.storage.models.outbox import SENT, OutboxMessage, OutboxRecipient

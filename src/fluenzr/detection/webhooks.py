@@ -27,27 +27,37 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from fluenzr.core.secret import Secret
-from fluenzr.detection.config import DetectionConfig
+from fluenzr.detection.config import DetectionConfig, from_settings
 from fluenzr.errors import VaultError
-from fluenzr.services.context import AppContext
-from fluenzr.services.events_query import to_view
-from fluenzr.services.webhooks import secret_context
 from fluenzr.storage.engine import transaction
+from fluenzr.storage.events import to_view
 from fluenzr.storage.models import Event
 from fluenzr.storage.models.detection import Webhook, WebhookDelivery
+from fluenzr.storage.runtime import Runtime
+from fluenzr.vault import Vault
 
 log = logging.getLogger(__name__)
 PENDING = "pending"
 DELIVERED = "delivered"
 FAILED = "failed"
 USER_AGENT = "FluenzR-Webhooks/1"
+
+
+class WebhookRuntime(Runtime, Protocol):
+    """Delivery also opens each webhook's sealed signing secret."""
+
+    vault: Vault
+
+
+def secret_context(webhook_id: int) -> str:
+    return f"webhook:{webhook_id}:secret"
 
 
 def sign(secret: Secret, *, timestamp: int, body: bytes) -> str:
@@ -205,7 +215,7 @@ def record_result(
 
 
 class Dispatcher:
-    def __init__(self, ctx: AppContext, *, config: DetectionConfig) -> None:
+    def __init__(self, ctx: WebhookRuntime, *, config: DetectionConfig) -> None:
         self.ctx = ctx
         self.config = config
         self._secrets: dict[int, Secret] = {}
@@ -252,15 +262,13 @@ class Dispatcher:
 
 
 async def run_webhooks(
-    ctx: AppContext,
+    ctx: WebhookRuntime,
     *,
     stop: asyncio.Event | None = None,
     config: DetectionConfig | None = None,
     until_idle: bool = False,
 ) -> None:
     """The worker's webhook loop: queue new events, deliver due ones, until ``stop`` is set."""
-    from fluenzr.detection.config import from_settings
-
     chosen = config or from_settings(ctx.settings)
     dispatcher = Dispatcher(ctx, config=chosen)
     stop = stop or asyncio.Event()

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from fluenzr.diagnose.taxonomy import kind
+from fluenzr.error_codes import kind
 
 
 class Stage(StrEnum):

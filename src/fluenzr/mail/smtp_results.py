@@ -6,9 +6,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fluenzr.diagnose.classify import Classification, Stage
-from fluenzr.diagnose.taxonomy import mail_error
-from fluenzr.errors import MailError
+from fluenzr.errors import MailError, mail_error
+from fluenzr.mail.reply_codes import Classification, Stage
 
 
 @dataclass(frozen=True)

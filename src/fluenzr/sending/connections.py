@@ -5,16 +5,17 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
-from fluenzr.core.endpoints import MailboxCredentials
+from fluenzr.core.endpoints import MailboxCredentials, OpenCredentials
 from fluenzr.sending.smtp_session import SmtpSession
-from fluenzr.services.context import AppContext
+from fluenzr.storage.runtime import Runtime
 
 
 class Connections:
     """At most one SMTP connection per account; credentials opened once per change."""
 
-    def __init__(self, ctx: AppContext) -> None:
+    def __init__(self, ctx: Runtime, *, open_credentials: OpenCredentials) -> None:
         self.ctx = ctx
+        self._open_credentials = open_credentials
         self.open: dict[int, SmtpSession] = {}
         self._creds: dict[int, tuple[datetime | None, MailboxCredentials]] = {}
 
@@ -22,9 +23,7 @@ class Connections:
         cached = self._creds.get(account_id)
         if cached is not None and cached[0] == changed_at:
             return cached[1]
-        from fluenzr.services.accounts import open_credentials
-
-        creds = open_credentials(self.ctx, account_id=account_id)
+        creds = self._open_credentials(account_id)
         self._creds[account_id] = (changed_at, creds)
         return creds
 

@@ -1,7 +1,7 @@
 """What to do after an SMTP failure: the sending policy, as data and one decision function.
 
 A failure is a value (:class:`Failure`: stage, reply code, enhanced code, text). The decision
-classifies a reply with the shared classifier (:mod:`fluenzr.diagnose.classify`: enhanced code
+classifies a reply with the shared classifier (:mod:`fluenzr.mail.reply_codes`: enhanced code
 first, then reply code and stage, then the providers' wording for limits) and maps the taxonomy
 code to an action.
 
@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
-from fluenzr.diagnose.classify import Stage as Classifier
-from fluenzr.diagnose.classify import classify_reply
-from fluenzr.diagnose.taxonomy import kind
+from fluenzr.error_codes import kind
+from fluenzr.mail.reply_codes import Stage as Classifier
+from fluenzr.mail.reply_codes import classify_reply
 
 
 class Stage(StrEnum):

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from fluenzr.sending import pacing
 from fluenzr.sending.outcomes import Decision, Failure
 from fluenzr.sending.smtp_session import RecipientResult
-from fluenzr.services.events import record_event
+from fluenzr.storage.events import record_event
 from fluenzr.storage.models import Event
 from fluenzr.storage.models.outbox import (
     COPY_NONE,

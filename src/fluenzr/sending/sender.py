@@ -26,7 +26,7 @@ from fluenzr.sending.connections import Connections
 from fluenzr.sending.outcomes import Action, Decision, Failure, Kind, Stage, decide
 from fluenzr.sending.smtp_session import RecipientResult, SmtpFailure
 from fluenzr.sending.writer import StateWriter
-from fluenzr.services.context import AppContext
+from fluenzr.storage.account_pausing import pause_account
 from fluenzr.storage.base import aware
 from fluenzr.storage.engine import transaction
 from fluenzr.storage.models import Account
@@ -37,6 +37,7 @@ from fluenzr.storage.models.outbox import (
     OutboxMessage,
     OutboxRecipient,
 )
+from fluenzr.storage.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ class BatchSender:
 
     def __init__(
         self,
-        ctx: AppContext,
+        ctx: Runtime,
         *,
         worker_id: str,
         lease: timedelta,
@@ -316,9 +317,7 @@ def _stop_account(
         until = None
         if decision.reason not in pauses.UNTIL_FIXED:
             until = now + (decision.retry_after or pacing.backoff(level, base=300, cap=3600))
-        pauses.pause_account(
-            session, account, reason=decision.reason, now=now, until=until, error=error
-        )
+        pause_account(session, account, reason=decision.reason, now=now, until=until, error=error)
         if state is not None:
             state.backoff_level = level
         return

@@ -15,9 +15,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from fluenzr.core.endpoints import Endpoint, Security
-from fluenzr.diagnose.classify import Stage as Step
 from fluenzr.errors import MailError
 from fluenzr.mail import smtp
+from fluenzr.mail.reply_codes import Stage as Step
 from fluenzr.mail.smtp_results import RecipientResult as Reply
 from fluenzr.sending.outcomes import Failure, Kind, Stage
 

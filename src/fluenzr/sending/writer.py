@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Table, bindparam
 
 from fluenzr.sending import results
-from fluenzr.services.context import AppContext
 from fluenzr.storage.models.outbox import SendingState
+from fluenzr.storage.runtime import Runtime
 
 _STATE: Table = SendingState.__table__  # type: ignore[assignment]
 _RESET_BACKOFF = (
@@ -32,7 +32,7 @@ SENT_WAIT = 0.005  # seconds a ``sent`` record waits for a ``sending`` commit to
 
 
 class StateWriter:
-    def __init__(self, ctx: AppContext, *, lease: timedelta, worker_id: str) -> None:
+    def __init__(self, ctx: Runtime, *, lease: timedelta, worker_id: str) -> None:
         self.ctx = ctx
         self.lease = lease
         self.worker_id = worker_id

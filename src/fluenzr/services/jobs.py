@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import json
 import logging
 import os
@@ -23,6 +22,7 @@ from pydantic import BaseModel
 from sqlalchemy import or_, select, update
 
 from fluenzr.errors import FluenzrError, NotFoundError
+from fluenzr.services import probar
 from fluenzr.services.context import AppContext
 from fluenzr.storage.base import aware
 from fluenzr.storage.engine import transaction
@@ -193,12 +193,6 @@ def _error_result(error: FluenzrError) -> dict[str, Any]:
 
 
 async def _run_probar(ctx: AppContext, job: _Claimed) -> None:
-    try:
-        probar = importlib.import_module("fluenzr.services.probar")
-    except ImportError:
-        _finish(ctx, job.id, _error_result(FluenzrError("probar_unavailable")))
-        return
-
     async def on_step(step: Any) -> None:
         await asyncio.to_thread(_append_step, ctx, job.id, _plain(step))
 

@@ -13,8 +13,8 @@ from starlette.concurrency import run_in_threadpool
 from fluenzr.api.deps import get_ctx
 from fluenzr.errors import FluenzrError
 from fluenzr.services import users
-from fluenzr.services.events import EVENT_TYPES
 from fluenzr.services.tokens import Principal
+from fluenzr.storage.events import EVENT_TYPES
 from fluenzr.web.forms import text
 from fluenzr.web.render import error_text, render
 from fluenzr.web.session import check_csrf, lang_of, login_redirect, principal
