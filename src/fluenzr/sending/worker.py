@@ -1,8 +1,9 @@
 """The worker: claims due messages, sends them per account, copies them to Sent, recovers.
 
 ``services.runtime.run_worker`` (what ``fluenzr worker`` and ``fluenzr serve`` run) builds one
-with the credentials opener and runs it beside detection and jobs. Stopping (SIGTERM, or ``stop`` set) lets each account finish the SMTP transaction in progress,
-gives its other claimed messages back to the queue, then returns.
+with the credentials opener and runs it beside detection and jobs. Stopping (SIGTERM, or
+``stop`` set) lets each account finish the SMTP transaction in progress, gives its other claimed
+messages back to the queue, then returns.
 """
 
 from __future__ import annotations

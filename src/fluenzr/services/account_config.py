@@ -7,8 +7,8 @@ from typing import Any
 
 from fluenzr.core.endpoints import Security
 from fluenzr.core.secret import Secret
+from fluenzr.presets.catalogue import Preset, get_preset, match_preset
 from fluenzr.services import account_rules as rules
-from fluenzr.services.presets import Preset, get_preset, match_preset
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fluenzr.core.secret import Secret
+from fluenzr.detection.webhooks import secret_context
 from fluenzr.errors import NotFoundError, ValidationError
 from fluenzr.services.context import AppContext
 from fluenzr.storage.base import aware
@@ -192,7 +193,6 @@ __all__ = [
     "list_deliveries",
     "list_webhooks",
     "remove_webhook",
-    "secret_context",
     "validate_events",
     "validate_url",
 ]

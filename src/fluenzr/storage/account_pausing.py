@@ -18,7 +18,7 @@ from fluenzr.storage.models import Account
 from fluenzr.storage.models.outbox import SendingState
 
 
-def sendingsending_state(session: Session, account_id: int) -> SendingState:
+def sending_state(session: Session, account_id: int) -> SendingState:
     state = session.scalar(select(SendingState).where(SendingState.account_id == account_id))
     if state is None:
         state = SendingState(

@@ -10,9 +10,9 @@ from typing import Any
 
 from fluenzr.core.secret import Secret
 from fluenzr.errors import ValidationError
+from fluenzr.presets.catalogue import Preset, get_preset
 from fluenzr.services import account_rules as rules
 from fluenzr.services.account_config import AccountInput
-from fluenzr.services.presets import Preset, get_preset
 
 # The seed page's order: Email, Nombre visible, Servidor SMTP, Puerto, Nombre de usuario,
 # Contraseña, Encriptación; then the optional IMAP block.

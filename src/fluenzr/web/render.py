@@ -18,7 +18,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from fluenzr.error_codes import category_of
 from fluenzr.errors import FluenzrError, ValidationError
 from fluenzr.i18n import LANGUAGES, has_message, translate
-from fluenzr.services.presets import get_preset
+from fluenzr.presets.catalogue import get_preset
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"

@@ -11,8 +11,8 @@ from fluenzr.api.deps import CurrentUser, LangDep, get_ctx
 from fluenzr.api.schemas import AutodetectRequest
 from fluenzr.diagnose.autodetect import autodetect, default_seams
 from fluenzr.i18n import translate
-from fluenzr.services import presets
-from fluenzr.services.presets import Preset
+from fluenzr.presets import catalogue
+from fluenzr.presets.catalogue import Preset
 
 router = APIRouter(tags=["presets"])
 
@@ -51,12 +51,12 @@ def preset_out(preset: Preset, lang: str) -> PresetOut:
 
 @router.get("/presets", response_model=list[PresetOut])
 def list_presets(_user: CurrentUser, lang: LangDep) -> list[PresetOut]:
-    return [preset_out(p, lang) for p in presets.list_presets()]
+    return [preset_out(p, lang) for p in catalogue.list_presets()]
 
 
 @router.get("/presets/{key}", response_model=PresetOut)
 def get_preset(key: str = Path(max_length=40), *, _user: CurrentUser, lang: LangDep) -> PresetOut:
-    return preset_out(presets.get_preset(key), lang)
+    return preset_out(catalogue.get_preset(key), lang)
 
 
 async def detect_settings(request: Request, email: str, lang: str) -> dict[str, Any]:
@@ -84,7 +84,7 @@ async def detect_settings(request: Request, email: str, lang: str) -> dict[str, 
             fields["source"] = chosen["source"]
             fields["preset"] = chosen.get("provider")
     key = fields.get("preset")
-    preset = next((p for p in presets.list_presets() if p.key == key), None) if key else None
+    preset = next((p for p in catalogue.list_presets() if p.key == key), None) if key else None
     if preset is not None:
         fields["app_password_required"] = preset.app_password_required
         fields["note"] = preset_out(preset, lang).note
