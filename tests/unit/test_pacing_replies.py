@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from fluenzr.sending.outcomes import Action, Failure, Kind, Stage, decide
+from fluenzr.sending.failure_policy import Action, Failure, Kind, Stage, decide
 
 
 def _reply(stage: Stage, code: int, enhanced: str | None, text: str) -> Failure:

@@ -10,8 +10,8 @@ import pytest
 
 import fluenzr.sending
 from fluenzr.errors import MailError, mail_error
-from fluenzr.sending.outcomes import Action, Kind, Stage, decide
-from fluenzr.sending.smtp_session import failure_of
+from fluenzr.sending.account_connection import failure_of
+from fluenzr.sending.failure_policy import Action, Kind, Stage, decide
 
 SENDING = Path(fluenzr.sending.__file__).parent
 LIBRARIES = {"aiosmtplib", "aioimaplib", "smtplib", "imaplib"}

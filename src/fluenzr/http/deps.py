@@ -14,9 +14,10 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from fluenzr.api.errors import request_language
+from fluenzr.diagnose.autodetect import AutodetectSeams, default_seams
 from fluenzr.errors import FluenzrError
 from fluenzr.errors import ValidationError as InputError
+from fluenzr.http.errors import request_language
 from fluenzr.services.context import AppContext
 from fluenzr.services.tokens import Principal, principal_for_session, principal_for_token
 from fluenzr.services.users import NotAuthenticatedError
@@ -37,6 +38,12 @@ def get_ctx(request: Request) -> AppContext:
 
 
 CtxDep = Annotated[AppContext, Depends(get_ctx)]
+
+
+def autodetect_seams(request: Request) -> AutodetectSeams:
+    """The app's autodetect seams (tests point DNS/HTTPS/probes at loopback), else the real ones."""
+    seams: AutodetectSeams | None = getattr(request.app.state, "autodetect_seams", None)
+    return seams if seams is not None else default_seams(get_ctx(request).settings)
 
 
 def get_session(ctx: CtxDep) -> Iterator[Session]:

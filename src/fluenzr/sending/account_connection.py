@@ -3,7 +3,7 @@
 It runs on the shared transport :class:`fluenzr.mail.smtp.SmtpSession` (which alone translates
 the SMTP library's exceptions into :class:`MailError`); this adapter only turns the transport's
 errors and per-recipient results into the sending policy's values
-(:class:`~fluenzr.sending.outcomes.Failure`). A transaction is split where exactly-once needs
+(:class:`~fluenzr.sending.failure_policy.Failure`). A transaction is split where exactly-once needs
 it: MAIL and RCPT first (nothing can be delivered yet), then the caller's ``before_data`` hook
 persists ``sending``, then DATA.
 """
@@ -19,7 +19,7 @@ from fluenzr.errors import MailError
 from fluenzr.mail import smtp
 from fluenzr.mail.reply_codes import Stage as Step
 from fluenzr.mail.smtp_results import RecipientResult as Reply
-from fluenzr.sending.outcomes import Failure, Kind, Stage
+from fluenzr.sending.failure_policy import Failure, Kind, Stage
 
 # The transport's dialogue steps → the sending policy's stages (DATA and the final dot are one).
 _STAGES: dict[str, Stage] = {

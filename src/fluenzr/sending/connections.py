@@ -6,7 +6,7 @@ import time
 from datetime import datetime
 
 from fluenzr.core.endpoints import MailboxCredentials, OpenCredentials
-from fluenzr.sending.smtp_session import SmtpSession
+from fluenzr.sending.account_connection import SmtpSession
 from fluenzr.storage.runtime import Runtime
 
 

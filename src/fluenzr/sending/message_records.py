@@ -11,8 +11,8 @@ from sqlalchemy import Connection, Table, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from fluenzr.sending import pacing
-from fluenzr.sending.outcomes import Decision, Failure
-from fluenzr.sending.smtp_session import RecipientResult
+from fluenzr.sending.account_connection import RecipientResult
+from fluenzr.sending.failure_policy import Decision, Failure
 from fluenzr.storage.events import record_event
 from fluenzr.storage.models import Event
 from fluenzr.storage.models.outbox import (

@@ -4,8 +4,8 @@ Per message: MAIL + RCPT, then ``sending`` is committed, then DATA. The batch is
 and the ``sent`` record of a message is committed together with the ``sending`` record of the
 next one (or at the end of the batch): one commit per message, and a crash in between leaves the
 message in ``sending`` — resolved by recovery, never re-sent blindly. A failure is decided by
-:mod:`fluenzr.sending.outcomes` and applied here: the message is deferred or failed, or the whole
-account is paused or backed off.
+:mod:`fluenzr.sending.failure_policy` and applied here: the message is deferred or failed, or the
+whole account is paused or backed off.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fluenzr.mail.mime import with_date
-from fluenzr.sending import leases, pacing, pauses, results, suppression
+from fluenzr.sending import leases, message_records, pacing, pauses, suppression
+from fluenzr.sending.account_connection import RecipientResult, SmtpFailure
 from fluenzr.sending.connections import Connections
-from fluenzr.sending.outcomes import Action, Decision, Failure, Kind, Stage, decide
-from fluenzr.sending.smtp_session import RecipientResult, SmtpFailure
+from fluenzr.sending.failure_policy import Action, Decision, Failure, Kind, Stage, decide
 from fluenzr.sending.writer import StateWriter
 from fluenzr.storage.account_pausing import pause_account
 from fluenzr.storage.base import aware
@@ -206,9 +206,9 @@ class BatchSender:
         partial = len(accepted) < len(outcome)
         if partial:
             with transaction(self.ctx.sessions) as session:
-                results.fail_refused(session, outbox_id=job.outbox_id, results=outcome)
+                message_records.fail_refused(session, outbox_id=job.outbox_id, results=outcome)
         self.writer.delivered(
-            results.Delivered(
+            message_records.Delivered(
                 outbox_id=job.outbox_id,
                 workspace_id=job.workspace_id,
                 account_id=batch.account_id,
@@ -228,7 +228,7 @@ class BatchSender:
         with transaction(self.ctx.sessions) as session:
             row = session.get(OutboxMessage, job.outbox_id)
             assert row is not None
-            gone = results.mark_suppressed(
+            gone = message_records.mark_suppressed(
                 session, row, emails=sorted(job.suppressed), now=self.ctx.clock.now()
             )
             if gone:
@@ -263,10 +263,10 @@ class BatchSender:
             leases.refund_slots(session, account_id=account_id, count=1)
             temporary = [r.failure for r in outcome if r.failure and (r.failure.code or 0) < 500]
             if not temporary:
-                results.mark_recipients_rejected(session, row, results=outcome, now=now)
+                message_records.mark_recipients_rejected(session, row, results=outcome, now=now)
                 return
             failure = temporary[0]
-            results.mark_deferred(
+            message_records.mark_deferred(
                 session,
                 row,
                 decision=decide(failure),
@@ -287,12 +287,14 @@ class BatchSender:
             assert account is not None
             leases.refund_slots(session, account_id=account_id, count=1)
             if decision.action is Action.DEFER:
-                results.mark_deferred(
+                message_records.mark_deferred(
                     session, row, decision=decision, failure=failure, now=now, counted=data_started
                 )
                 return True
             if decision.action is Action.FAIL:
-                results.mark_failed(session, row, decision=decision, failure=failure, now=now)
+                message_records.mark_failed(
+                    session, row, decision=decision, failure=failure, now=now
+                )
                 return True
             _requeue(row, now=now)
             _stop_account(session, account, decision, failure, now=now)
@@ -310,7 +312,7 @@ def _requeue(row: OutboxMessage, *, now: datetime) -> None:
 def _stop_account(
     session: Session, account: Account, decision: Decision, failure: Failure, *, now: datetime
 ) -> None:
-    error = results.error_dict(decision, failure)
+    error = message_records.error_dict(decision, failure)
     state = leases.lock_state(session, account.id)
     level = (state.backoff_level if state else 0) + 1
     if decision.action is Action.PAUSE:

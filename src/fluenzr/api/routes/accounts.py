@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from fluenzr.api.deps import CtxDep, WorkspaceDep
 from fluenzr.api.schemas import AccountCreate, AccountUpdate, Id, ProbarRequest
+from fluenzr.http.deps import CtxDep, WorkspaceDep
 from fluenzr.services import accounts, jobs, send_window
 from fluenzr.services.account_views import AccountView
 from fluenzr.services.jobs import JobView
