@@ -16,22 +16,25 @@ from dataclasses import dataclass
 
 from fluenzr.core.endpoints import Endpoint, Security
 from fluenzr.errors import MailError
-from fluenzr.mail import smtp
-from fluenzr.mail.reply_codes import Stage as Step
-from fluenzr.mail.smtp_results import RecipientResult as Reply
+from fluenzr.mail import reply_codes, smtp
+from fluenzr.mail.smtp_results import RecipientResult
 from fluenzr.sending.failure_policy import Failure, Kind, Stage
 
 # The transport's dialogue steps → the sending policy's stages (DATA and the final dot are one).
 _STAGES: dict[str, Stage] = {
-    Step.GREETING: Stage.CONNECT,
-    Step.EHLO: Stage.CONNECT,
-    Step.STARTTLS: Stage.TLS,
-    Step.AUTH: Stage.AUTH,
-    Step.MAIL: Stage.MAIL,
-    Step.RCPT: Stage.RCPT,
-    Step.DATA: Stage.DATA,
-    Step.MESSAGE: Stage.DATA,
+    reply_codes.Stage.GREETING: Stage.CONNECT,
+    reply_codes.Stage.EHLO: Stage.CONNECT,
+    reply_codes.Stage.STARTTLS: Stage.TLS,
+    reply_codes.Stage.AUTH: Stage.AUTH,
+    reply_codes.Stage.MAIL: Stage.MAIL,
+    reply_codes.Stage.RCPT: Stage.RCPT,
+    reply_codes.Stage.DATA: Stage.DATA,
+    reply_codes.Stage.MESSAGE: Stage.DATA,
 }
+# Where a refusal fails the whole transaction (a RCPT refusal is per recipient).
+_WHOLE_TRANSACTION = frozenset(
+    {reply_codes.Stage.MAIL, reply_codes.Stage.DATA, reply_codes.Stage.MESSAGE}
+)
 _TLS = frozenset({"certificate_invalid", "tls_failed", "tls_mode_mismatch", "starttls_unavailable"})
 _UNREACHABLE = frozenset({"connection_refused", "dns_not_found", "host_unreachable"})
 
@@ -43,7 +46,7 @@ class SmtpFailure(Exception):
 
 
 @dataclass(frozen=True)
-class RecipientResult:
+class RecipientOutcome:
     email: str
     failure: Failure | None  # None: accepted
 
@@ -75,18 +78,18 @@ def failure_of(error: MailError, *, at_least: Stage = Stage.CONNECT) -> Failure:
     return Failure(stage=stage, kind=Kind.DISCONNECTED, text=text)
 
 
-def _recipient(reply: Reply) -> RecipientResult:
+def _recipient(reply: RecipientResult) -> RecipientOutcome:
     if reply.accepted:
-        return RecipientResult(reply.recipient, None)
+        return RecipientOutcome(reply.recipient, None)
     failure = _reply_failure(Stage.RCPT, reply.reply_code, reply.enhanced_code, reply.text)
-    return RecipientResult(reply.recipient, failure)
+    return RecipientOutcome(reply.recipient, failure)
 
 
-def _temporary(results: Sequence[Reply]) -> bool:
+def _temporary(results: Sequence[RecipientResult]) -> bool:
     return any(not r.accepted and r.reply_code < 500 for r in results)
 
 
-class SmtpSession:
+class AccountConnection:
     """A logged-in connection. ``send`` runs one transaction; ``close`` says QUIT."""
 
     def __init__(self, transport: smtp.SmtpSession) -> None:
@@ -98,7 +101,7 @@ class SmtpSession:
         return self._transport.connected
 
     @classmethod
-    async def open(cls, endpoint: Endpoint, *, timeout: float) -> SmtpSession:  # noqa: ASYNC109
+    async def open(cls, endpoint: Endpoint, *, timeout: float) -> AccountConnection:  # noqa: ASYNC109
         transport = smtp.SmtpSession(endpoint, timeout=timeout)
         try:
             await transport.open()
@@ -119,7 +122,7 @@ class SmtpSession:
         sender: str,
         recipients: Sequence[str],
         before_data: Callable[[], Awaitable[bool]],
-    ) -> list[RecipientResult]:
+    ) -> list[RecipientOutcome]:
         """MAIL, RCPT each, then ``await before_data()`` (persist ``sending``), then DATA.
 
         Returns per-recipient results; DATA runs only when every refusal is permanent and one
@@ -128,7 +131,7 @@ class SmtpSession:
         unless the stage is DATA)."""
         self.last_used = time.monotonic()
 
-        async def go_on(results: tuple[Reply, ...]) -> bool:
+        async def go_on(results: tuple[RecipientResult, ...]) -> bool:
             if _temporary(results):
                 return False
             return await before_data()  # False: not ours any more, RSET instead of DATA
@@ -140,7 +143,11 @@ class SmtpSession:
         except MailError as exc:
             raise SmtpFailure(failure_of(exc, at_least=Stage.MAIL)) from None
         self.last_used = time.monotonic()
-        if result.stage in (Step.MAIL, Step.DATA, Step.MESSAGE) and not result.reply.accepted:
+        if (
+            result.stage
+            in (reply_codes.Stage.MAIL, reply_codes.Stage.DATA, reply_codes.Stage.MESSAGE)
+            and not result.reply.accepted
+        ):
             reply = result.reply
             stage = _STAGES[result.stage]
             failure = _reply_failure(stage, reply.reply_code, reply.enhanced_code, reply.text)

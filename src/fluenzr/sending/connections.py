@@ -6,7 +6,7 @@ import time
 from datetime import datetime
 
 from fluenzr.core.endpoints import MailboxCredentials, OpenCredentials
-from fluenzr.sending.account_connection import SmtpSession
+from fluenzr.sending.account_connection import AccountConnection
 from fluenzr.storage.runtime import Runtime
 
 
@@ -16,7 +16,7 @@ class Connections:
     def __init__(self, ctx: Runtime, *, open_credentials: OpenCredentials) -> None:
         self.ctx = ctx
         self._open_credentials = open_credentials
-        self.open: dict[int, SmtpSession] = {}
+        self.open: dict[int, AccountConnection] = {}
         self._creds: dict[int, tuple[datetime | None, MailboxCredentials]] = {}
 
     def credentials(self, account_id: int, changed_at: datetime | None) -> MailboxCredentials:
@@ -29,13 +29,13 @@ class Connections:
 
     async def get(
         self, account_id: int, *, changed_at: datetime | None
-    ) -> tuple[SmtpSession, bool]:
+    ) -> tuple[AccountConnection, bool]:
         """A live session and whether it was reused (a reused one may have gone stale)."""
         current = self.open.get(account_id)
         if current is not None and current.alive:
             return current, True
         creds = self.credentials(account_id, changed_at)
-        fresh = await SmtpSession.open(creds.smtp, timeout=self.ctx.settings.smtp_timeout)
+        fresh = await AccountConnection.open(creds.smtp, timeout=self.ctx.settings.smtp_timeout)
         self.open[account_id] = fresh
         return fresh, False
 

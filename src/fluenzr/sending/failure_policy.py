@@ -22,7 +22,7 @@ from datetime import timedelta
 from enum import StrEnum
 
 from fluenzr.error_codes import kind
-from fluenzr.mail.reply_codes import Stage as Classifier
+from fluenzr.mail import reply_codes
 from fluenzr.mail.reply_codes import classify_reply
 
 
@@ -73,12 +73,12 @@ class Decision:
 
 # Our stage → the classifier's stage (sending counts DATA and the final dot as one stage).
 _STAGES = {
-    Stage.CONNECT: Classifier.GREETING,
-    Stage.TLS: Classifier.STARTTLS,
-    Stage.AUTH: Classifier.AUTH,
-    Stage.MAIL: Classifier.MAIL,
-    Stage.RCPT: Classifier.RCPT,
-    Stage.DATA: Classifier.MESSAGE,
+    Stage.CONNECT: reply_codes.Stage.GREETING,
+    Stage.TLS: reply_codes.Stage.STARTTLS,
+    Stage.AUTH: reply_codes.Stage.AUTH,
+    Stage.MAIL: reply_codes.Stage.MAIL,
+    Stage.RCPT: reply_codes.Stage.RCPT,
+    Stage.DATA: reply_codes.Stage.MESSAGE,
 }
 # Account-wide and permanent: every later message would fail the same way, so the account
 # pauses until a person fixes it (new credentials or a manual resume) instead of burning

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from fluenzr.mail.mime import with_date
 from fluenzr.sending import leases, message_records, pacing, pauses, suppression
-from fluenzr.sending.account_connection import RecipientResult, SmtpFailure
+from fluenzr.sending.account_connection import RecipientOutcome, SmtpFailure
 from fluenzr.sending.connections import Connections
 from fluenzr.sending.failure_policy import Action, Decision, Failure, Kind, Stage, decide
 from fluenzr.sending.writer import StateWriter
@@ -201,7 +201,7 @@ class BatchSender:
         self._refused(job, batch.account_id, outcome)
         return True
 
-    def _delivered(self, batch: Batch, job: Job, outcome: Sequence[RecipientResult]) -> None:
+    def _delivered(self, batch: Batch, job: Job, outcome: Sequence[RecipientOutcome]) -> None:
         accepted = [r.email for r in outcome if r.failure is None]
         partial = len(accepted) < len(outcome)
         if partial:
@@ -237,7 +237,7 @@ class BatchSender:
 
     async def _attempt(
         self, job: Job, batch: Batch, mime: bytes, before_data: Callable[[], Awaitable[bool]]
-    ) -> list[RecipientResult]:
+    ) -> list[RecipientOutcome]:
         for retry in (True, False):
             smtp, reused = await self.connections.get(
                 batch.account_id, changed_at=batch.credentials_changed_at
@@ -254,7 +254,7 @@ class BatchSender:
                     raise
         raise AssertionError("unreachable")
 
-    def _refused(self, job: Job, account_id: int, outcome: Sequence[RecipientResult]) -> None:
+    def _refused(self, job: Job, account_id: int, outcome: Sequence[RecipientOutcome]) -> None:
         """No DATA: every recipient was refused, or one only for now (then retry them all)."""
         now = self.ctx.clock.now()
         with transaction(self.ctx.sessions) as session:
