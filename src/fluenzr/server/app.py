@@ -30,7 +30,7 @@ from fluenzr.http import errors
 from fluenzr.http.deps import clean_input
 from fluenzr.services.context import AppContext
 from fluenzr.services.runtime import run_worker
-from fluenzr.web import pages
+from fluenzr.web import deps, pages
 from fluenzr.web.render import error_page, mount_static
 
 log = logging.getLogger(__name__)
@@ -129,6 +129,7 @@ def create_app(
     app.state.autodetect_seams = autodetect_seams
     app.middleware("http")(_security_headers)
     errors.install(app, error_page=error_page)
+    deps.install(app)  # a page without a session redirects to login
     app.include_router(_api_router())
     app.include_router(pages.router)
     mount_static(app)

@@ -16,8 +16,8 @@ from fluenzr.http.deps import get_ctx
 from fluenzr.services import accounts
 from fluenzr.services.account_views import AccountView
 from fluenzr.web import forms
-from fluenzr.web.account_pages import _form_page, _guarded, _id, _who
-from fluenzr.web.session import login_redirect
+from fluenzr.web.account_pages import _form_page, _id
+from fluenzr.web.deps import CsrfForm, PageUser
 
 router = APIRouter(include_in_schema=False)
 _CONNECTION = (
@@ -63,10 +63,7 @@ def changes_from(form: Any) -> dict[str, Any]:
 
 
 @router.get("/accounts/{account_id}/edit")
-async def edit_form(request: Request, account_id: int) -> Response:
-    who = await _who(request)
-    if who is None:
-        return login_redirect(request)
+async def edit_form(request: Request, account_id: int, who: PageUser) -> Response:
 
     def build() -> Response:
         view = accounts.get_account(
@@ -78,10 +75,7 @@ async def edit_form(request: Request, account_id: int) -> Response:
 
 
 @router.post("/accounts/{account_id}/edit")
-async def edit_submit(request: Request, account_id: int) -> Response:
-    who, form = await _guarded(request)
-    if who is None:
-        return login_redirect(request)
+async def edit_submit(request: Request, account_id: int, who: PageUser, form: CsrfForm) -> Response:
     account_id = _id(account_id)
     ctx = get_ctx(request)
     view = await run_in_threadpool(

@@ -19,21 +19,17 @@ from fluenzr.services import (
     jobs,
     outbox,
     send_window,
-    users,
 )
 from fluenzr.services.account_autodetect import detect_settings
 from fluenzr.services.tokens import Principal
 from fluenzr.web import forms
 from fluenzr.web.chart import chart
+from fluenzr.web.deps import CsrfForm, PageUser, PageWorkspace, page
 from fluenzr.web.render import error_text, render
-from fluenzr.web.session import check_csrf, lang_of, login_redirect, principal
+from fluenzr.web.session import lang_of
 
 router = APIRouter(include_in_schema=False)
 MAX_ID = 2**31 - 1
-
-
-async def _who(request: Request) -> Principal | None:
-    return await run_in_threadpool(principal, request)
 
 
 def _id(value: int) -> int:
@@ -42,33 +38,14 @@ def _id(value: int) -> int:
     return value
 
 
-def _page(
-    request: Request, who: Principal, name: str, *, status: int = 200, **ctx: Any
-) -> Response:
-    spaces = users.workspaces_of(get_ctx(request), who.user_id)
-    return render(
-        request,
-        name,
-        lang=lang_of(request),
-        status=status,
-        user=who,
-        csrf=who.csrf_token,
-        workspaces=spaces,
-        **ctx,
-    )
-
-
 @router.get("/accounts")
-async def accounts_list(request: Request) -> Response:
-    who = await _who(request)
-    if who is None:
-        return login_redirect(request)
+async def accounts_list(request: Request, who: PageUser) -> Response:
 
     def build() -> Response:
         ctx = get_ctx(request)
         rows = accounts.list_accounts(ctx, workspace_id=who.workspace_id)
         stats = dashboard.workspace_stats(ctx, workspace_id=who.workspace_id)
-        return _page(request, who, "accounts.html", accounts=rows, stats=stats)
+        return page(request, who, "accounts.html", accounts=rows, stats=stats)
 
     return await run_in_threadpool(build)
 
@@ -89,7 +66,7 @@ def _form_page(
         field = str(error.params.get("field") or "")
         err = error_text(error, lang) | {"field": forms.FIELD_ALIASES.get(field, field)}
     preset = forms.preset_for(values)
-    return _page(
+    return page(
         request,
         who,
         "account_form.html",
@@ -104,10 +81,9 @@ def _form_page(
 
 
 @router.get("/accounts/new")
-async def account_new(request: Request, preset: str = "", email: str = "") -> Response:
-    who = await _who(request)
-    if who is None:
-        return login_redirect(request)
+async def account_new(
+    request: Request, who: PageUser, preset: str = "", email: str = ""
+) -> Response:
     values = {name: "" for name in (*forms.TEXT_FIELDS, *forms.LIMIT_FIELDS)}
     values["email"] = email[:320]
     chosen = forms.preset_for({"preset": preset[:40]})
@@ -132,12 +108,7 @@ async def _filled(request: Request, form: Any) -> tuple[dict[str, str], str | No
 
 
 @router.post("/accounts/new")
-async def account_create(request: Request) -> Response:
-    who = await _who(request)
-    if who is None:
-        return login_redirect(request)
-    form = await request.form()
-    check_csrf(form.get("csrf"), who.csrf_token)
+async def account_create(request: Request, who: PageUser, form: CsrfForm) -> Response:
     action = forms.text(form, "action", 20)
     if action in ("detect", "preset"):
         try:
@@ -168,11 +139,8 @@ async def account_create(request: Request) -> Response:
 
 
 @router.post("/accounts/new/check")
-async def account_check_field(request: Request) -> Response:
+async def account_check_field(request: Request, who: PageUser, form: CsrfForm) -> Response:
     """htmx: re-render the field the user just left, with its error if it has one."""
-    who, form = await _guarded(request)
-    if who is None:
-        return login_redirect(request)
     name = request.headers.get("hx-trigger-name", "")
     if name not in forms.LIVE_CHECKS:
         return Response(status_code=204)
@@ -219,7 +187,7 @@ def _account_page(
         ctx, workspace_id=who.workspace_id, account_id=account_id, zone=view.timezone
     )
     lang = lang_of(request)
-    return _page(
+    return page(
         request,
         who,
         "account.html",
@@ -252,27 +220,14 @@ def _error_dict(error: FluenzrError | None, lang: str) -> dict[str, str] | None:
 
 
 @router.get("/accounts/{account_id}")
-async def account_show(request: Request, account_id: int) -> Response:
-    who = await _who(request)
-    if who is None:
-        return login_redirect(request)
+async def account_show(request: Request, account_id: int, who: PageUser) -> Response:
     return await run_in_threadpool(_account_page, request, who, _id(account_id))
 
 
-async def _guarded(request: Request) -> tuple[Principal | None, Any]:
-    who = await _who(request)
-    if who is None:
-        return None, None
-    form = await request.form()
-    check_csrf(form.get("csrf"), who.csrf_token)
-    return who, form
-
-
 @router.post("/accounts/{account_id}/settings")
-async def account_settings(request: Request, account_id: int) -> Response:
-    who, form = await _guarded(request)
-    if who is None:
-        return login_redirect(request)
+async def account_settings(
+    request: Request, account_id: int, who: PageUser, form: CsrfForm
+) -> Response:
     account_id = _id(account_id)
     try:
         changes = forms.limit_changes(form)
@@ -305,14 +260,12 @@ async def account_settings(request: Request, account_id: int) -> Response:
 
 
 @router.post("/accounts/{account_id}/{action}")
-async def account_action(request: Request, account_id: int, action: str) -> Response:
+async def account_action(
+    request: Request, account_id: int, action: str, who: PageUser, ws: PageWorkspace, form: CsrfForm
+) -> Response:
     """pause, resume, delete, test (Probar) and trust (pin the certificate Probar reported)."""
-    who, form = await _guarded(request)
-    if who is None:
-        return login_redirect(request)
     account_id = _id(account_id)
     ctx = get_ctx(request)
-    ws = who.workspace_id
     if action == "test":
         job = await run_in_threadpool(
             lambda: jobs.enqueue_probar(ctx, workspace_id=ws, account_id=account_id)
@@ -363,7 +316,7 @@ def _panel(
     view = accounts.get_account(ctx, workspace_id=who.workspace_id, account_id=account_id)
     lang = lang_of(request)
     report_error = (job.result or {}).get("error")
-    return _page(
+    return page(
         request,
         who,
         "probar_page.html" if full else "probar_panel.html",
@@ -376,18 +329,12 @@ def _panel(
 
 
 @router.get("/accounts/{account_id}/tests/{job_id}")
-async def probar_page(request: Request, account_id: int, job_id: int) -> Response:
-    who = await _who(request)
-    if who is None:
-        return login_redirect(request)
+async def probar_page(request: Request, account_id: int, job_id: int, who: PageUser) -> Response:
     return await run_in_threadpool(
         lambda: _panel(request, who, _id(account_id), _id(job_id), full=True)
     )
 
 
 @router.get("/accounts/{account_id}/tests/{job_id}/panel")
-async def probar_panel(request: Request, account_id: int, job_id: int) -> Response:
-    who = await _who(request)
-    if who is None:
-        return login_redirect(request)
+async def probar_panel(request: Request, account_id: int, job_id: int, who: PageUser) -> Response:
     return await run_in_threadpool(_panel, request, who, _id(account_id), _id(job_id))

@@ -11,34 +11,19 @@ from starlette.concurrency import run_in_threadpool
 
 from fluenzr.errors import FluenzrError
 from fluenzr.http.deps import get_ctx
-from fluenzr.services import events_query, suppression, users, webhooks
+from fluenzr.services import events_query, suppression, webhooks
 from fluenzr.services.tokens import Principal
 from fluenzr.storage.events import EVENT_TYPES
+from fluenzr.web.deps import CsrfForm, PageUser, page
 from fluenzr.web.forms import text
-from fluenzr.web.render import error_text, render
-from fluenzr.web.session import check_csrf, lang_of, login_redirect, principal
+from fluenzr.web.render import error_text
+from fluenzr.web.session import lang_of
 
 router = APIRouter(include_in_schema=False)
 
 
-def _page(request: Request, who: Principal, name: str, status: int = 200, **ctx: Any) -> Response:
-    return render(
-        request,
-        name,
-        lang=lang_of(request),
-        status=status,
-        user=who,
-        csrf=who.csrf_token,
-        workspaces=users.workspaces_of(get_ctx(request), who.user_id),
-        **ctx,
-    )
-
-
 @router.get("/events")
-async def events_page(request: Request, type: str = "") -> Response:
-    who = await run_in_threadpool(principal, request)
-    if who is None:
-        return login_redirect(request)
+async def events_page(request: Request, who: PageUser, type: str = "") -> Response:
     chosen = type if type in EVENT_TYPES else ""
 
     def build() -> Response:
@@ -48,7 +33,7 @@ async def events_page(request: Request, type: str = "") -> Response:
             types=[chosen] if chosen else None,
             limit=200,
         )
-        return _page(
+        return page(
             request, who, "events.html", events=rows, types=sorted(EVENT_TYPES), chosen=chosen
         )
 
@@ -59,7 +44,7 @@ def _lists(
     request: Request, who: Principal, *, error: Any = None, created: Any = None, status: int = 200
 ) -> Response:
     ctx = get_ctx(request)
-    return _page(
+    return page(
         request,
         who,
         "lists.html",
@@ -72,20 +57,12 @@ def _lists(
 
 
 @router.get("/settings/lists")
-async def lists_page(request: Request) -> Response:
-    who = await run_in_threadpool(principal, request)
-    if who is None:
-        return login_redirect(request)
+async def lists_page(request: Request, who: PageUser) -> Response:
     return await run_in_threadpool(_lists, request, who)
 
 
-async def _act(request: Request, action: Any) -> Response:
-    """Run a POST action (CSRF-checked); on a user error show the page with the message."""
-    who = await run_in_threadpool(principal, request)
-    if who is None:
-        return login_redirect(request)
-    form = await request.form()
-    check_csrf(form.get("csrf"), who.csrf_token)
+async def _act(request: Request, who: Principal, form: Any, action: Any) -> Response:
+    """Run a POST action; on a user error show the page with the message."""
     try:
         created = await run_in_threadpool(action, get_ctx(request), who.workspace_id, form)
     except FluenzrError as error:
@@ -99,36 +76,38 @@ async def _act(request: Request, action: Any) -> Response:
 
 
 @router.post("/settings/lists/suppressions")
-async def suppression_add(request: Request) -> Response:
+async def suppression_add(request: Request, who: PageUser, form: CsrfForm) -> Response:
     def add(ctx: Any, workspace: int, form: Any) -> None:
         suppression.add_suppression(ctx, workspace_id=workspace, email=text(form, "email", 320))
 
-    return await _act(request, add)
+    return await _act(request, who, form, add)
 
 
 @router.post("/settings/lists/suppressions/remove")
-async def suppression_remove(request: Request) -> Response:
+async def suppression_remove(request: Request, who: PageUser, form: CsrfForm) -> Response:
     def remove(ctx: Any, workspace: int, form: Any) -> None:
         suppression.remove_suppression(ctx, workspace_id=workspace, email=text(form, "email", 320))
 
-    return await _act(request, remove)
+    return await _act(request, who, form, remove)
 
 
 @router.post("/settings/lists/webhooks")
-async def webhook_add(request: Request) -> Response:
+async def webhook_add(request: Request, who: PageUser, form: CsrfForm) -> Response:
     def add(ctx: Any, workspace: int, form: Any) -> Any:
         events = [e for e in form.getlist("events") if isinstance(e, str)][:20]
         return webhooks.create_webhook(
             ctx, workspace_id=workspace, url=text(form, "url", 2000), events=events or None
         )
 
-    return await _act(request, add)
+    return await _act(request, who, form, add)
 
 
 @router.post("/settings/lists/webhooks/{webhook_id}/remove")
-async def webhook_remove(request: Request, webhook_id: int) -> Response:
+async def webhook_remove(
+    request: Request, webhook_id: int, who: PageUser, form: CsrfForm
+) -> Response:
     def remove(ctx: Any, workspace: int, _form: Any) -> None:
         ident = webhook_id if 1 <= webhook_id <= 2**31 - 1 else 0
         webhooks.remove_webhook(ctx, workspace_id=workspace, webhook_id=ident)
 
-    return await _act(request, remove)
+    return await _act(request, who, form, remove)

@@ -14,15 +14,15 @@ from fluenzr.errors import FluenzrError
 from fluenzr.http.deps import SESSION_COOKIE, get_ctx
 from fluenzr.i18n import normalise_language
 from fluenzr.services import tokens, users
+from fluenzr.services.tokens import Principal
 from fluenzr.web import account_edit, account_pages, activity_pages, workspace_pages
+from fluenzr.web.deps import CsrfForm, MaybeUser, PageUser, PreCsrfForm, page
 from fluenzr.web.render import error_text, render
 from fluenzr.web.session import (
     PRE_CSRF_COOKIE,
     check_csrf,
     lang_of,
-    login_redirect,
     pre_csrf,
-    principal,
     safe_next,
     set_lang,
     set_pre_csrf,
@@ -46,9 +46,7 @@ def _text(form: Any, name: str, limit: int = 320) -> str:
 
 
 @router.get("/")
-def home(request: Request) -> Response:
-    if principal(request) is None:
-        return login_redirect(request)
+def home(_who: PageUser) -> Response:
     return RedirectResponse("/accounts", status_code=303)
 
 
@@ -81,10 +79,8 @@ async def _login_then(request: Request, user_id: int) -> Response:
 
 
 @router.post("/setup")
-async def setup_submit(request: Request) -> Response:
+async def setup_submit(request: Request, form: PreCsrfForm) -> Response:
     ctx = get_ctx(request)
-    form = await request.form()
-    check_csrf(form.get("csrf"), request.cookies.get(PRE_CSRF_COOKIE))
     values = {"email": _text(form, "email"), "name": _text(form, "name", 200)}
     try:
         user = await run_in_threadpool(
@@ -116,10 +112,8 @@ def login_form(request: Request) -> Response:
 
 
 @router.post("/login")
-async def login_submit(request: Request) -> Response:
+async def login_submit(request: Request, form: PreCsrfForm) -> Response:
     ctx = get_ctx(request)
-    form = await request.form()
-    check_csrf(form.get("csrf"), request.cookies.get(PRE_CSRF_COOKIE))
     email = _text(form, "email")
     try:
         user = await run_in_threadpool(
@@ -142,8 +136,8 @@ async def login_submit(request: Request) -> Response:
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
-    who = await run_in_threadpool(principal, request)
+async def logout(request: Request, who: MaybeUser) -> Response:
+    """Signing out without a session just goes to the login page; with one, the token counts."""
     form = await request.form()
     if who is not None:
         check_csrf(form.get("csrf"), who.csrf_token)
@@ -165,12 +159,7 @@ def switch_language(request: Request, code: str, next: str | None = None) -> Res
 
 
 @router.post("/workspace")
-async def switch_workspace(request: Request) -> Response:
-    who = await run_in_threadpool(principal, request)
-    if who is None:
-        return login_redirect(request)
-    form = await request.form()
-    check_csrf(form.get("csrf"), who.csrf_token)
+async def switch_workspace(request: Request, who: PageUser, form: CsrfForm) -> Response:
     try:
         workspace_id = int(_text(form, "workspace_id", 12))
     except ValueError:
@@ -187,35 +176,25 @@ async def switch_workspace(request: Request) -> Response:
 
 
 @router.get("/settings/tokens")
-def tokens_page(request: Request) -> Response:
-    who = principal(request)
-    if who is None:
-        return login_redirect(request)
+def tokens_page(request: Request, who: PageUser) -> Response:
     return _tokens_view(request, who, created=None)
 
 
-def _tokens_view(request: Request, who: Any, *, created: str | None, error: Any = None) -> Response:
-    ctx = get_ctx(request)
-    return render(
+def _tokens_view(
+    request: Request, who: Principal, *, created: str | None, error: Any = None
+) -> Response:
+    return page(
         request,
+        who,
         "tokens.html",
-        lang=lang_of(request),
-        user=who,
-        csrf=who.csrf_token,
-        workspaces=users.workspaces_of(ctx, who.user_id),
-        tokens=tokens.list_tokens(ctx, user_id=who.user_id),
+        tokens=tokens.list_tokens(get_ctx(request), user_id=who.user_id),
         created=created,
         error=error,
     )
 
 
 @router.post("/settings/tokens")
-async def tokens_create(request: Request) -> Response:
-    who = await run_in_threadpool(principal, request)
-    if who is None:
-        return login_redirect(request)
-    form = await request.form()
-    check_csrf(form.get("csrf"), who.csrf_token)
+async def tokens_create(request: Request, who: PageUser, form: CsrfForm) -> Response:
     try:
         _view, secret = await run_in_threadpool(
             lambda: tokens.create_token(
@@ -237,12 +216,7 @@ async def tokens_create(request: Request) -> Response:
 
 
 @router.post("/settings/tokens/{token_id}/revoke")
-async def tokens_revoke(request: Request, token_id: int) -> Response:
-    who = await run_in_threadpool(principal, request)
-    if who is None:
-        return login_redirect(request)
-    form = await request.form()
-    check_csrf(form.get("csrf"), who.csrf_token)
+async def tokens_revoke(request: Request, token_id: int, who: PageUser, _: CsrfForm) -> Response:
     await run_in_threadpool(
         lambda: tokens.revoke_token(get_ctx(request), user_id=who.user_id, token_id=token_id)
     )

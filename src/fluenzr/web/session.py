@@ -11,12 +11,10 @@ import secrets
 from urllib.parse import urlsplit
 
 from fastapi import Request, Response
-from fastapi.responses import RedirectResponse
 
 from fluenzr.http.deps import SESSION_COOKIE, CsrfError, get_ctx, session_principal
 from fluenzr.http.errors import request_language
 from fluenzr.services.tokens import SESSION_LIFETIME, Principal
-from fluenzr.services.users import needs_setup
 
 PRE_CSRF_COOKIE = "fluenzr_csrf"
 LANG_COOKIE = "lang"
@@ -28,11 +26,6 @@ def lang_of(request: Request) -> str:
 
 def principal(request: Request) -> Principal | None:
     return session_principal(request, get_ctx(request))
-
-
-def login_redirect(request: Request) -> RedirectResponse:
-    target = "/setup" if needs_setup(get_ctx(request)) else "/login"
-    return RedirectResponse(target, status_code=303)
 
 
 def check_csrf(sent: object, expected: str | None) -> None:

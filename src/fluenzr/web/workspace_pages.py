@@ -15,9 +15,10 @@ from fluenzr.http.deps import get_ctx
 from fluenzr.services import users
 from fluenzr.services.tokens import Principal
 from fluenzr.services.users import Role
+from fluenzr.web.deps import CsrfForm, PageUser, page
 from fluenzr.web.forms import text
-from fluenzr.web.render import error_text, render
-from fluenzr.web.session import check_csrf, lang_of, login_redirect, principal
+from fluenzr.web.render import error_text
+from fluenzr.web.session import lang_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -26,14 +27,11 @@ def _view(request: Request, who: Principal, *, error: Any = None, status: int = 
     ctx = get_ctx(request)
     members = users.list_members(ctx, workspace_id=who.workspace_id)
     mine = next((m for m in members if m.user_id == who.user_id), None)
-    return render(
+    return page(
         request,
+        who,
         "workspace.html",
-        lang=lang_of(request),
         status=status,
-        user=who,
-        csrf=who.csrf_token,
-        workspaces=users.workspaces_of(ctx, who.user_id),
         members=members,
         is_owner=mine is not None and mine.role == "owner",
         error=error,
@@ -41,20 +39,12 @@ def _view(request: Request, who: Principal, *, error: Any = None, status: int = 
 
 
 @router.get("/settings/workspace")
-async def workspace_page(request: Request) -> Response:
-    who = await run_in_threadpool(principal, request)
-    if who is None:
-        return login_redirect(request)
+async def workspace_page(request: Request, who: PageUser) -> Response:
     return await run_in_threadpool(_view, request, who)
 
 
 @router.post("/settings/workspace/members")
-async def member_add(request: Request) -> Response:
-    who = await run_in_threadpool(principal, request)
-    if who is None:
-        return login_redirect(request)
-    form = await request.form()
-    check_csrf(form.get("csrf"), who.csrf_token)
+async def member_add(request: Request, who: PageUser, form: CsrfForm) -> Response:
     password = form.get("password")
     role: Role = "owner" if text(form, "role", 10) == "owner" else "member"
     try:
@@ -78,12 +68,7 @@ async def member_add(request: Request) -> Response:
 
 
 @router.post("/settings/workspace/members/{user_id}/remove")
-async def member_remove(request: Request, user_id: int) -> Response:
-    who = await run_in_threadpool(principal, request)
-    if who is None:
-        return login_redirect(request)
-    form = await request.form()
-    check_csrf(form.get("csrf"), who.csrf_token)
+async def member_remove(request: Request, user_id: int, who: PageUser, _: CsrfForm) -> Response:
     await run_in_threadpool(
         functools.partial(
             users.remove_member,
