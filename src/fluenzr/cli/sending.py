@@ -81,6 +81,10 @@ def cmd_send(
     stop_on_reply: Annotated[
         bool, Opt("--stop-on-reply", help="Cancel if the recipient replies first.")
     ] = False,
+    idempotency_key: Annotated[
+        str | None,
+        Opt("--idempotency-key", help="Retry-safe: the same key queues the message only once."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Queue a message; the worker sends it within the account's limits."""
@@ -100,7 +104,12 @@ def cmd_send(
             unsubscribe=unsubscribe or [],
             one_click=one_click,
         )
-        view = outbox.enqueue(STATE.app(), workspace_id=STATE.workspace_id(), request=request)
+        view = outbox.enqueue(
+            STATE.app(),
+            workspace_id=STATE.workspace_id(),
+            request=request,
+            idempotency_key=idempotency_key,
+        )
         if as_json:
             print_json({"id": view.id, "message_id": view.message_id, "status": view.status})
         else:

@@ -8,6 +8,7 @@ from fluenzr.storage.base import Base
 from fluenzr.storage.models.accounts import Account, Workspace
 from fluenzr.storage.models.detection import Suppression  # noqa: F401  (detection)
 from fluenzr.storage.models.events import Event
+from fluenzr.storage.models.idempotency import IdempotencyKey  # noqa: F401  (sending: keys)
 from fluenzr.storage.models.outbox import OutboxMessage  # noqa: F401  (sending: outbox)
 from fluenzr.storage.models.users import User  # noqa: F401  (web: users, sessions, tokens, jobs)
 
