@@ -1,5 +1,7 @@
-"""`./dev bench probar [--runs N] [--no-blackhole] [--smoke]`: Probar against the local Postfix + Dovecot, side by side with
-swaks doing the SMTP part of the same work, and the time to report a blackholed port.
+"""`./dev bench probar [--runs N] [--no-blackhole] [--smoke]`.
+
+Probar against the local Postfix + Dovecot, side by side with swaks doing the SMTP part of the
+same work, and the time to report a blackholed port. ``--smoke``: one run, 1 s timeout.
 
 Rows (median and p95 wall time over N runs, default 20):
 

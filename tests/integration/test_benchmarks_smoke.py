@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from benchmarks.__main__ import available
+
 from tests.support.mailservers import require_mailserver
 from tests.support.services import port_open, unavailable
 
