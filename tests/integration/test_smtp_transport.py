@@ -89,7 +89,8 @@ async def test_stalled_server_times_out_in_bounded_time() -> None:
         with pytest.raises(MailError) as caught:
             await connect_smtp(server.endpoint(), timeout=1)
     assert_error(caught.value, "timeout", "timeout")
-    assert time.monotonic() - started < 3
+    # Bounded by the 1 s asked for, not the 10 s default; the margin absorbs a loaded machine.
+    assert time.monotonic() - started < 8
 
 
 @pytest.mark.parametrize(
@@ -128,7 +129,8 @@ async def test_silence_at_any_stage_is_a_bounded_timeout(verb: str, stage: str) 
         await smtp.aclose()
     assert_error(caught.value, "timeout", "timeout")
     assert caught.value.params["stage"] == stage  # "message": the outcome is unknown
-    assert time.monotonic() - started < 3
+    # Bounded by the 1 s asked for, not the 10 s default; the margin absorbs a loaded machine.
+    assert time.monotonic() - started < 8
 
 
 @pytest.mark.parametrize(
@@ -281,10 +283,10 @@ async def test_implicit_tls_server_with_starttls_setting() -> None:
     async with smtp_server(SmtpFaults(implicit_tls=True)) as server:
         started = time.monotonic()
         with pytest.raises(MailError) as caught:
-            await connect_smtp(server.endpoint(Security.STARTTLS), timeout=10)
+            await connect_smtp(server.endpoint(Security.STARTTLS), timeout=60)
     assert_error(caught.value, "tls_mode_mismatch", "tls")
     assert caught.value.params["suggested"] == "SSL"
-    assert time.monotonic() - started < 5  # detected, not waited out
+    assert time.monotonic() - started < 20  # detected, not the 60 s timeout waited out
 
 
 async def test_starttls_server_with_ssl_setting() -> None:
