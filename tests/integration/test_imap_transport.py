@@ -18,7 +18,7 @@ from fluenzr.mail.imap import ImapSession, connect_imap
 from tests.support import mailservers as ms
 from tests.support.certs import self_signed
 from tests.support.fault_imap import PASSWORD, USER, ImapFaults, imap_server
-from tests.support.fault_smtp import behaviours, closed_port, raw_server
+from tests.support.fault_smtp import closed_port, raw_server
 
 
 def assert_error(error: MailError, code: str, category: str) -> None:
@@ -79,7 +79,7 @@ async def test_cleartext_to_a_remote_host_is_refused_before_connecting() -> None
 
 
 async def test_stall_times_out_in_bounded_time() -> None:
-    async with raw_server(behaviours.stall()) as server:
+    async with raw_server({"greeting": "stall"}) as server:
         started = time.monotonic()
         with pytest.raises(MailError) as caught:
             await connect_imap(server.endpoint(Security.STARTTLS), timeout=1)

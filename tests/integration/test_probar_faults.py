@@ -29,7 +29,6 @@ from tests.support.fault_smtp import (
     PASSWORD,
     USER,
     SmtpFaults,
-    behaviours,
     closed_port,
     raw_server,
     smtp_server,
@@ -153,7 +152,7 @@ async def test_connection_refused_without_answering_alternative_suggests_nothing
 
 
 async def test_timeout_on_a_silent_port_is_bounded() -> None:
-    async with raw_server(behaviours.stall()) as server:
+    async with raw_server({"greeting": "stall"}) as server:
         started = asyncio.get_running_loop().time()
         report = await probar(server.endpoint(Security.STARTTLS), smtp_timeout=1.0)
         elapsed = asyncio.get_running_loop().time() - started
@@ -243,8 +242,7 @@ async def test_auth_failed() -> None:
 
 
 async def test_auth_mechanism_unsupported() -> None:
-    behaviour = behaviours.script({}, ehlo=("AUTH XOAUTH2 GSSAPI",))
-    async with raw_server(behaviour) as server:
+    async with raw_server({"ehlo": "AUTH XOAUTH2 GSSAPI"}) as server:
         report = await probar(server.endpoint(Security.NONE))
     error = assert_failure(report, "auth_mechanism_unsupported", "auth", "auth")
     assert "XOAUTH2" in error["message"]
