@@ -1,5 +1,7 @@
-"""`./dev bench probar [--runs N]`: Probar against the local Postfix + Dovecot, side by side with
-swaks doing the SMTP part of the same work, and the time to report a blackholed port.
+"""`./dev bench probar [--runs N] [--no-blackhole] [--smoke]`.
+
+Probar against the local Postfix + Dovecot, side by side with swaks doing the SMTP part of the
+same work, and the time to report a blackholed port. ``--smoke``: one run, 1 s timeout.
 
 Rows (median and p95 wall time over N runs, default 20):
 
@@ -179,7 +181,11 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="./dev bench probar")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--no-blackhole", action="store_true", help="skip the ~20 s blackhole rows")
+    parser.add_argument("--smoke", action="store_true", help="one run, 1 s blackhole timeout (CI)")
     args = parser.parse_args(argv)
+    if args.smoke:
+        global TIMEOUT  # the one knob every row reads
+        args.runs, TIMEOUT = 1, 1.0
     require_mailserver()
     rows = asyncio.run(_run(args.runs, blackhole=not args.no_blackhole))
     _print(rows, args.runs)

@@ -29,7 +29,6 @@ from tests.support.fault_smtp import (
     PASSWORD,
     USER,
     SmtpFaults,
-    behaviours,
     closed_port,
     raw_server,
     smtp_server,
@@ -153,12 +152,14 @@ async def test_connection_refused_without_answering_alternative_suggests_nothing
 
 
 async def test_timeout_on_a_silent_port_is_bounded() -> None:
-    async with raw_server(behaviours.stall()) as server:
+    async with raw_server({"greeting": "stall"}) as server:
         started = asyncio.get_running_loop().time()
         report = await probar(server.endpoint(Security.STARTTLS), smtp_timeout=1.0)
         elapsed = asyncio.get_running_loop().time() - started
     assert_failure(report, "timeout", "timeout", "tls")
-    assert elapsed < 4.0  # patience + one TLS probe, far below the 10 s default
+    # Patience + one TLS probe at the 1 s asked for, below the 10 s default even on a loaded
+    # machine.
+    assert elapsed < 8.0
 
 
 async def test_tls_mode_mismatch_ssl_on_a_starttls_port() -> None:
@@ -172,10 +173,11 @@ async def test_tls_mode_mismatch_ssl_on_a_starttls_port() -> None:
 
 async def test_tls_mode_mismatch_starttls_on_an_implicit_tls_port() -> None:
     async with smtp_server(SmtpFaults(implicit_tls=True)) as server:
-        report = await probar(server.endpoint(Security.STARTTLS), smtp_timeout=4.0)
+        report = await probar(server.endpoint(Security.STARTTLS), smtp_timeout=60.0)
     error = assert_failure(report, "tls_mode_mismatch", "tls", "tls")
     assert "SSL" in error["message"]
-    assert report.steps[2].duration_ms < 3500  # found by probing, not by waiting for the timeout
+    # Found by probing, not by waiting out the 60 s timeout.
+    assert report.steps[2].duration_ms < 20_000
 
 
 @pytest.mark.parametrize(
@@ -240,8 +242,7 @@ async def test_auth_failed() -> None:
 
 
 async def test_auth_mechanism_unsupported() -> None:
-    behaviour = behaviours.script({}, ehlo=("AUTH XOAUTH2 GSSAPI",))
-    async with raw_server(behaviour) as server:
+    async with raw_server({"ehlo": "AUTH XOAUTH2 GSSAPI"}) as server:
         report = await probar(server.endpoint(Security.NONE))
     error = assert_failure(report, "auth_mechanism_unsupported", "auth", "auth")
     assert "XOAUTH2" in error["message"]

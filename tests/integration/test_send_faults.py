@@ -22,8 +22,8 @@ from fluenzr.storage.base import aware
 from fluenzr.storage.engine import transaction
 from fluenzr.storage.models import Account, Event
 from fluenzr.storage.models.outbox import OutboxRecipient
-from tests.integration.fault_server import FaultServer
 from tests.integration.send_support import FakeClock, add_account, enqueue, message
+from tests.support.fault_smtp import RawServer
 
 
 @pytest.fixture
@@ -35,13 +35,13 @@ def ctx(home: Path) -> Iterator[AppContext]:
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[FaultServer]:
-    fault = await FaultServer().start()
+async def server() -> AsyncIterator[RawServer]:
+    fault = await RawServer().start()
     yield fault
     await fault.stop()
 
 
-def _account(ctx: AppContext, server: FaultServer) -> int:
+def _account(ctx: AppContext, server: RawServer) -> int:
     return add_account(
         ctx, email="ana@fault.test", password="pw", port=server.port, security="none"
     )
@@ -79,7 +79,7 @@ def _clock(ctx: AppContext) -> FakeClock:
     ],
 )
 async def test_4xx_defers_then_delivers_once(
-    ctx: AppContext, server: FaultServer, stage: str, reply: str, reason: str
+    ctx: AppContext, server: RawServer, stage: str, reply: str, reason: str
 ) -> None:
     account_id = _account(ctx, server)
     queued = enqueue(ctx, account_id, "bob@example.org")
@@ -97,7 +97,7 @@ async def test_4xx_defers_then_delivers_once(
     assert len(server.delivered) == 1
 
 
-async def test_4xx_attempts_are_bounded(ctx: AppContext, server: FaultServer) -> None:
+async def test_4xx_attempts_are_bounded(ctx: AppContext, server: RawServer) -> None:
     account_id = _account(ctx, server)
     queued = enqueue(ctx, account_id, "bob@example.org")
     server.replies["mail"] = "451 4.3.0 Temporary local problem"
@@ -122,7 +122,7 @@ async def test_4xx_attempts_are_bounded(ctx: AppContext, server: FaultServer) ->
     ],
 )
 async def test_5xx_fails_the_message(
-    ctx: AppContext, server: FaultServer, stage: str, reply: str, reason: str
+    ctx: AppContext, server: RawServer, stage: str, reply: str, reason: str
 ) -> None:
     account_id = _account(ctx, server)
     queued = enqueue(ctx, account_id, "bob@example.org")
@@ -141,7 +141,7 @@ async def test_5xx_fails_the_message(
 
 
 async def test_recipient_rejection_fails_only_that_recipient(
-    ctx: AppContext, server: FaultServer
+    ctx: AppContext, server: RawServer
 ) -> None:
     account_id = _account(ctx, server)
     server.replies["rcpt:gone@example.org"] = "550 5.1.1 User unknown"
@@ -163,7 +163,7 @@ async def test_recipient_rejection_fails_only_that_recipient(
     assert len(server.delivered) == 1
 
 
-async def test_421_backs_off_the_account(ctx: AppContext, server: FaultServer) -> None:
+async def test_421_backs_off_the_account(ctx: AppContext, server: RawServer) -> None:
     account_id = _account(ctx, server)
     queued = enqueue(ctx, account_id, "bob@example.org")
     server.replies["mail"] = "421 4.3.2 Service shutting down, closing transmission channel"
@@ -180,7 +180,7 @@ async def test_421_backs_off_the_account(ctx: AppContext, server: FaultServer) -
     assert len(server.delivered) == 1
 
 
-async def test_454_at_auth_backs_off(ctx: AppContext, server: FaultServer) -> None:
+async def test_454_at_auth_backs_off(ctx: AppContext, server: RawServer) -> None:
     account_id = _account(ctx, server)
     queued = enqueue(ctx, account_id, "bob@example.org")
     server.replies["auth"] = "454 4.7.0 Temporary authentication failure"
@@ -193,7 +193,7 @@ async def test_454_at_auth_backs_off(ctx: AppContext, server: FaultServer) -> No
     assert message(ctx, queued.id).status == "sent"
 
 
-async def test_535_pauses_until_credentials_change(ctx: AppContext, server: FaultServer) -> None:
+async def test_535_pauses_until_credentials_change(ctx: AppContext, server: RawServer) -> None:
     account_id = _account(ctx, server)
     first = enqueue(ctx, account_id, "bob@example.org")
     second = enqueue(ctx, account_id, "carol@example.org")
@@ -227,7 +227,7 @@ async def test_535_pauses_until_credentials_change(ctx: AppContext, server: Faul
 
 
 async def test_sending_limit_pauses_and_resumes_by_itself(
-    ctx: AppContext, server: FaultServer
+    ctx: AppContext, server: RawServer
 ) -> None:
     account_id = _account(ctx, server)
     ids = [enqueue(ctx, account_id, f"r{i}@example.org").id for i in range(3)]
@@ -252,7 +252,7 @@ async def test_sending_limit_pauses_and_resumes_by_itself(
 
 
 async def test_drop_during_data_retries_without_duplicate(
-    ctx: AppContext, server: FaultServer
+    ctx: AppContext, server: RawServer
 ) -> None:
     account_id = _account(ctx, server)
     queued = enqueue(ctx, account_id, "bob@example.org", text="line\n" * 50)
@@ -269,7 +269,7 @@ async def test_drop_during_data_retries_without_duplicate(
 
 
 @pytest.mark.timeout(30)
-async def test_stall_times_out_and_backs_off(ctx: AppContext, server: FaultServer) -> None:
+async def test_stall_times_out_and_backs_off(ctx: AppContext, server: RawServer) -> None:
     account_id = _account(ctx, server)
     queued = enqueue(ctx, account_id, "bob@example.org")
     server.replies["mail"] = "stall"

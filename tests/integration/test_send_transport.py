@@ -17,8 +17,8 @@ from fluenzr.mail.smtp import SmtpSession, connect_smtp
 from fluenzr.sending.connections import Connections
 from fluenzr.sending.worker import Worker, WorkerOptions
 from fluenzr.services.context import AppContext, open_app
-from tests.integration.fault_server import FaultServer
 from tests.integration.send_support import FakeClock, add_account, enqueue, message
+from tests.support.fault_smtp import RawServer
 
 
 @pytest.fixture
@@ -30,20 +30,20 @@ def ctx(home: Path) -> Iterator[AppContext]:
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[FaultServer]:
-    fault = await FaultServer().start()
+async def server() -> AsyncIterator[RawServer]:
+    fault = await RawServer().start()
     yield fault
     await fault.stop()
 
 
-def _account(ctx: AppContext, server: FaultServer) -> int:
+def _account(ctx: AppContext, server: RawServer) -> int:
     return add_account(
         ctx, email="ana@fault.test", password="pw", port=server.port, security="none"
     )
 
 
 async def test_one_connection_carries_the_accounts_messages(
-    ctx: AppContext, server: FaultServer
+    ctx: AppContext, server: RawServer
 ) -> None:
     account_id = _account(ctx, server)
     ids = [enqueue(ctx, account_id, f"bob{n}@example.org").id for n in range(3)]
@@ -55,9 +55,9 @@ async def test_one_connection_carries_the_accounts_messages(
 
 
 async def test_cleartext_relay_without_auth_is_used_without_login(
-    ctx: AppContext, server: FaultServer
+    ctx: AppContext, server: RawServer
 ) -> None:
-    server.auth = False  # e.g. a local relay on loopback
+    server.replies["ehlo"] = ""  # no AUTH offered, e.g. a local relay on loopback
     queued = enqueue(ctx, _account(ctx, server), "bob@example.org")
     await Worker(ctx, WorkerOptions(poll=0.02)).run(until_idle=True)
     assert message(ctx, queued.id).status == "sent"
@@ -66,7 +66,7 @@ async def test_cleartext_relay_without_auth_is_used_without_login(
 
 
 async def test_a_connection_closed_while_idle_is_replaced(
-    ctx: AppContext, server: FaultServer
+    ctx: AppContext, server: RawServer
 ) -> None:
     account_id = _account(ctx, server)
     connections = Connections(ctx)
@@ -85,7 +85,7 @@ async def test_a_connection_closed_while_idle_is_replaced(
         await connections.close_all()
 
 
-async def test_transport_says_whether_it_is_connected(server: FaultServer) -> None:
+async def test_transport_says_whether_it_is_connected(server: RawServer) -> None:
     endpoint = Endpoint(
         host="127.0.0.1",
         port=server.port,
@@ -102,7 +102,7 @@ async def test_transport_says_whether_it_is_connected(server: FaultServer) -> No
     assert session.connected is False
 
 
-async def test_body_8bitmime_only_for_8bit_messages(server: FaultServer) -> None:
+async def test_body_8bitmime_only_for_8bit_messages(server: RawServer) -> None:
     endpoint = Endpoint(
         host="127.0.0.1",
         port=server.port,
@@ -119,7 +119,7 @@ async def test_body_8bitmime_only_for_8bit_messages(server: FaultServer) -> None
 
 
 async def test_unreachable_imap_keeps_the_copy_pending_with_its_error_code(
-    ctx: AppContext, server: FaultServer
+    ctx: AppContext, server: RawServer
 ) -> None:
     with socket.socket() as probe:  # a loopback port nobody listens on
         probe.bind(("127.0.0.1", 0))
