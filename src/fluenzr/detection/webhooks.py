@@ -121,7 +121,7 @@ def queue_new_events(session: Session) -> int:
 
 
 @dataclass(frozen=True)
-class Job:
+class DeliveryJob:
     delivery_id: int
     webhook_id: int
     url: str
@@ -131,7 +131,9 @@ class Job:
     attempts: int
 
 
-def claim_due(session: Session, *, now: datetime, limit: int, lease: timedelta) -> list[Job]:
+def claim_due(
+    session: Session, *, now: datetime, limit: int, lease: timedelta
+) -> list[DeliveryJob]:
     rows = session.scalars(
         select(WebhookDelivery)
         .where(
@@ -154,7 +156,7 @@ def claim_due(session: Session, *, now: datetime, limit: int, lease: timedelta) 
         row.last_attempt_at = now
         row.next_attempt_at = now + lease  # claimed: nobody else picks it meanwhile
         jobs.append(
-            Job(
+            DeliveryJob(
                 row.id,
                 hook.id,
                 hook.url,
@@ -170,7 +172,7 @@ def claim_due(session: Session, *, now: datetime, limit: int, lease: timedelta) 
 Result = tuple[int | None, str | None]  # (HTTP status, error) — error None means delivered
 
 
-async def post(client: httpx.AsyncClient, job: Job, secret: Secret) -> Result:
+async def post(client: httpx.AsyncClient, job: DeliveryJob, secret: Secret) -> Result:
     timestamp = int(time.time())
     headers = {
         "Content-Type": "application/json",
@@ -191,7 +193,7 @@ async def post(client: httpx.AsyncClient, job: Job, secret: Secret) -> Result:
 
 def record_result(
     session: Session,
-    job: Job,
+    job: DeliveryJob,
     *,
     code: int | None,
     error: str | None,
@@ -220,7 +222,7 @@ class Dispatcher:
         self.config = config
         self._secrets: dict[int, Secret] = {}
 
-    def _secret(self, job: Job) -> Secret | None:
+    def _secret(self, job: DeliveryJob) -> Secret | None:
         if job.webhook_id not in self._secrets:
             if job.sealed is None:
                 return None
@@ -254,7 +256,7 @@ class Dispatcher:
                 )
         return len(jobs)
 
-    async def _attempt(self, client: httpx.AsyncClient, job: Job) -> Result:
+    async def _attempt(self, client: httpx.AsyncClient, job: DeliveryJob) -> Result:
         secret = self._secret(job)
         if secret is None:
             return None, "cannot open the webhook secret (vault key missing)"

@@ -24,7 +24,7 @@ from fluenzr.mail.mime import with_date
 from fluenzr.sending import leases, message_records, pacing, pauses, suppression
 from fluenzr.sending.account_connection import RecipientOutcome, SmtpFailure
 from fluenzr.sending.connections import Connections
-from fluenzr.sending.failure_policy import Action, Decision, Failure, Kind, Stage, decide
+from fluenzr.sending.failure_policy import Action, Decision, Failure, Kind, Phase, decide
 from fluenzr.sending.writer import StateWriter
 from fluenzr.storage.account_pausing import pause_account
 from fluenzr.storage.base import aware
@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Job:
+class OutboxJob:
     """What one message needs on the wire, read with its batch in one short transaction."""
 
     outbox_id: int
@@ -61,7 +61,7 @@ class Batch:
     timezone: str
     copy: bool
     credentials_changed_at: datetime | None
-    jobs: list[Job]
+    jobs: list[OutboxJob]
 
 
 class BatchSender:
@@ -112,7 +112,7 @@ class BatchSender:
                 session, workspace_id=account.workspace_id, emails=everyone
             )
             jobs = [
-                Job(
+                OutboxJob(
                     outbox_id=row.id,
                     workspace_id=row.workspace_id,
                     message_id=row.message_id,
@@ -160,7 +160,7 @@ class BatchSender:
                 if gone:  # cancelled since the claim: their slots go back
                     leases.refund_slots(session, account_id=claim.account_id, count=gone)
 
-    async def send_one(self, batch: Batch, job: Job) -> bool:
+    async def send_one(self, batch: Batch, job: OutboxJob) -> bool:
         """Send one message. False when the account must stop (pause or backoff)."""
         if job.suppressed and self._drop_suppressed(job, batch.account_id):
             return True
@@ -201,7 +201,7 @@ class BatchSender:
         self._refused(job, batch.account_id, outcome)
         return True
 
-    def _delivered(self, batch: Batch, job: Job, outcome: Sequence[RecipientOutcome]) -> None:
+    def _delivered(self, batch: Batch, job: OutboxJob, outcome: Sequence[RecipientOutcome]) -> None:
         accepted = [r.email for r in outcome if r.failure is None]
         partial = len(accepted) < len(outcome)
         if partial:
@@ -223,7 +223,7 @@ class BatchSender:
         )
         self._backoff_reset = True
 
-    def _drop_suppressed(self, job: Job, account_id: int) -> bool:
+    def _drop_suppressed(self, job: OutboxJob, account_id: int) -> bool:
         """Fail recipients suppressed since enqueue; True when nobody is left to send to."""
         with transaction(self.ctx.sessions) as session:
             row = session.get(OutboxMessage, job.outbox_id)
@@ -236,7 +236,7 @@ class BatchSender:
             return gone
 
     async def _attempt(
-        self, job: Job, batch: Batch, mime: bytes, before_data: Callable[[], Awaitable[bool]]
+        self, job: OutboxJob, batch: Batch, mime: bytes, before_data: Callable[[], Awaitable[bool]]
     ) -> list[RecipientOutcome]:
         for retry in (True, False):
             smtp, reused = await self.connections.get(
@@ -247,14 +247,16 @@ class BatchSender:
                     mime, sender=job.sender, recipients=job.recipients, before_data=before_data
                 )
             except SmtpFailure as exc:
-                stale = exc.failure.stage is Stage.MAIL and exc.failure.kind is not Kind.REPLY
+                stale = exc.failure.stage is Phase.MAIL and exc.failure.kind is not Kind.REPLY
                 if exc.failure.kind is not Kind.REPLY or exc.failure.code == 421:
                     await self.connections.drop(batch.account_id)
                 if not (retry and reused and stale):
                     raise
         raise AssertionError("unreachable")
 
-    def _refused(self, job: Job, account_id: int, outcome: Sequence[RecipientOutcome]) -> None:
+    def _refused(
+        self, job: OutboxJob, account_id: int, outcome: Sequence[RecipientOutcome]
+    ) -> None:
         """No DATA: every recipient was refused, or one only for now (then retry them all)."""
         now = self.ctx.clock.now()
         with transaction(self.ctx.sessions) as session:
@@ -276,7 +278,9 @@ class BatchSender:
                 results=outcome,
             )
 
-    def _failed(self, job: Job, account_id: int, failure: Failure, *, data_started: bool) -> bool:
+    def _failed(
+        self, job: OutboxJob, account_id: int, failure: Failure, *, data_started: bool
+    ) -> bool:
         decision = decide(failure)
         now = self.ctx.clock.now()
         log.info("outbox %s: %s (%s)", job.outbox_id, decision.reason, failure.detail)
