@@ -56,6 +56,7 @@ class FluenzrError(Exception):
         super().__init__(self.render("en"))
 
     def _params(self, lang: str | None) -> dict[str, Any]:
+        # Lazy: fluenzr.i18n loads Babel, which only rendering a message needs (start-up time).
         from fluenzr.i18n import translate
 
         params = dict(self.params)
@@ -66,11 +67,13 @@ class FluenzrError(Exception):
         return params
 
     def message(self, lang: str | None = None) -> str:
+        # Lazy: fluenzr.i18n loads Babel, which only rendering a message needs (start-up time).
         from fluenzr.i18n import translate
 
         return translate(self.message_key, lang, **self._params(lang))
 
     def hint(self, lang: str | None = None) -> str:
+        # Lazy: fluenzr.i18n loads Babel, which only rendering a message needs (start-up time).
         from fluenzr.i18n import translate
 
         return translate(self.hint_key, lang, **self._params(lang))
@@ -194,6 +197,7 @@ def mail_error(
         enhanced_code=enhanced_code,
     )
     if variant:
+        # Lazy: fluenzr.i18n loads Babel, which only rendering a message needs (start-up time).
         from fluenzr.i18n import has_message
 
         key = f"error.{code}.{variant}.message"
