@@ -34,6 +34,7 @@ from fluenzr.detection.imap_adapter import connect_account
 from fluenzr.detection.processing import TRIAGE_FIELDS
 from fluenzr.detection.watcher import MailboxWatcher
 from fluenzr.services.context import AppContext
+from fluenzr.services.runtime import credentials_opener
 from fluenzr.storage.engine import transaction
 from fluenzr.storage.models import Account, Event
 from fluenzr.storage.models.detection import (
@@ -49,7 +50,7 @@ async def _scan(ctx, account_id: int, config: DetectionConfig) -> tuple[float, f
     watcher = MailboxWatcher(
         ctx, account_id=account_id, config=config, connect=None, gate=asyncio.Semaphore(1)
     )  # type: ignore[arg-type]
-    mailbox = await connect_account(ctx, account_id=account_id, config=config)
+    mailbox = await connect_account(credentials_opener(ctx), account_id=account_id, config=config)
     try:
         await mailbox.examine("INBOX")  # open once so Dovecot has indexed the new mail
         wall, cpu = time.perf_counter(), time.process_time()

@@ -14,11 +14,12 @@ from tests.support.services import fresh_pg_database
 
 from fluenzr.config import load_settings
 from fluenzr.core.secret import Secret
-from fluenzr.sending.worker import Worker, WorkerOptions
+from fluenzr.sending.worker import WorkerOptions
 from fluenzr.services import outbox
 from fluenzr.services.account_config import AccountInput
 from fluenzr.services.accounts import create_account
 from fluenzr.services.context import AppContext, default_workspace_id, open_app
+from fluenzr.services.runtime import sending_worker
 
 CHUNK = 500  # messages per enqueue transaction
 
@@ -91,7 +92,7 @@ def fluenzr_pipeline(port: int, *, accounts: int, messages: int, database: str) 
                 ctx, workspace_id=workspace, requests=requests[start : start + CHUNK]
             )
         cpu1, t1 = _cpu(), time.perf_counter()
-        worker = Worker(ctx, WorkerOptions(poll=0.5, max_accounts=accounts))
+        worker = sending_worker(ctx, WorkerOptions(poll=0.5, max_accounts=accounts))
         asyncio.run(worker.run(until_idle=True))
         cpu2, t2 = _cpu(), time.perf_counter()
         sent = outbox.list_outbox(ctx, workspace_id=workspace, status="sent", limit=messages)

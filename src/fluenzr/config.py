@@ -84,6 +84,7 @@ class Settings(BaseSettings):
     @field_validator("lang")
     @classmethod
     def _lang(cls, value: str) -> str:
+        # Lazy: fluenzr.i18n loads Babel, which only rendering a message needs (start-up time).
         from fluenzr.i18n import normalise_language
 
         lang = normalise_language(value)

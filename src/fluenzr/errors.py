@@ -12,7 +12,7 @@ catalogue keys for a message and a fix hint, rendered in the user's language by
     ├── NotFoundError (LookupError) unknown id, or one the caller cannot see (HTTP 404)
     ├── VaultError                  cannot seal / open credentials
     └── MailError                   a mail server said no, or could not be reached
-        (codes and categories in fluenzr.diagnose.taxonomy)
+        (codes and categories in fluenzr.error_codes)
 
 Messages never contain a secret: parameters are plain values chosen by the raiser, and
 ``Secret`` refuses to render.
@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+from fluenzr.error_codes import category_of
 
 
 class FluenzrError(Exception):
@@ -54,6 +56,7 @@ class FluenzrError(Exception):
         super().__init__(self.render("en"))
 
     def _params(self, lang: str | None) -> dict[str, Any]:
+        # Lazy: fluenzr.i18n loads Babel, which only rendering a message needs (start-up time).
         from fluenzr.i18n import translate
 
         params = dict(self.params)
@@ -64,11 +67,13 @@ class FluenzrError(Exception):
         return params
 
     def message(self, lang: str | None = None) -> str:
+        # Lazy: fluenzr.i18n loads Babel, which only rendering a message needs (start-up time).
         from fluenzr.i18n import translate
 
         return translate(self.message_key, lang, **self._params(lang))
 
     def hint(self, lang: str | None = None) -> str:
+        # Lazy: fluenzr.i18n loads Babel, which only rendering a message needs (start-up time).
         from fluenzr.i18n import translate
 
         return translate(self.hint_key, lang, **self._params(lang))
@@ -136,7 +141,7 @@ class VaultError(FluenzrError):
 
 
 class MailError(FluenzrError):
-    """A mail server refused, failed or could not be reached. See fluenzr.diagnose.taxonomy."""
+    """A mail server refused, failed or could not be reached. See fluenzr.error_codes."""
 
     code = "mail_error"
     category = "mail"
@@ -157,8 +162,6 @@ class MailError(FluenzrError):
         self.enhanced_code = enhanced_code
         if category is None and code is not None:
             # The taxonomy (data) knows every mail code's category; raisers need not repeat it.
-            from fluenzr.diagnose.taxonomy import category_of
-
             category = category_of(code).value
         super().__init__(code, params=params, category=category, detail=detail)
 
@@ -171,6 +174,39 @@ class MailError(FluenzrError):
         return out
 
 
+def mail_error(
+    code: str,
+    *,
+    params: Mapping[str, Any] | None = None,
+    detail: str | None = None,
+    reply_code: int | None = None,
+    enhanced_code: str | None = None,
+    variant: str | None = None,
+) -> MailError:
+    """A :class:`MailError` whose category comes from the taxonomy.
+
+    ``variant`` picks a more precise message when the catalogue has one
+    (``error.certificate_invalid.expired.message``); the hint stays the code's.
+    """
+    error = MailError(
+        code,
+        params=params,
+        category=category_of(code).value,
+        detail=detail,
+        reply_code=reply_code,
+        enhanced_code=enhanced_code,
+    )
+    if variant:
+        # Lazy: fluenzr.i18n loads Babel, which only rendering a message needs (start-up time).
+        from fluenzr.i18n import has_message
+
+        key = f"error.{code}.{variant}.message"
+        if has_message(key, "en"):
+            error.message_key = key
+            error.args = (error.render("en"),)
+    return error
+
+
 __all__ = [
     "ConfigError",
     "ConflictError",
@@ -180,4 +216,5 @@ __all__ = [
     "NotFoundError",
     "ValidationError",
     "VaultError",
+    "mail_error",
 ]

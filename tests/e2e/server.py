@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 import uvicorn
 
-from fluenzr.api import create_app
 from fluenzr.core.secret import Secret
 from fluenzr.diagnose.autodetect import AutodetectSeams
-from fluenzr.diagnose.probe import GreetingProbe
+from fluenzr.diagnose.greeting_probe import GreetingProbe
 from fluenzr.diagnose.resolve import DnsLookup
+from fluenzr.server import create_app
 from fluenzr.services import tokens, users
 from fluenzr.services.context import AppContext
 from tests.support.dns_server import LocalDns

@@ -10,12 +10,14 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from fluenzr.core.clock import Clock
 from fluenzr.core.secret import Secret
-from fluenzr.sending.worker import Worker, WorkerOptions
+from fluenzr.sending.worker import WorkerOptions
 from fluenzr.services import outbox
 from fluenzr.services.account_config import AccountInput
 from fluenzr.services.accounts import create_account
-from fluenzr.services.context import AppContext, Clock, default_workspace_id
+from fluenzr.services.context import AppContext, default_workspace_id
+from fluenzr.services.runtime import sending_worker
 from fluenzr.storage.engine import transaction
 from fluenzr.storage.models import Account
 from fluenzr.storage.models.outbox import OutboxMessage
@@ -99,7 +101,7 @@ def enqueue(ctx: AppContext, account_id: int, to: str, **fields: Any) -> outbox.
 
 
 def run_until_idle(ctx: AppContext, *, timeout: float = 60, **options: Any) -> None:
-    worker = Worker(ctx, WorkerOptions(poll=0.05, **options))
+    worker = sending_worker(ctx, WorkerOptions(poll=0.05, **options))
     asyncio.run(asyncio.wait_for(worker.run(until_idle=True), timeout))
 
 
@@ -125,6 +127,6 @@ async def run_worker_async(home: Any, db_url: str) -> None:
 
     ctx = open_app(load_settings(home=home, database_url=db_url))
     try:
-        await Worker(ctx, WorkerOptions(poll=0.02)).run(until_idle=True)
+        await sending_worker(ctx, WorkerOptions(poll=0.02)).run(until_idle=True)
     finally:
         ctx.close()

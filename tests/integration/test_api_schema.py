@@ -13,9 +13,9 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from fluenzr.api import create_app
 from fluenzr.config import load_settings
 from fluenzr.core.secret import Secret
+from fluenzr.server import create_app
 from fluenzr.services import accounts
 from fluenzr.services.account_config import AccountInput
 from fluenzr.services.context import AppContext, open_app

@@ -182,8 +182,8 @@ def test_account_page_shows_pause_sends_and_chart(base_url: str, app: AppContext
     from fluenzr.core.secret import Secret
     from fluenzr.services import account_status, accounts, outbox
     from fluenzr.services.account_config import AccountInput
-    from fluenzr.services.events import record_event
     from fluenzr.storage.engine import transaction
+    from fluenzr.storage.events import record_event
 
     with httpx.Client(base_url=base_url) as http:
         _setup(http)
@@ -430,8 +430,8 @@ def test_edit_connection(base_url: str, app: AppContext) -> None:
 
 
 def test_events_suppression_and_webhook_pages(base_url: str, app: AppContext) -> None:
-    from fluenzr.services.events import record_event
     from fluenzr.storage.engine import transaction
+    from fluenzr.storage.events import record_event
 
     with transaction(app.sessions) as session:
         record_event(session, workspace_id=1, type="bounce", recipient="gone@example.org")

@@ -8,8 +8,8 @@ import pytest
 
 from fluenzr.config import load_settings
 from fluenzr.services.context import open_app
-from fluenzr.services.events import record_event
 from fluenzr.storage.engine import transaction
+from fluenzr.storage.events import record_event
 from tests.support.cli import Cli
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"

@@ -21,6 +21,7 @@ from fluenzr.services.account_config import AccountInput
 from fluenzr.services.accounts import create_account
 from fluenzr.services.context import AppContext, default_workspace_id
 from fluenzr.services.outbox import OutboxView, SendRequest, enqueue
+from fluenzr.services.runtime import credentials_opener
 from fluenzr.storage.engine import transaction
 from fluenzr.storage.models import Event
 from fluenzr.storage.models.detection import ImapSyncState, IncomingMessage, Suppression
@@ -142,7 +143,9 @@ async def _events(ctx: AppContext, kind: str, count: int, *, seconds: float = 15
 @asynccontextmanager
 async def _worker(ctx: AppContext) -> AsyncIterator[None]:
     stop = asyncio.Event()
-    task = asyncio.create_task(run_detection(ctx, stop=stop, config=FAST))
+    task = asyncio.create_task(
+        run_detection(ctx, open_credentials=credentials_opener(ctx), stop=stop, config=FAST)
+    )
     try:
         yield
     finally:
@@ -219,8 +222,10 @@ async def test_restart_processes_each_message_exactly_once(app: AppContext) -> N
             alice.email, _reply(original, sender=bob, to=alice, body=f"n{number}"), sender=bob.email
         )
     await asyncio.sleep(0.5)
-    await run_detection(app, until_idle=True, config=FAST)
-    await run_detection(app, until_idle=True, config=FAST)  # nothing new: no duplicates
+    await run_detection(app, open_credentials=credentials_opener(app), until_idle=True, config=FAST)
+    await run_detection(
+        app, open_credentials=credentials_opener(app), until_idle=True, config=FAST
+    )  # nothing new: no duplicates
     replies = await _events(app, "reply", 3, seconds=1)
     assert sorted(e.message_id for e in replies) == sorted(s.id for s in sent)
     # UIDVALIDITY change (mailbox rebuilt): a safe resync, still no duplicates.
@@ -229,7 +234,7 @@ async def test_restart_processes_each_message_exactly_once(app: AppContext) -> N
         assert state is not None
         state.uidvalidity = 1
         state.last_sync_at = app.clock.now() - timedelta(hours=1)
-    await run_detection(app, until_idle=True, config=FAST)
+    await run_detection(app, open_credentials=credentials_opener(app), until_idle=True, config=FAST)
     with app.sessions() as session:
         assert len(session.scalars(select(Event).where(Event.type == "reply")).all()) == 3
         state = session.get(ImapSyncState, (account_id, "INBOX"))
@@ -242,7 +247,7 @@ async def test_restart_processes_each_message_exactly_once(app: AppContext) -> N
 async def test_wrong_password_is_recorded_not_fatal(app: AppContext) -> None:
     alice = create_user("det-pw")
     account_id = _account(app, MailUser(alice.email, "not-the-password"))
-    await run_detection(app, until_idle=True, config=FAST)
+    await run_detection(app, open_credentials=credentials_opener(app), until_idle=True, config=FAST)
     with app.sessions() as session:
         state = session.get(ImapSyncState, (account_id, "INBOX"))
         assert state is not None
@@ -261,14 +266,18 @@ async def test_polling_when_the_server_has_no_idle(app: AppContext) -> None:
             return False
 
     async def connect(account_id: int) -> NoIdle:
-        mailbox = await connect_account(app, account_id=account_id, config=FAST)
+        mailbox = await connect_account(credentials_opener(app), account_id=account_id, config=FAST)
         return NoIdle(mailbox.session)
 
     alice, bob = create_user("det-poll"), create_user("det-pollb")
     account_id = _account(app, alice)
     first = await _send(app, alice, account_id, bob.email)
     stop = asyncio.Event()
-    task = asyncio.create_task(run_detection(app, stop=stop, config=FAST, connect=connect))
+    task = asyncio.create_task(
+        run_detection(
+            app, open_credentials=credentials_opener(app), stop=stop, config=FAST, connect=connect
+        )
+    )
     try:
         await asyncio.sleep(0.5)
         await deliver(

@@ -19,7 +19,7 @@ import trustme
 from fluenzr.core.endpoints import Security
 from fluenzr.diagnose.autodetect import AutodetectSeams, Detection, autodetect
 from fluenzr.diagnose.candidates import Confidence, ServerProposal, Source
-from fluenzr.diagnose.probe import GreetingProbe, ProbeOutcome, ProbeTarget
+from fluenzr.diagnose.greeting_probe import GreetingProbe, ProbeOutcome, ProbeTarget
 from fluenzr.diagnose.resolve import DnsLookup
 from fluenzr.errors import ValidationError
 from tests.support.dns_server import LocalDns, Zone

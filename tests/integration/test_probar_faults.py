@@ -17,8 +17,8 @@ import pytest
 
 from fluenzr.core.endpoints import Endpoint, MailboxCredentials, Security, TlsPolicy
 from fluenzr.core.secret import Secret
+from fluenzr.diagnose.greeting_probe import GreetingProbe
 from fluenzr.diagnose.probar import ProbarSeams, probe_mailbox
-from fluenzr.diagnose.probe import GreetingProbe
 from fluenzr.diagnose.report import ProbarReport
 from fluenzr.diagnose.resolve import DnsLookup
 from fluenzr.diagnose.runner import Status

@@ -19,15 +19,15 @@ from sqlalchemy import select
 
 from fluenzr.core.endpoints import MailboxCredentials, Security, TlsPolicy
 from fluenzr.core.secret import Secret
+from fluenzr.diagnose.greeting_probe import GreetingProbe
 from fluenzr.diagnose.probar import ProbarSeams, probe_mailbox
-from fluenzr.diagnose.probe import GreetingProbe
 from fluenzr.diagnose.report import ProbarReport
 from fluenzr.diagnose.resolve import DnsLookup
 from fluenzr.diagnose.runner import Status, StepResult
 from fluenzr.i18n import LANGUAGES
+from fluenzr.services.account_probar import run_probar
 from fluenzr.services.accounts import AccountInput, create_account, get_account, update_account
 from fluenzr.services.context import AppContext, default_workspace_id
-from fluenzr.services.probar import run_probar
 from fluenzr.storage.models import Account, Event
 from tests.support.mailservers import (
     CA_FILE,

@@ -33,10 +33,11 @@ import asyncio, sys
 from datetime import timedelta
 from fluenzr.config import load_settings
 from fluenzr.services.context import open_app
-from fluenzr.sending.worker import Worker, WorkerOptions
+from fluenzr.sending.worker import WorkerOptions
+from fluenzr.services.runtime import sending_worker
 ctx = open_app(load_settings(home=sys.argv[1]))
 options = WorkerOptions(poll=0.05, lease=timedelta(seconds=float(sys.argv[2])))
-asyncio.run(Worker(ctx, options).run(until_idle=True))
+asyncio.run(sending_worker(ctx, options).run(until_idle=True))
 """
 
 

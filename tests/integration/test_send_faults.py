@@ -16,8 +16,9 @@ import pytest
 from sqlalchemy import select
 
 from fluenzr.config import load_settings
-from fluenzr.sending.worker import Worker, WorkerOptions
+from fluenzr.sending.worker import WorkerOptions
 from fluenzr.services.context import AppContext, open_app
+from fluenzr.services.runtime import sending_worker
 from fluenzr.storage.base import aware
 from fluenzr.storage.engine import transaction
 from fluenzr.storage.models import Account, Event
@@ -48,7 +49,7 @@ def _account(ctx: AppContext, server: RawServer) -> int:
 
 
 async def _run(ctx: AppContext) -> None:
-    await Worker(ctx, WorkerOptions(poll=0.02)).run(until_idle=True)
+    await sending_worker(ctx, WorkerOptions(poll=0.02)).run(until_idle=True)
 
 
 def _account_row(ctx: AppContext, account_id: int) -> Account:

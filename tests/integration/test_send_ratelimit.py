@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from fluenzr.services.context import AppContext, Clock
+from fluenzr.core.clock import Clock
+from fluenzr.services.context import AppContext
 from fluenzr.storage.base import aware
 from fluenzr.storage.models import Account, Event
 from tests.integration.send_support import add_account, enqueue, run_until_idle, statuses

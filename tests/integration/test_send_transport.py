@@ -15,8 +15,9 @@ from fluenzr.core.endpoints import Endpoint, Security
 from fluenzr.core.secret import Secret
 from fluenzr.mail.smtp import SmtpSession, connect_smtp
 from fluenzr.sending.connections import Connections
-from fluenzr.sending.worker import Worker, WorkerOptions
+from fluenzr.sending.worker import WorkerOptions
 from fluenzr.services.context import AppContext, open_app
+from fluenzr.services.runtime import credentials_opener, sending_worker
 from tests.integration.send_support import FakeClock, add_account, enqueue, message
 from tests.support.fault_smtp import RawServer
 
@@ -47,7 +48,7 @@ async def test_one_connection_carries_the_accounts_messages(
 ) -> None:
     account_id = _account(ctx, server)
     ids = [enqueue(ctx, account_id, f"bob{n}@example.org").id for n in range(3)]
-    await Worker(ctx, WorkerOptions(poll=0.02)).run(until_idle=True)
+    await sending_worker(ctx, WorkerOptions(poll=0.02)).run(until_idle=True)
     assert {message(ctx, i).status for i in ids} == {"sent"}
     assert len(server.delivered) == 3
     assert server.connections == 1
@@ -59,7 +60,7 @@ async def test_cleartext_relay_without_auth_is_used_without_login(
 ) -> None:
     server.replies["ehlo"] = ""  # no AUTH offered, e.g. a local relay on loopback
     queued = enqueue(ctx, _account(ctx, server), "bob@example.org")
-    await Worker(ctx, WorkerOptions(poll=0.02)).run(until_idle=True)
+    await sending_worker(ctx, WorkerOptions(poll=0.02)).run(until_idle=True)
     assert message(ctx, queued.id).status == "sent"
     assert "AUTH" not in server.commands
     assert len(server.delivered) == 1
@@ -69,7 +70,7 @@ async def test_a_connection_closed_while_idle_is_replaced(
     ctx: AppContext, server: RawServer
 ) -> None:
     account_id = _account(ctx, server)
-    connections = Connections(ctx)
+    connections = Connections(ctx, open_credentials=credentials_opener(ctx))
     try:
         first, reused = await connections.get(account_id, changed_at=None)
         assert (first.alive, reused) == (True, False)
@@ -134,7 +135,7 @@ async def test_unreachable_imap_keeps_the_copy_pending_with_its_error_code(
         imap_security="none",
     )
     queued = enqueue(ctx, account_id, "bob@example.org")
-    await Worker(ctx, WorkerOptions(poll=0.02)).run(until_idle=True)
+    await sending_worker(ctx, WorkerOptions(poll=0.02)).run(until_idle=True)
     row = message(ctx, queued.id)
     assert (row.status, row.sent_copy, row.copy_attempts) == ("sent", "pending", 1)
     assert row.copy_error is not None

@@ -8,9 +8,9 @@ import pytest
 
 from fluenzr.core.endpoints import Endpoint, Security, TlsPolicy
 from fluenzr.core.secret import Secret
-from fluenzr.diagnose.classify import Stage
 from fluenzr.errors import MailError
 from fluenzr.i18n import LANGUAGES
+from fluenzr.mail.reply_codes import Stage
 from fluenzr.mail.smtp import RecipientResult, SmtpSession, connect_smtp
 from tests.support import mailservers as ms
 from tests.support.fault_smtp import (

@@ -10,12 +10,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from fluenzr.core.clock import Clock
 from fluenzr.detection.config import DetectionConfig
 from fluenzr.detection.webhooks import run_webhooks, verify
-from fluenzr.services.context import AppContext, Clock, default_workspace_id
-from fluenzr.services.events import record_event
+from fluenzr.services.context import AppContext, default_workspace_id
 from fluenzr.services.webhooks import create_webhook, list_deliveries
 from fluenzr.storage.engine import transaction
+from fluenzr.storage.events import record_event
 from fluenzr.storage.models.detection import Webhook
 
 CONFIG = DetectionConfig(webhook_poll=0.05, webhook_timeout=2, webhook_max_attempts=3)

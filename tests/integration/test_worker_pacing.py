@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from fluenzr.sending.worker import Worker, WorkerOptions
+from fluenzr.sending.worker import WorkerOptions
 from fluenzr.services import account_status
 from fluenzr.services.context import AppContext
+from fluenzr.services.runtime import sending_worker
 from tests.integration.send_support import FakeClock, add_account, enqueue, statuses
 from tests.support.fault_smtp import RawServer
 
@@ -24,7 +25,7 @@ async def server() -> AsyncIterator[RawServer]:
 
 
 async def _run(ctx: AppContext) -> None:
-    await Worker(ctx, WorkerOptions(poll=0.02)).run(until_idle=True)
+    await sending_worker(ctx, WorkerOptions(poll=0.02)).run(until_idle=True)
 
 
 def _setup(ctx: AppContext, server: RawServer, count: int, **limits: object) -> FakeClock:

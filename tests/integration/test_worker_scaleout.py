@@ -26,7 +26,7 @@ WORKER = """
 import asyncio
 from fluenzr.config import load_settings
 from fluenzr.services.context import open_app
-from fluenzr.sending.worker import run_worker
+from fluenzr.services.runtime import run_worker
 asyncio.run(run_worker(open_app(load_settings()), only="send", until_idle=True))
 """
 

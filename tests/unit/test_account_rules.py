@@ -6,8 +6,8 @@ import pytest
 
 from fluenzr.core.secret import Secret
 from fluenzr.errors import ValidationError
+from fluenzr.presets.catalogue import get_preset, list_presets, match_mx, match_preset
 from fluenzr.services.account_config import AccountInput, resolve
-from fluenzr.services.presets import get_preset, list_presets, match_mx, match_preset
 
 BASE = {"email": "ana@example.com", "smtp_host": "smtp.example.com", "password": Secret("x")}
 

@@ -10,8 +10,8 @@ import pytest
 from fluenzr.core.endpoints import Endpoint, MailboxCredentials, Security, TlsPolicy
 from fluenzr.core.secret import Secret
 from fluenzr.diagnose.connect import check_ca_file
+from fluenzr.diagnose.port_suggestions import STANDARD_IMAP, PortSuggestion, candidates
 from fluenzr.diagnose.probar import probar_message
-from fluenzr.diagnose.probing import STANDARD_IMAP, PortSuggestion, candidates
 from fluenzr.errors import ValidationError
 from fluenzr.i18n import use_language
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from fluenzr.detection.classify import classify_bytes
+from fluenzr.detection.message_kinds import classify_bytes
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 EXPECTED: dict[str, dict[str, Any]] = tomllib.loads((CORPUS / "expected.toml").read_text())

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from fluenzr.diagnose.classify import (
+from fluenzr.error_codes import TAXONOMY
+from fluenzr.mail.reply_codes import (
     LIMIT_PATTERNS,
     LimitPattern,
     Stage,
@@ -12,7 +13,6 @@ from fluenzr.diagnose.classify import (
     parse_reply,
     retry_after_hint,
 )
-from fluenzr.diagnose.taxonomy import TAXONOMY
 
 S = Stage
 # (stage, reply code, text, expected code)

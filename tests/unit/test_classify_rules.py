@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fluenzr.detection.autoreplies import return_date
-from fluenzr.detection.classify import KINDS, classify_bytes
+from fluenzr.detection.message_kinds import KINDS, classify_bytes
 from fluenzr.detection.quotes import strip_quotes, wants_unsubscribe
 from fluenzr.detection.subjects import has_reply_prefix, normalise_subject
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from fluenzr.diagnose.taxonomy import ROWS, TAXONOMY, Category, ErrorKind, kind, mail_error
-from fluenzr.errors import MailError
+from fluenzr.error_codes import ROWS, TAXONOMY, Category, ErrorKind, kind
+from fluenzr.errors import MailError, mail_error
 from fluenzr.i18n import LANGUAGES, has_message, translate
 
 SEED_HEADINGS = {

@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from fluenzr.cli.output import console, handled, print_json, table
 from fluenzr.cli.state import STATE
-from fluenzr.detection.classify import Classification, classify_bytes
+from fluenzr.detection.message_kinds import Classification, classify_bytes
 from fluenzr.errors import ValidationError
 from fluenzr.i18n import translate
 from fluenzr.services import events_query

@@ -15,9 +15,9 @@ from fluenzr.diagnose.candidates import ServerProposal
 from fluenzr.diagnose.report import ProbarReport
 from fluenzr.diagnose.runner import Status, StepResult
 from fluenzr.i18n import translate
+from fluenzr.presets.catalogue import get_preset
+from fluenzr.services.account_probar import run_probar
 from fluenzr.services.accounts import get_account
-from fluenzr.services.presets import get_preset
-from fluenzr.services.probar import run_probar
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 _MARKS = {

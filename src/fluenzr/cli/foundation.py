@@ -12,11 +12,11 @@ from fluenzr.cli.passwords import read_password
 from fluenzr.cli.state import STATE
 from fluenzr.errors import ValidationError
 from fluenzr.i18n import translate
+from fluenzr.presets.catalogue import list_presets
 from fluenzr.services import accounts as svc
 from fluenzr.services.account_config import AccountInput
 from fluenzr.services.account_views import AccountView
 from fluenzr.services.keys import rotate
-from fluenzr.services.presets import list_presets
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 IdArg = Annotated[int, typer.Argument(help="Account id.")]

@@ -249,7 +249,7 @@ def cmd_worker(
     only: Annotated[str, Opt("--only", help="send | detect | all")] = "all",
 ) -> None:
     """Run the sending system: send, copy to Sent, detect replies. SIGTERM stops cleanly."""
-    from fluenzr.sending.worker import run_worker
+    from fluenzr.services.runtime import run_worker
 
     with handled():
         if only not in ("send", "detect", "all"):

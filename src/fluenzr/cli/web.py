@@ -28,8 +28,8 @@ def _serve(
     """Serve the web UI and the REST API (http://127.0.0.1:8000 by default)."""
     import uvicorn
 
-    from fluenzr.api import create_app
     from fluenzr.config import load_settings
+    from fluenzr.server import create_app
     from fluenzr.services.context import open_app
 
     with handled():

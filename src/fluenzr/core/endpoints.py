@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -57,3 +58,9 @@ class MailboxCredentials:
     display_name: str
     smtp: Endpoint
     imap: Endpoint | None
+
+
+# How the sending system decrypts an account (account id → credentials). Built by the
+# composition root (``services.runtime``) and handed to the parts of sending and detection
+# that connect; nothing else gets one.
+OpenCredentials = Callable[[int], MailboxCredentials]

@@ -19,6 +19,7 @@ from fluenzr.detection.message import (
     header,
     message_ids,
     param,
+    parse,
     part_text,
     walk,
 )
@@ -309,8 +310,6 @@ def _original_headers(msg: Message) -> dict[str, str]:
             if isinstance(inner, Message):
                 return _pick(inner)
         if kind in ("text/rfc822-headers", "message/global-headers"):
-            from fluenzr.detection.message import parse
-
             return _pick(parse(part_text(part).encode("utf-8", "replace")))
     return {}
 

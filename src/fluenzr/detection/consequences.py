@@ -18,12 +18,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from fluenzr.detection.classify import Classification
 from fluenzr.detection.config import DetectionConfig
 from fluenzr.detection.matching import Match
-from fluenzr.sending.pauses import pause_account
-from fluenzr.services.events import record_event
+from fluenzr.detection.message_kinds import Classification
+from fluenzr.storage.account_pausing import pause_account
 from fluenzr.storage.base import aware
+from fluenzr.storage.events import record_event
 from fluenzr.storage.models import Account, Event
 from fluenzr.storage.models.detection import IncomingMessage, RecipientState, Suppression
 from fluenzr.storage.models.outbox import (

@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from fluenzr.core.endpoints import OpenCredentials
 from fluenzr.detection.config import DetectionConfig
 from fluenzr.detection.mailbox import MailboxInfo
 from fluenzr.errors import MailError
 from fluenzr.mail.imap import ImapSession, connect_imap
-from fluenzr.services.context import AppContext
 
 _EXISTS = re.compile(rb"^(?:\* )?(\d+) EXISTS")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -145,11 +145,9 @@ async def open_mailbox(endpoint: Any, *, seconds: float) -> ImapMailbox:
 
 
 async def connect_account(
-    ctx: AppContext, *, account_id: int, config: DetectionConfig
+    open_credentials: OpenCredentials, *, account_id: int, config: DetectionConfig
 ) -> ImapMailbox:
-    from fluenzr.services.accounts import open_credentials
-
-    credentials = await asyncio.to_thread(open_credentials, ctx, account_id=account_id)
+    credentials = await asyncio.to_thread(open_credentials, account_id)
     if credentials.imap is None:
         raise MailError(
             "imap_not_configured", params={"host": "", "id": account_id, "field": "imap_host"}

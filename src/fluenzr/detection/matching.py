@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from fluenzr.detection.classify import Classification
+from fluenzr.detection.message_kinds import Classification
 from fluenzr.detection.subjects import normalise_subject
 from fluenzr.storage.models.outbox import SENT, OutboxMessage, OutboxRecipient
 

@@ -18,10 +18,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fluenzr.detection import bounces, consequences, matching
-from fluenzr.detection.classify import Classification, classify
 from fluenzr.detection.config import DetectionConfig
-from fluenzr.detection.message import address as header_address
-from fluenzr.detection.message import header, message_ids, parse, parse_headers
+from fluenzr.detection.message import address, header, message_ids, parse, parse_headers
+from fluenzr.detection.message_kinds import Classification, classify
 from fluenzr.storage.models import Account, Event
 from fluenzr.storage.models.detection import IncomingMessage
 from fluenzr.storage.models.outbox import SENT, OutboxMessage, OutboxRecipient
@@ -67,7 +66,7 @@ def relevant_uids(
     for uid, raw in headers:
         msg = parse_headers(raw)
         refs = message_ids(header(msg, "In-Reply-To")) + message_ids(header(msg, "References"))
-        triaged.append((uid, msg, refs, header_address(msg, "From")[1]))
+        triaged.append((uid, msg, refs, address(msg, "From")[1]))
     ours = _our_ids(
         session, workspace_id=workspace_id, ids={r for _, _, refs, _ in triaged for r in refs}
     )

@@ -25,16 +25,19 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from fluenzr.core.endpoints import OpenCredentials
 from fluenzr.detection.config import DetectionConfig, from_settings
+from fluenzr.detection.imap_adapter import connect_account
 from fluenzr.detection.mailbox import Mailbox, MailboxInfo
 from fluenzr.detection.processing import TRIAGE_FIELDS, process_batch, relevant_uids
+from fluenzr.detection.webhooks import WebhookRuntime, run_webhooks
 from fluenzr.errors import FluenzrError
-from fluenzr.services.context import AppContext
 from fluenzr.storage.base import aware
 from fluenzr.storage.engine import transaction
 from fluenzr.storage.models import Account
 from fluenzr.storage.models.detection import ImapSyncState
 from fluenzr.storage.models.outbox import OutboxMessage
+from fluenzr.storage.runtime import Runtime
 
 log = logging.getLogger(__name__)
 INBOX = "INBOX"
@@ -44,7 +47,7 @@ Connect = Callable[[int], Awaitable[Mailbox]]
 class MailboxWatcher:
     def __init__(
         self,
-        ctx: AppContext,
+        ctx: Runtime,
         *,
         account_id: int,
         config: DetectionConfig,
@@ -219,7 +222,7 @@ async def _sleep(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), timeout=seconds)
 
 
-def imap_account_ids(ctx: AppContext) -> list[int]:
+def imap_account_ids(ctx: Runtime) -> list[int]:
     with ctx.sessions() as session:
         return list(
             session.scalars(
@@ -229,7 +232,7 @@ def imap_account_ids(ctx: AppContext) -> list[int]:
 
 
 async def watch_accounts(
-    ctx: AppContext,
+    ctx: Runtime,
     *,
     stop: asyncio.Event,
     connect: Connect,
@@ -268,7 +271,7 @@ async def watch_accounts(
 
 
 async def _sync_once(
-    ctx: AppContext,
+    ctx: Runtime,
     *,
     connect: Connect,
     config: DetectionConfig,
@@ -296,8 +299,9 @@ async def _sync_once(
 
 
 async def run_detection(
-    ctx: AppContext,
+    ctx: WebhookRuntime,
     *,
+    open_credentials: OpenCredentials,
     stop: asyncio.Event | None = None,
     until_idle: bool = False,
     config: DetectionConfig | None = None,
@@ -307,14 +311,11 @@ async def run_detection(
 
     ``until_idle``: one catch-up pass over every mailbox and one webhook round, then return.
     """
-    from fluenzr.detection.imap_adapter import connect_account
-    from fluenzr.detection.webhooks import run_webhooks
-
     chosen = config or from_settings(ctx.settings)
     stop = stop or asyncio.Event()
 
     async def default_connect(account_id: int) -> Mailbox:
-        return await connect_account(ctx, account_id=account_id, config=chosen)
+        return await connect_account(open_credentials, account_id=account_id, config=chosen)
 
     opener = connect or default_connect
     if until_idle:

@@ -27,27 +27,37 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from fluenzr.core.secret import Secret
-from fluenzr.detection.config import DetectionConfig
+from fluenzr.detection.config import DetectionConfig, from_settings
 from fluenzr.errors import VaultError
-from fluenzr.services.context import AppContext
-from fluenzr.services.events_query import to_view
-from fluenzr.services.webhooks import secret_context
 from fluenzr.storage.engine import transaction
+from fluenzr.storage.events import to_view
 from fluenzr.storage.models import Event
 from fluenzr.storage.models.detection import Webhook, WebhookDelivery
+from fluenzr.storage.runtime import Runtime
+from fluenzr.vault import Vault
 
 log = logging.getLogger(__name__)
 PENDING = "pending"
 DELIVERED = "delivered"
 FAILED = "failed"
 USER_AGENT = "FluenzR-Webhooks/1"
+
+
+class WebhookRuntime(Runtime, Protocol):
+    """Delivery also opens each webhook's sealed signing secret."""
+
+    vault: Vault
+
+
+def secret_context(webhook_id: int) -> str:
+    return f"webhook:{webhook_id}:secret"
 
 
 def sign(secret: Secret, *, timestamp: int, body: bytes) -> str:
@@ -111,7 +121,7 @@ def queue_new_events(session: Session) -> int:
 
 
 @dataclass(frozen=True)
-class Job:
+class DeliveryJob:
     delivery_id: int
     webhook_id: int
     url: str
@@ -121,7 +131,9 @@ class Job:
     attempts: int
 
 
-def claim_due(session: Session, *, now: datetime, limit: int, lease: timedelta) -> list[Job]:
+def claim_due(
+    session: Session, *, now: datetime, limit: int, lease: timedelta
+) -> list[DeliveryJob]:
     rows = session.scalars(
         select(WebhookDelivery)
         .where(
@@ -144,7 +156,7 @@ def claim_due(session: Session, *, now: datetime, limit: int, lease: timedelta) 
         row.last_attempt_at = now
         row.next_attempt_at = now + lease  # claimed: nobody else picks it meanwhile
         jobs.append(
-            Job(
+            DeliveryJob(
                 row.id,
                 hook.id,
                 hook.url,
@@ -160,7 +172,7 @@ def claim_due(session: Session, *, now: datetime, limit: int, lease: timedelta) 
 Result = tuple[int | None, str | None]  # (HTTP status, error) — error None means delivered
 
 
-async def post(client: httpx.AsyncClient, job: Job, secret: Secret) -> Result:
+async def post(client: httpx.AsyncClient, job: DeliveryJob, secret: Secret) -> Result:
     timestamp = int(time.time())
     headers = {
         "Content-Type": "application/json",
@@ -181,7 +193,7 @@ async def post(client: httpx.AsyncClient, job: Job, secret: Secret) -> Result:
 
 def record_result(
     session: Session,
-    job: Job,
+    job: DeliveryJob,
     *,
     code: int | None,
     error: str | None,
@@ -205,12 +217,12 @@ def record_result(
 
 
 class Dispatcher:
-    def __init__(self, ctx: AppContext, *, config: DetectionConfig) -> None:
+    def __init__(self, ctx: WebhookRuntime, *, config: DetectionConfig) -> None:
         self.ctx = ctx
         self.config = config
         self._secrets: dict[int, Secret] = {}
 
-    def _secret(self, job: Job) -> Secret | None:
+    def _secret(self, job: DeliveryJob) -> Secret | None:
         if job.webhook_id not in self._secrets:
             if job.sealed is None:
                 return None
@@ -244,7 +256,7 @@ class Dispatcher:
                 )
         return len(jobs)
 
-    async def _attempt(self, client: httpx.AsyncClient, job: Job) -> Result:
+    async def _attempt(self, client: httpx.AsyncClient, job: DeliveryJob) -> Result:
         secret = self._secret(job)
         if secret is None:
             return None, "cannot open the webhook secret (vault key missing)"
@@ -252,15 +264,13 @@ class Dispatcher:
 
 
 async def run_webhooks(
-    ctx: AppContext,
+    ctx: WebhookRuntime,
     *,
     stop: asyncio.Event | None = None,
     config: DetectionConfig | None = None,
     until_idle: bool = False,
 ) -> None:
     """The worker's webhook loop: queue new events, deliver due ones, until ``stop`` is set."""
-    from fluenzr.detection.config import from_settings
-
     chosen = config or from_settings(ctx.settings)
     dispatcher = Dispatcher(ctx, config=chosen)
     stop = stop or asyncio.Event()

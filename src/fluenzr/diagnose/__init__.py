@@ -1,6 +1,6 @@
 """Diagnosis: Probar (connection test steps), port probing and autodetect.
 
-The error taxonomy (codes → categories) is data in :mod:`fluenzr.diagnose.taxonomy`; the SMTP
-reply classifier in :mod:`fluenzr.diagnose.classify`. Everything here talks to the network only
+The error taxonomy (codes → categories) is data in :mod:`fluenzr.error_codes`; the SMTP
+reply classifier in :mod:`fluenzr.mail.reply_codes`. Everything here talks to the network only
 through seams (a resolver, an HTTP client, a probe function) so tests point them at local servers.
 """

@@ -36,10 +36,10 @@ from fluenzr.diagnose.candidates import (
     Source,
     best,
 )
-from fluenzr.diagnose.probe import GreetingProbe, ProbeFunc
+from fluenzr.diagnose.greeting_probe import GreetingProbe, ProbeFunc
 from fluenzr.diagnose.resolve import DnsLookup, SrvRecord
 from fluenzr.errors import MailError, ValidationError
-from fluenzr.services.presets import Preset, match_mx, match_preset
+from fluenzr.presets.catalogue import Preset, match_mx, match_preset
 
 SRV_SERVICES = (
     ("_submissions._tcp", "smtp", Security.SSL),

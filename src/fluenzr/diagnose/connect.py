@@ -13,8 +13,7 @@ import os
 import socket
 
 from fluenzr.core.endpoints import Endpoint
-from fluenzr.diagnose.taxonomy import mail_error
-from fluenzr.errors import MailError, ValidationError
+from fluenzr.errors import MailError, ValidationError, mail_error
 
 _UNREACHABLE = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL}
 

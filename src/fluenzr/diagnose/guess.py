@@ -11,7 +11,7 @@ import asyncio
 
 from fluenzr.core.endpoints import Security
 from fluenzr.diagnose.candidates import Confidence, ServerProposal, Source
-from fluenzr.diagnose.probe import ProbeFunc, ProbeOutcome, ProbeTarget
+from fluenzr.diagnose.greeting_probe import ProbeFunc, ProbeOutcome, ProbeTarget
 
 SMTP_PREFIXES = ("smtp", "mail")
 IMAP_PREFIXES = ("imap", "mail")

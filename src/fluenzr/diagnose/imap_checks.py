@@ -17,8 +17,7 @@ from fluenzr.core.endpoints import Endpoint, Security
 from fluenzr.diagnose import connect
 from fluenzr.diagnose.resolve import DnsLookup
 from fluenzr.diagnose.runner import Done, Skip
-from fluenzr.diagnose.taxonomy import mail_error
-from fluenzr.errors import MailError
+from fluenzr.errors import MailError, mail_error
 from fluenzr.mail.imap import ImapSession
 
 POLL_SECONDS = 0.2

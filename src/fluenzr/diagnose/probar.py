@@ -22,8 +22,8 @@ from email.utils import format_datetime, make_msgid
 from fluenzr.config import Settings
 from fluenzr.core.endpoints import MailboxCredentials, Security
 from fluenzr.diagnose import connect, imap_checks, smtp_checks
-from fluenzr.diagnose.probe import GreetingProbe, ProbeFunc
-from fluenzr.diagnose.probing import (
+from fluenzr.diagnose.greeting_probe import GreetingProbe, ProbeFunc
+from fluenzr.diagnose.port_suggestions import (
     IMAP_TRIGGERS,
     STANDARD_IMAP,
     STANDARD_SUBMISSION,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from fluenzr.diagnose.probing import PortSuggestion
+from fluenzr.diagnose.port_suggestions import PortSuggestion
 from fluenzr.diagnose.runner import Status, StepResult
 from fluenzr.errors import MailError
 

@@ -17,7 +17,7 @@ import dns.exception
 import dns.rdatatype
 import dns.resolver
 
-from fluenzr.diagnose.taxonomy import mail_error
+from fluenzr.errors import mail_error
 
 DEFAULT_DNS_TIMEOUT = 4.0
 

@@ -28,8 +28,7 @@ from typing import Any, TypeVar
 import aioimaplib
 
 from fluenzr.core.endpoints import Endpoint, Security, is_loopback
-from fluenzr.diagnose.taxonomy import mail_error
-from fluenzr.errors import MailError
+from fluenzr.errors import MailError, mail_error
 from fluenzr.mail import tls
 from fluenzr.mail._imap_text import (
     SENT_FALLBACK_NAMES,

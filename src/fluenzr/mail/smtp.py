@@ -31,11 +31,10 @@ from typing import Any
 import aiosmtplib
 
 from fluenzr.core.endpoints import Endpoint, Security, is_loopback
-from fluenzr.diagnose.classify import Classification, Stage, classify_reply
-from fluenzr.diagnose.taxonomy import mail_error
-from fluenzr.errors import MailError
+from fluenzr.errors import MailError, mail_error
 from fluenzr.mail import tls
 from fluenzr.mail._network import classify_network_error, root_cause
+from fluenzr.mail.reply_codes import ClassifiedReply, Stage, classify_reply
 from fluenzr.mail.smtp_results import (
     BeforeData,
     Capabilities,
@@ -165,7 +164,7 @@ class SmtpSession:
         if not go_on:
             await self._reset(client)
             last = next((r for r in reversed(results) if not r.accepted), results[-1])
-            reply = Classification(
+            reply = ClassifiedReply(
                 last.code, last.reply_code, last.enhanced_code, last.text, last.retry_after
             )
             return SendResult(tuple(results), Stage.RCPT, reply)

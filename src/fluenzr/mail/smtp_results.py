@@ -6,9 +6,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fluenzr.diagnose.classify import Classification, Stage
-from fluenzr.diagnose.taxonomy import mail_error
-from fluenzr.errors import MailError
+from fluenzr.errors import MailError, mail_error
+from fluenzr.mail.reply_codes import ClassifiedReply, Stage
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,7 @@ class SendResult:
 
     recipients: tuple[RecipientResult, ...]
     stage: Stage  # where the transaction ended: MAIL, RCPT, DATA or MESSAGE
-    reply: Classification  # the deciding reply (final reply, or the failing MAIL/RCPT/DATA)
+    reply: ClassifiedReply  # the deciding reply (final reply, or the failing MAIL/RCPT/DATA)
 
     @property
     def accepted(self) -> tuple[str, ...]:
@@ -84,7 +83,7 @@ class SendResult:
         )
 
 
-def recipient_result(recipient: str, reply: Classification) -> RecipientResult:
+def recipient_result(recipient: str, reply: ClassifiedReply) -> RecipientResult:
     return RecipientResult(
         recipient, reply.code, reply.reply_code, reply.enhanced_code, reply.text, reply.retry_after
     )

@@ -5,38 +5,37 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
-from fluenzr.core.endpoints import MailboxCredentials
-from fluenzr.sending.smtp_session import SmtpSession
-from fluenzr.services.context import AppContext
+from fluenzr.core.endpoints import MailboxCredentials, OpenCredentials
+from fluenzr.sending.account_connection import AccountConnection
+from fluenzr.storage.runtime import Runtime
 
 
 class Connections:
     """At most one SMTP connection per account; credentials opened once per change."""
 
-    def __init__(self, ctx: AppContext) -> None:
+    def __init__(self, ctx: Runtime, *, open_credentials: OpenCredentials) -> None:
         self.ctx = ctx
-        self.open: dict[int, SmtpSession] = {}
+        self._open_credentials = open_credentials
+        self.open: dict[int, AccountConnection] = {}
         self._creds: dict[int, tuple[datetime | None, MailboxCredentials]] = {}
 
     def credentials(self, account_id: int, changed_at: datetime | None) -> MailboxCredentials:
         cached = self._creds.get(account_id)
         if cached is not None and cached[0] == changed_at:
             return cached[1]
-        from fluenzr.services.accounts import open_credentials
-
-        creds = open_credentials(self.ctx, account_id=account_id)
+        creds = self._open_credentials(account_id)
         self._creds[account_id] = (changed_at, creds)
         return creds
 
     async def get(
         self, account_id: int, *, changed_at: datetime | None
-    ) -> tuple[SmtpSession, bool]:
+    ) -> tuple[AccountConnection, bool]:
         """A live session and whether it was reused (a reused one may have gone stale)."""
         current = self.open.get(account_id)
         if current is not None and current.alive:
             return current, True
         creds = self.credentials(account_id, changed_at)
-        fresh = await SmtpSession.open(creds.smtp, timeout=self.ctx.settings.smtp_timeout)
+        fresh = await AccountConnection.open(creds.smtp, timeout=self.ctx.settings.smtp_timeout)
         self.open[account_id] = fresh
         return fresh, False
 

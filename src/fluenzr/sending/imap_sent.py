@@ -12,8 +12,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fluenzr.core.endpoints import Endpoint
-from fluenzr.diagnose.taxonomy import mail_error
-from fluenzr.errors import MailError
+from fluenzr.errors import MailError, mail_error
 from fluenzr.mail.imap import Folder, ImapSession, connect_imap
 
 

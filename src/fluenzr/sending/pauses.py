@@ -11,11 +11,11 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fluenzr.services.events import record_event
+from fluenzr.storage.account_pausing import sending_state
 from fluenzr.storage.base import aware
+from fluenzr.storage.events import record_event
 from fluenzr.storage.models import Account
 from fluenzr.storage.models.outbox import SendingState
 
@@ -25,47 +25,12 @@ MANUAL = "manual"
 UNTIL_FIXED = frozenset({AUTH_FAILED, "relay_denied", "sender_rejected"})
 
 
-def _state(session: Session, account_id: int) -> SendingState:
-    state = session.scalar(select(SendingState).where(SendingState.account_id == account_id))
-    if state is None:
-        state = SendingState(
-            account_id=account_id, day_key="", day_count=0, hour_key="", hour_count=0
-        )
-        state.backoff_level = 0
-        session.add(state)
-    return state
-
-
-def pause_account(
-    session: Session,
-    account: Account,
-    *,
-    reason: str,
-    now: datetime,
-    until: datetime | None,
-    error: dict[str, Any] | None = None,
-) -> None:
-    account.status = "paused"
-    account.status_reason = reason
-    account.paused_until = until
-    if error is not None:
-        account.last_error = json.dumps(error, ensure_ascii=False)
-    _state(session, account.id).paused_at = now
-    record_event(
-        session,
-        workspace_id=account.workspace_id,
-        account_id=account.id,
-        type="account_paused",
-        data={"reason": reason, "until": until.isoformat() if until else None, **(error or {})},
-    )
-
-
 def resume_account(session: Session, account: Account, *, now: datetime, by: str) -> None:
     previous = account.status_reason
     account.status = "active"
     account.status_reason = None
     account.paused_until = None
-    state = _state(session, account.id)
+    state = sending_state(session, account.id)
     state.paused_at = None
     state.backoff_level = 0
     record_event(
@@ -98,7 +63,7 @@ def back_off(
     session: Session, account: Account, *, now: datetime, delay: timedelta, error: dict[str, Any]
 ) -> None:
     """The account could not be reached: try again after ``delay``; messages stay queued."""
-    state = _state(session, account.id)
+    state = sending_state(session, account.id)
     state.backoff_level += 1
     state.next_send_at = now + delay
     account.last_error = json.dumps(error, ensure_ascii=False)

@@ -17,9 +17,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fluenzr.services.context import AppContext
-from fluenzr.services.events import record_event
 from fluenzr.storage.engine import transaction
+from fluenzr.storage.events import record_event
 from fluenzr.storage.models import Account
 from fluenzr.storage.models.outbox import (
     COPY_DONE,
@@ -29,6 +28,7 @@ from fluenzr.storage.models.outbox import (
     OutboxMessage,
     OutboxRecipient,
 )
+from fluenzr.storage.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def _resolve(session: Session, *, outbox_id: int, found: bool, now: datetime) ->
     )
 
 
-async def recover(ctx: AppContext, *, lookup: SentLookup | None) -> int:
+async def recover(ctx: Runtime, *, lookup: SentLookup | None) -> int:
     """Resolve every abandoned ``sending`` message. Returns how many were resolved."""
     now = ctx.clock.now()
     with ctx.sessions() as session:

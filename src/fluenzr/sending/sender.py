@@ -4,8 +4,8 @@ Per message: MAIL + RCPT, then ``sending`` is committed, then DATA. The batch is
 and the ``sent`` record of a message is committed together with the ``sending`` record of the
 next one (or at the end of the batch): one commit per message, and a crash in between leaves the
 message in ``sending`` — resolved by recovery, never re-sent blindly. A failure is decided by
-:mod:`fluenzr.sending.outcomes` and applied here: the message is deferred or failed, or the whole
-account is paused or backed off.
+:mod:`fluenzr.sending.failure_policy` and applied here: the message is deferred or failed, or the
+whole account is paused or backed off.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fluenzr.mail.mime import with_date
-from fluenzr.sending import leases, pacing, pauses, results, suppression
+from fluenzr.sending import leases, message_records, pacing, pauses, suppression
+from fluenzr.sending.account_connection import RecipientOutcome, SmtpFailure
 from fluenzr.sending.connections import Connections
-from fluenzr.sending.outcomes import Action, Decision, Failure, Kind, Stage, decide
-from fluenzr.sending.smtp_session import RecipientResult, SmtpFailure
+from fluenzr.sending.failure_policy import Action, Decision, Failure, Kind, Phase, decide
 from fluenzr.sending.writer import StateWriter
-from fluenzr.services.context import AppContext
+from fluenzr.storage.account_pausing import pause_account
 from fluenzr.storage.base import aware
 from fluenzr.storage.engine import transaction
 from fluenzr.storage.models import Account
@@ -37,12 +37,13 @@ from fluenzr.storage.models.outbox import (
     OutboxMessage,
     OutboxRecipient,
 )
+from fluenzr.storage.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Job:
+class OutboxJob:
     """What one message needs on the wire, read with its batch in one short transaction."""
 
     outbox_id: int
@@ -60,7 +61,7 @@ class Batch:
     timezone: str
     copy: bool
     credentials_changed_at: datetime | None
-    jobs: list[Job]
+    jobs: list[OutboxJob]
 
 
 class BatchSender:
@@ -68,7 +69,7 @@ class BatchSender:
 
     def __init__(
         self,
-        ctx: AppContext,
+        ctx: Runtime,
         *,
         worker_id: str,
         lease: timedelta,
@@ -111,7 +112,7 @@ class BatchSender:
                 session, workspace_id=account.workspace_id, emails=everyone
             )
             jobs = [
-                Job(
+                OutboxJob(
                     outbox_id=row.id,
                     workspace_id=row.workspace_id,
                     message_id=row.message_id,
@@ -159,7 +160,7 @@ class BatchSender:
                 if gone:  # cancelled since the claim: their slots go back
                     leases.refund_slots(session, account_id=claim.account_id, count=gone)
 
-    async def send_one(self, batch: Batch, job: Job) -> bool:
+    async def send_one(self, batch: Batch, job: OutboxJob) -> bool:
         """Send one message. False when the account must stop (pause or backoff)."""
         if job.suppressed and self._drop_suppressed(job, batch.account_id):
             return True
@@ -200,14 +201,14 @@ class BatchSender:
         self._refused(job, batch.account_id, outcome)
         return True
 
-    def _delivered(self, batch: Batch, job: Job, outcome: Sequence[RecipientResult]) -> None:
+    def _delivered(self, batch: Batch, job: OutboxJob, outcome: Sequence[RecipientOutcome]) -> None:
         accepted = [r.email for r in outcome if r.failure is None]
         partial = len(accepted) < len(outcome)
         if partial:
             with transaction(self.ctx.sessions) as session:
-                results.fail_refused(session, outbox_id=job.outbox_id, results=outcome)
+                message_records.fail_refused(session, outbox_id=job.outbox_id, results=outcome)
         self.writer.delivered(
-            results.Delivered(
+            message_records.Delivered(
                 outbox_id=job.outbox_id,
                 workspace_id=job.workspace_id,
                 account_id=batch.account_id,
@@ -222,12 +223,12 @@ class BatchSender:
         )
         self._backoff_reset = True
 
-    def _drop_suppressed(self, job: Job, account_id: int) -> bool:
+    def _drop_suppressed(self, job: OutboxJob, account_id: int) -> bool:
         """Fail recipients suppressed since enqueue; True when nobody is left to send to."""
         with transaction(self.ctx.sessions) as session:
             row = session.get(OutboxMessage, job.outbox_id)
             assert row is not None
-            gone = results.mark_suppressed(
+            gone = message_records.mark_suppressed(
                 session, row, emails=sorted(job.suppressed), now=self.ctx.clock.now()
             )
             if gone:
@@ -235,8 +236,8 @@ class BatchSender:
             return gone
 
     async def _attempt(
-        self, job: Job, batch: Batch, mime: bytes, before_data: Callable[[], Awaitable[bool]]
-    ) -> list[RecipientResult]:
+        self, job: OutboxJob, batch: Batch, mime: bytes, before_data: Callable[[], Awaitable[bool]]
+    ) -> list[RecipientOutcome]:
         for retry in (True, False):
             smtp, reused = await self.connections.get(
                 batch.account_id, changed_at=batch.credentials_changed_at
@@ -246,14 +247,16 @@ class BatchSender:
                     mime, sender=job.sender, recipients=job.recipients, before_data=before_data
                 )
             except SmtpFailure as exc:
-                stale = exc.failure.stage is Stage.MAIL and exc.failure.kind is not Kind.REPLY
+                stale = exc.failure.stage is Phase.MAIL and exc.failure.kind is not Kind.REPLY
                 if exc.failure.kind is not Kind.REPLY or exc.failure.code == 421:
                     await self.connections.drop(batch.account_id)
                 if not (retry and reused and stale):
                     raise
         raise AssertionError("unreachable")
 
-    def _refused(self, job: Job, account_id: int, outcome: Sequence[RecipientResult]) -> None:
+    def _refused(
+        self, job: OutboxJob, account_id: int, outcome: Sequence[RecipientOutcome]
+    ) -> None:
         """No DATA: every recipient was refused, or one only for now (then retry them all)."""
         now = self.ctx.clock.now()
         with transaction(self.ctx.sessions) as session:
@@ -262,10 +265,10 @@ class BatchSender:
             leases.refund_slots(session, account_id=account_id, count=1)
             temporary = [r.failure for r in outcome if r.failure and (r.failure.code or 0) < 500]
             if not temporary:
-                results.mark_recipients_rejected(session, row, results=outcome, now=now)
+                message_records.mark_recipients_rejected(session, row, results=outcome, now=now)
                 return
             failure = temporary[0]
-            results.mark_deferred(
+            message_records.mark_deferred(
                 session,
                 row,
                 decision=decide(failure),
@@ -275,7 +278,9 @@ class BatchSender:
                 results=outcome,
             )
 
-    def _failed(self, job: Job, account_id: int, failure: Failure, *, data_started: bool) -> bool:
+    def _failed(
+        self, job: OutboxJob, account_id: int, failure: Failure, *, data_started: bool
+    ) -> bool:
         decision = decide(failure)
         now = self.ctx.clock.now()
         log.info("outbox %s: %s (%s)", job.outbox_id, decision.reason, failure.detail)
@@ -286,12 +291,14 @@ class BatchSender:
             assert account is not None
             leases.refund_slots(session, account_id=account_id, count=1)
             if decision.action is Action.DEFER:
-                results.mark_deferred(
+                message_records.mark_deferred(
                     session, row, decision=decision, failure=failure, now=now, counted=data_started
                 )
                 return True
             if decision.action is Action.FAIL:
-                results.mark_failed(session, row, decision=decision, failure=failure, now=now)
+                message_records.mark_failed(
+                    session, row, decision=decision, failure=failure, now=now
+                )
                 return True
             _requeue(row, now=now)
             _stop_account(session, account, decision, failure, now=now)
@@ -309,16 +316,14 @@ def _requeue(row: OutboxMessage, *, now: datetime) -> None:
 def _stop_account(
     session: Session, account: Account, decision: Decision, failure: Failure, *, now: datetime
 ) -> None:
-    error = results.error_dict(decision, failure)
+    error = message_records.error_dict(decision, failure)
     state = leases.lock_state(session, account.id)
     level = (state.backoff_level if state else 0) + 1
     if decision.action is Action.PAUSE:
         until = None
         if decision.reason not in pauses.UNTIL_FIXED:
             until = now + (decision.retry_after or pacing.backoff(level, base=300, cap=3600))
-        pauses.pause_account(
-            session, account, reason=decision.reason, now=now, until=until, error=error
-        )
+        pause_account(session, account, reason=decision.reason, now=now, until=until, error=error)
         if state is not None:
             state.backoff_level = level
         return

@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select, update
 
+from fluenzr.core.endpoints import OpenCredentials
 from fluenzr.errors import MailError
 from fluenzr.mail.mime import with_date
 from fluenzr.sending import imap_sent, pacing
-from fluenzr.services.context import AppContext
 from fluenzr.storage.base import aware
 from fluenzr.storage.engine import transaction
 from fluenzr.storage.models import Account
@@ -29,6 +29,7 @@ from fluenzr.storage.models.outbox import (
     SENT,
     OutboxMessage,
 )
+from fluenzr.storage.runtime import Runtime
 
 log = logging.getLogger(__name__)
 MAX_COPY_ATTEMPTS = 6
@@ -36,8 +37,16 @@ BATCH = 50
 
 
 class SentCopier:
-    def __init__(self, ctx: AppContext, *, worker_id: str, lease: timedelta) -> None:
+    def __init__(
+        self,
+        ctx: Runtime,
+        *,
+        worker_id: str,
+        lease: timedelta,
+        open_credentials: OpenCredentials,
+    ) -> None:
         self.ctx = ctx
+        self._open_credentials = open_credentials
         self.worker_id = worker_id
         self.lease = lease
 
@@ -103,9 +112,7 @@ class SentCopier:
             return row.account_id, with_date(row.mime, when.astimezone(tz))
 
     async def _append(self, account_id: int, messages: list[bytes]) -> list[str | None]:
-        from fluenzr.services.accounts import open_credentials
-
-        creds = open_credentials(self.ctx, account_id=account_id)
+        creds = self._open_credentials(account_id)
         if creds.imap is None:
             return [None] * len(messages)  # IMAP removed since: nothing to copy to
         try:
@@ -136,9 +143,7 @@ class SentCopier:
 
     async def find_in_sent(self, account_id: int, message_id: str) -> bool | None:
         """Recovery's question: is this Message-ID in the account's Sent folder?"""
-        from fluenzr.services.accounts import open_credentials
-
-        creds = open_credentials(self.ctx, account_id=account_id)
+        creds = self._open_credentials(account_id)
         if creds.imap is None:
             return None
         try:

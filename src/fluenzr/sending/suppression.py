@@ -1,39 +1,27 @@
 """Refusing suppressed recipients (unsubscribed, bounced, complained).
 
-The suppression list belongs to reply detection (``storage.models.detection``). It is looked up
-through the shared metadata by table name, so sending works before or without that module.
+The suppression list is a detection table (``storage.models.detection.Suppression``), read here
+by its model so a renamed table or column is a type error, not mail to a suppressed address.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fluenzr.errors import ValidationError
-from fluenzr.storage.models import Base
-
-_TABLE_NAMES = ("suppressions", "suppression", "suppression_list")
-
-
-def _table() -> Table | None:
-    for name in _TABLE_NAMES:
-        table = Base.metadata.tables.get(name)
-        if table is not None and {"workspace_id", "email"} <= set(table.c.keys()):
-            return table
-    return None
+from fluenzr.storage.models.detection import Suppression
 
 
 def suppressed(session: Session, *, workspace_id: int, emails: Sequence[str]) -> dict[str, str]:
     """``{email: reason}`` for each of ``emails`` on the workspace's suppression list."""
-    table = _table()
-    if table is None or not emails:
+    if not emails:
         return {}
     wanted = {e.lower() for e in emails}
-    reason = table.c.reason if "reason" in table.c else func.coalesce(None, "suppressed")
-    query = select(func.lower(table.c.email), reason).where(
-        table.c.workspace_id == workspace_id, func.lower(table.c.email).in_(wanted)
+    query = select(func.lower(Suppression.email), Suppression.reason).where(
+        Suppression.workspace_id == workspace_id, func.lower(Suppression.email).in_(wanted)
     )
     return {str(email): str(why or "suppressed") for email, why in session.execute(query)}
 

@@ -1,32 +1,31 @@
 """The worker: claims due messages, sends them per account, copies them to Sent, recovers.
 
-``run_worker`` is what ``fluenzr worker`` runs, and what ``fluenzr serve`` runs in-process.
-Stopping (SIGTERM, or ``stop`` set) lets each account finish the SMTP transaction in progress,
-gives its other claimed messages back to the queue, then returns.
+``services.runtime.run_worker`` (what ``fluenzr worker`` and ``fluenzr serve`` run) builds one
+with the credentials opener and runs it beside detection and jobs. Stopping (SIGTERM, or
+``stop`` set) lets each account finish the SMTP transaction in progress, gives its other claimed
+messages back to the queue, then returns.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import os
 import secrets
 import socket
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
+from fluenzr.core.endpoints import OpenCredentials
 from fluenzr.sending import leases, recovery
 from fluenzr.sending.connections import Connections
 from fluenzr.sending.sender import BatchSender
 from fluenzr.sending.sent_copy import SentCopier
 from fluenzr.sending.writer import StateWriter
-from fluenzr.services.context import AppContext
 from fluenzr.storage.engine import transaction
+from fluenzr.storage.runtime import Runtime
 
 log = logging.getLogger(__name__)
 RECOVERY_EVERY = 30.0  # seconds between looks for abandoned ``sending`` rows
@@ -45,14 +44,25 @@ class WorkerOptions:
 
 
 class Worker:
-    def __init__(self, ctx: AppContext, options: WorkerOptions | None = None) -> None:
+    def __init__(
+        self,
+        ctx: Runtime,
+        options: WorkerOptions | None = None,
+        *,
+        open_credentials: OpenCredentials,
+    ) -> None:
         self.ctx = ctx
         self.options = options or WorkerOptions()
         timeout = ctx.settings.smtp_timeout
         self.lease = self.options.lease or timedelta(seconds=max(120.0, timeout * 8))
-        self.connections = Connections(ctx)
+        self.connections = Connections(ctx, open_credentials=open_credentials)
         self.writer = StateWriter(ctx, lease=self.lease, worker_id=self.options.worker_id)
-        self.copier = SentCopier(ctx, worker_id=self.options.worker_id, lease=self.lease)
+        self.copier = SentCopier(
+            ctx,
+            worker_id=self.options.worker_id,
+            lease=self.lease,
+            open_credentials=open_credentials,
+        )
         self.tasks: dict[int, asyncio.Task[None]] = {}
         self.wakeup = asyncio.Event()
 
@@ -132,48 +142,3 @@ class Worker:
             finally:
                 self.writer.close()
             await self.connections.close_all()
-
-
-def _optional(module: str, name: str) -> Callable[..., Awaitable[Any]] | None:
-    """Another area's runner, when that area has landed (detection watcher, web jobs)."""
-    try:
-        found: Callable[..., Awaitable[Any]] = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        return None
-    return found
-
-
-async def run_worker(
-    ctx: AppContext,
-    *,
-    only: str = "all",
-    until_idle: bool = False,
-    stop: asyncio.Event | None = None,
-    options: WorkerOptions | None = None,
-) -> None:
-    """The sending system: outbox (``send``), reply detection (``detect``), jobs (always)."""
-    stop = stop or asyncio.Event()
-    runners: list[Awaitable[Any]] = []
-    if only in ("send", "all"):
-        runners.append(Worker(ctx, options).run(until_idle=until_idle, stop=stop))
-    detection = _optional("fluenzr.detection.watcher", "run_detection")
-    if only in ("detect", "all") and detection is not None:
-        runners.append(_call(detection, ctx, stop=stop, until_idle=until_idle))
-    jobs = _optional("fluenzr.services.jobs", "run_jobs")
-    if jobs is not None:
-        runners.append(_call(jobs, ctx, stop=stop, until_idle=until_idle))
-    await asyncio.gather(*runners)
-
-
-async def _call(
-    runner: Callable[..., Awaitable[Any]], ctx: AppContext, *, stop: asyncio.Event, until_idle: bool
-) -> None:
-    import inspect
-
-    accepts = inspect.signature(runner).parameters
-    kwargs: dict[str, Any] = {"stop": stop}
-    if "until_idle" in accepts:
-        kwargs["until_idle"] = until_idle
-    elif until_idle:
-        return  # a runner that cannot stop when idle would never let --until-idle end
-    await runner(ctx, **kwargs)

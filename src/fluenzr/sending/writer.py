@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Table, bindparam
 
-from fluenzr.sending import results
-from fluenzr.services.context import AppContext
+from fluenzr.sending import message_records
 from fluenzr.storage.models.outbox import SendingState
+from fluenzr.storage.runtime import Runtime
 
 _STATE: Table = SendingState.__table__  # type: ignore[assignment]
 _RESET_BACKOFF = (
@@ -32,12 +32,12 @@ SENT_WAIT = 0.005  # seconds a ``sent`` record waits for a ``sending`` commit to
 
 
 class StateWriter:
-    def __init__(self, ctx: AppContext, *, lease: timedelta, worker_id: str) -> None:
+    def __init__(self, ctx: Runtime, *, lease: timedelta, worker_id: str) -> None:
         self.ctx = ctx
         self.lease = lease
         self.worker_id = worker_id
         self._sending: list[dict[str, object]] = []
-        self._sent: list[results.Delivered] = []
+        self._sent: list[message_records.Delivered] = []
         self._accounts: set[int] = set()  # an accepted message ends the account's backoff
         self._waiters: list[asyncio.Future[bool]] = []
         self._scheduled = False
@@ -49,7 +49,7 @@ class StateWriter:
         # accounts keep talking SMTP meanwhile. SQLite commits are short and local.
         self._threaded = ctx.engine.dialect.name == "postgresql"
 
-    def delivered(self, item: results.Delivered, *, reset_backoff: bool = True) -> None:
+    def delivered(self, item: message_records.Delivered, *, reset_backoff: bool = True) -> None:
         """Record an accepted message. It rides along with the next ``sending`` commit (its
         account's next message reaches DATA a round trip later), or at the latest after
         ``SENT_WAIT``: one commit per message instead of two, and a delivered message still
@@ -111,7 +111,7 @@ class StateWriter:
     def _write(
         self,
         sending: list[dict[str, object]],
-        sent: list[results.Delivered],
+        sent: list[message_records.Delivered],
         accounts: set[int],
     ) -> set[int]:
         connection = self._checkout()
@@ -143,21 +143,21 @@ class StateWriter:
 def _apply(
     connection: Connection,
     sending: list[dict[str, object]],
-    sent: list[results.Delivered],
+    sent: list[message_records.Delivered],
     accounts: set[int],
     *,
     worker: str,
 ) -> set[int]:
     if sent:
-        results.mark_sent(connection, sent)
+        message_records.mark_sent(connection, sent)
     if accounts:
         connection.execute(_RESET_BACKOFF, [{"aid": a} for a in accounts])
     if not sending:
         return set()
-    done = connection.execute(results.SENDING_STATEMENT, sending)
+    done = connection.execute(message_records.SENDING_STATEMENT, sending)
     ids = [int(str(row["oid"])) for row in sending]
     dialect = connection.dialect
     sane = dialect.supports_sane_multi_rowcount if len(ids) > 1 else dialect.supports_sane_rowcount
     if sane and done.rowcount == len(ids):
         return set(ids)  # the usual case: every row taken, no read-back needed
-    return results.taken_for_sending(connection, ids=ids, worker=worker)
+    return message_records.taken_for_sending(connection, ids=ids, worker=worker)

@@ -11,6 +11,7 @@ from fluenzr.errors import ConflictError, NotFoundError, ValidationError
 from fluenzr.sending import pauses
 from fluenzr.services.account_views import AccountView, to_view
 from fluenzr.services.context import AppContext
+from fluenzr.storage.account_pausing import pause_account
 from fluenzr.storage.engine import transaction
 from fluenzr.storage.models import Account
 
@@ -33,7 +34,7 @@ def pause(
         raise ValidationError("pause_until_past", params={"field": "until"})
     with transaction(ctx.sessions) as session:
         account = _load(session, workspace_id=workspace_id, account_id=account_id)
-        pauses.pause_account(session, account, reason=pauses.MANUAL, now=now, until=until)
+        pause_account(session, account, reason=pauses.MANUAL, now=now, until=until)
         session.flush()
         return to_view(account)
 

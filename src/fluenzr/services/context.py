@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from fluenzr.config import Settings
+from fluenzr.core.clock import Clock
 from fluenzr.logs import configure_logging, release_logging
 from fluenzr.storage.engine import check_connection, make_engine, make_session_factory
 from fluenzr.storage.migrate import upgrade
 from fluenzr.storage.models import Workspace
 from fluenzr.vault import Vault, load_keyring
 from fluenzr.vault.keyring import ensure_keys
-
-
-class Clock:
-    """Seam for time, so tests can drive pacing and pauses without sleeping."""
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 @dataclass

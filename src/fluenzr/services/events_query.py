@@ -2,46 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
-from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy import select
 
 from fluenzr.errors import ValidationError
 from fluenzr.services.context import AppContext
-from fluenzr.services.events import EVENT_TYPES
-from fluenzr.storage.base import aware
+from fluenzr.storage.events import EVENT_TYPES, EventView, to_view
 from fluenzr.storage.models import Event
 
 MAX_LIMIT = 1000
-
-
-class EventView(BaseModel):
-    id: int
-    type: str
-    account_id: int | None
-    message_id: int | None
-    recipient: str | None
-    data: dict[str, Any]
-    created_at: datetime
-
-
-def to_view(row: Event) -> EventView:
-    try:
-        data = json.loads(row.data or "{}")
-    except ValueError:
-        data = {}
-    return EventView(
-        id=row.id,
-        type=row.type,
-        account_id=row.account_id,
-        message_id=row.message_id,
-        recipient=row.recipient,
-        data=data if isinstance(data, dict) else {"value": data},
-        created_at=aware(row.created_at) or row.created_at,
-    )
 
 
 def parse_since(value: str | None) -> datetime | None:

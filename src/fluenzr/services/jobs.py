@@ -2,15 +2,14 @@
 
 The web role cannot open credentials (it holds only the vault's public key), so "Probar" is
 written as a ``pending`` row; the sending system (``fluenzr worker`` or the all-in-one
-``fluenzr serve``) claims it with a lease, runs :mod:`fluenzr.services.probar` and writes each
-step to the row as soon as it ends, so a page polling the job sees steps appear live.
+``fluenzr serve``) claims it with a lease, runs :mod:`fluenzr.services.account_probar` and writes
+each step to the row as soon as it ends, so a page polling the job sees steps appear live.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import json
 import logging
 import os
@@ -23,6 +22,7 @@ from pydantic import BaseModel
 from sqlalchemy import or_, select, update
 
 from fluenzr.errors import FluenzrError, NotFoundError
+from fluenzr.services import account_probar
 from fluenzr.services.context import AppContext
 from fluenzr.storage.base import aware
 from fluenzr.storage.engine import transaction
@@ -193,17 +193,11 @@ def _error_result(error: FluenzrError) -> dict[str, Any]:
 
 
 async def _run_probar(ctx: AppContext, job: _Claimed) -> None:
-    try:
-        probar = importlib.import_module("fluenzr.services.probar")
-    except ImportError:
-        _finish(ctx, job.id, _error_result(FluenzrError("probar_unavailable")))
-        return
-
     async def on_step(step: Any) -> None:
         await asyncio.to_thread(_append_step, ctx, job.id, _plain(step))
 
     try:
-        report: Any = await probar.run_probar(
+        report: Any = await account_probar.run_probar(
             ctx,
             workspace_id=job.workspace_id,
             account_id=job.account_id,

@@ -16,8 +16,13 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from fluenzr.core.secret import Secret
-from fluenzr.errors import ConflictError, DuplicateError, FluenzrError, NotFoundError
-from fluenzr.errors import ValidationError as InputError
+from fluenzr.errors import (
+    ConflictError,
+    DuplicateError,
+    FluenzrError,
+    NotFoundError,
+    ValidationError,
+)
 from fluenzr.services import account_rules
 from fluenzr.services.context import AppContext
 from fluenzr.storage.engine import transaction
@@ -75,14 +80,14 @@ def _view(user: User) -> UserView:
 def normalise_email(value: str) -> str:
     try:
         return account_rules.email(value).lower()  # one rule for every address we accept
-    except InputError:
-        raise InputError("user_email_invalid", params={"field": "email"}) from None
+    except ValidationError:
+        raise ValidationError("user_email_invalid", params={"field": "email"}) from None
 
 
 def check_password(password: Secret) -> None:
     length = len(password.reveal())
     if length < MIN_PASSWORD or length > MAX_PASSWORD:
-        raise InputError(
+        raise ValidationError(
             "user_password_length",
             params={"field": "password", "min": MIN_PASSWORD, "max": MAX_PASSWORD},
         )
@@ -155,7 +160,7 @@ def create_user(
         if new_workspace is not None:
             label = new_workspace.strip()
             if not label or len(label) > 200:
-                raise InputError("workspace_name_invalid", params={"field": "workspace"})
+                raise ValidationError("workspace_name_invalid", params={"field": "workspace"})
             workspace = Workspace(name=label)
             session.add(workspace)
             session.flush()
@@ -289,14 +294,14 @@ def add_member(
     (then ``password`` is their first password)."""
     address = normalise_email(email)
     if role not in ("owner", "member"):
-        raise InputError("member_role_invalid", params={"field": "role"})
+        raise ValidationError("member_role_invalid", params={"field": "role"})
     with transaction(ctx.sessions) as session:
         if _role(session, user_id=actor_id, workspace_id=workspace_id) != "owner":
             raise NotAllowedError()
         user = session.scalar(select(User).where(User.email == address))
         if user is None:
             if password is None or not password.reveal():
-                raise InputError(
+                raise ValidationError(
                     "user_password_length",
                     params={"field": "password", "min": MIN_PASSWORD, "max": MAX_PASSWORD},
                 )

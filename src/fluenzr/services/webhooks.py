@@ -16,20 +16,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fluenzr.core.secret import Secret
+from fluenzr.detection.webhooks import secret_context
 from fluenzr.errors import NotFoundError, ValidationError
 from fluenzr.services.context import AppContext
-from fluenzr.services.events import EVENT_TYPES
 from fluenzr.storage.base import aware
 from fluenzr.storage.engine import transaction
+from fluenzr.storage.events import EVENT_TYPES
 from fluenzr.storage.models import Event
 from fluenzr.storage.models.detection import Webhook, WebhookDelivery
 
 MAX_URL = 2048
 MAX_WEBHOOKS = 50
-
-
-def secret_context(webhook_id: int) -> str:
-    return f"webhook:{webhook_id}:secret"
 
 
 class WebhookView(BaseModel):
@@ -196,7 +193,6 @@ __all__ = [
     "list_deliveries",
     "list_webhooks",
     "remove_webhook",
-    "secret_context",
     "validate_events",
     "validate_url",
 ]

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from fluenzr.api.deps import get_ctx
 from fluenzr.core.secret import Secret
 from fluenzr.errors import FluenzrError, NotFoundError
+from fluenzr.http.deps import get_ctx
 from fluenzr.services import accounts
 from fluenzr.services.account_views import AccountView
 from fluenzr.web import forms

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import functools
-import importlib
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from fluenzr.api.deps import get_ctx
-from fluenzr.api.routes.presets import detect_settings
 from fluenzr.errors import FluenzrError, NotFoundError
-from fluenzr.services import accounts, dashboard, jobs, presets, send_window, users
+from fluenzr.http.deps import autodetect_seams, get_ctx
+from fluenzr.presets import catalogue
+from fluenzr.services import (
+    account_status,
+    accounts,
+    dashboard,
+    jobs,
+    outbox,
+    send_window,
+    users,
+)
+from fluenzr.services.account_autodetect import detect_settings
 from fluenzr.services.tokens import Principal
 from fluenzr.web import forms
 from fluenzr.web.chart import chart
@@ -22,13 +30,6 @@ from fluenzr.web.session import check_csrf, lang_of, login_redirect, principal
 
 router = APIRouter(include_in_schema=False)
 MAX_ID = 2**31 - 1
-
-
-def _status_service() -> Any | None:
-    try:
-        return importlib.import_module("fluenzr.services.account_status")
-    except ImportError:
-        return None
 
 
 async def _who(request: Request) -> Principal | None:
@@ -94,7 +95,7 @@ def _form_page(
         "account_form.html",
         status=error.http_status if error else 200,
         values=values,
-        presets=presets.list_presets(),
+        presets=catalogue.list_presets(),
         preset=preset,
         error=err,
         note=note,
@@ -119,7 +120,9 @@ async def _filled(request: Request, form: Any) -> tuple[dict[str, str], str | No
     """Values after the preset picker or "Detectar desde el email" (full autodetect)."""
     values = forms.values_of(form)
     if forms.text(form, "action", 20) == "detect":
-        found = await detect_settings(request, values["email"], lang_of(request))
+        found = await detect_settings(
+            values["email"], seams=autodetect_seams(request), lang=lang_of(request)
+        )
         values = forms.apply_detection(values, found)
         return values, (None if found.get("smtp_host") else "web.detect.none")
     chosen = forms.preset_for(values)
@@ -200,7 +203,7 @@ def _fill_fragment(
         user=who,
         csrf=who.csrf_token,
         values=values,
-        presets=presets.list_presets(),
+        presets=catalogue.list_presets(),
         preset=forms.preset_for(values),
         note=note,
         error=None,
@@ -227,7 +230,7 @@ def _account_page(
         events=dashboard.recent_events(ctx, workspace_id=who.workspace_id, account_id=account_id),
         sends=_recent_sends(ctx, who.workspace_id, account_id),
         chart=chart(series, lang=lang),
-        can_pause=_status_service() is not None,
+        can_pause=True,
         error=(error_text(error, lang) | {"field": error.params.get("field", "")})
         if error
         else None,
@@ -236,10 +239,6 @@ def _account_page(
 
 
 def _recent_sends(ctx: Any, workspace_id: int, account_id: int) -> list[Any]:
-    try:
-        outbox = importlib.import_module("fluenzr.services.outbox")
-    except ImportError:
-        return []
     rows: list[Any] = outbox.list_outbox(
         ctx, workspace_id=workspace_id, account_id=account_id, limit=10
     )
@@ -329,9 +328,8 @@ async def account_action(request: Request, account_id: int, action: str) -> Resp
     if action == "trust":
         await run_in_threadpool(lambda: _trust(ctx, ws, account_id, forms.text(form, "job_id", 12)))
         return RedirectResponse(f"/accounts/{account_id}", status_code=303)
-    service = _status_service()
-    if action in ("pause", "resume") and service is not None:
-        func = service.pause if action == "pause" else service.resume
+    if action in ("pause", "resume"):
+        func = account_status.pause if action == "pause" else account_status.resume
         await run_in_threadpool(lambda: func(ctx, workspace_id=ws, account_id=account_id))
         return RedirectResponse(f"/accounts/{account_id}", status_code=303)
     raise NotFoundError()

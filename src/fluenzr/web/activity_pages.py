@@ -3,27 +3,22 @@
 from __future__ import annotations
 
 import functools
-import importlib
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from fluenzr.api.deps import get_ctx
 from fluenzr.errors import FluenzrError
-from fluenzr.services import users
-from fluenzr.services.events import EVENT_TYPES
+from fluenzr.http.deps import get_ctx
+from fluenzr.services import events_query, suppression, users, webhooks
 from fluenzr.services.tokens import Principal
+from fluenzr.storage.events import EVENT_TYPES
 from fluenzr.web.forms import text
 from fluenzr.web.render import error_text, render
 from fluenzr.web.session import check_csrf, lang_of, login_redirect, principal
 
 router = APIRouter(include_in_schema=False)
-
-
-def _service(name: str) -> Any:
-    return importlib.import_module(f"fluenzr.services.{name}")
 
 
 def _page(request: Request, who: Principal, name: str, status: int = 200, **ctx: Any) -> Response:
@@ -47,7 +42,7 @@ async def events_page(request: Request, type: str = "") -> Response:
     chosen = type if type in EVENT_TYPES else ""
 
     def build() -> Response:
-        rows = _service("events_query").list_events(
+        rows = events_query.list_events(
             get_ctx(request),
             workspace_id=who.workspace_id,
             types=[chosen] if chosen else None,
@@ -69,8 +64,8 @@ def _lists(
         who,
         "lists.html",
         status=status,
-        suppressions=_service("suppression").list_suppressions(ctx, workspace_id=who.workspace_id),
-        webhooks=_service("webhooks").list_webhooks(ctx, workspace_id=who.workspace_id),
+        suppressions=suppression.list_suppressions(ctx, workspace_id=who.workspace_id),
+        webhooks=webhooks.list_webhooks(ctx, workspace_id=who.workspace_id),
         error=error,
         created=created,
     )
@@ -106,9 +101,7 @@ async def _act(request: Request, action: Any) -> Response:
 @router.post("/settings/lists/suppressions")
 async def suppression_add(request: Request) -> Response:
     def add(ctx: Any, workspace: int, form: Any) -> None:
-        _service("suppression").add_suppression(
-            ctx, workspace_id=workspace, email=text(form, "email", 320)
-        )
+        suppression.add_suppression(ctx, workspace_id=workspace, email=text(form, "email", 320))
 
     return await _act(request, add)
 
@@ -116,9 +109,7 @@ async def suppression_add(request: Request) -> Response:
 @router.post("/settings/lists/suppressions/remove")
 async def suppression_remove(request: Request) -> Response:
     def remove(ctx: Any, workspace: int, form: Any) -> None:
-        _service("suppression").remove_suppression(
-            ctx, workspace_id=workspace, email=text(form, "email", 320)
-        )
+        suppression.remove_suppression(ctx, workspace_id=workspace, email=text(form, "email", 320))
 
     return await _act(request, remove)
 
@@ -127,7 +118,7 @@ async def suppression_remove(request: Request) -> Response:
 async def webhook_add(request: Request) -> Response:
     def add(ctx: Any, workspace: int, form: Any) -> Any:
         events = [e for e in form.getlist("events") if isinstance(e, str)][:20]
-        return _service("webhooks").create_webhook(
+        return webhooks.create_webhook(
             ctx, workspace_id=workspace, url=text(form, "url", 2000), events=events or None
         )
 
@@ -138,6 +129,6 @@ async def webhook_add(request: Request) -> Response:
 async def webhook_remove(request: Request, webhook_id: int) -> Response:
     def remove(ctx: Any, workspace: int, _form: Any) -> None:
         ident = webhook_id if 1 <= webhook_id <= 2**31 - 1 else 0
-        _service("webhooks").remove_webhook(ctx, workspace_id=workspace, webhook_id=ident)
+        webhooks.remove_webhook(ctx, workspace_id=workspace, webhook_id=ident)
 
     return await _act(request, remove)

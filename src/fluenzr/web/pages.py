@@ -9,9 +9,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from fluenzr.api.deps import SESSION_COOKIE, get_ctx
 from fluenzr.core.secret import Secret
 from fluenzr.errors import FluenzrError
+from fluenzr.http.deps import SESSION_COOKIE, get_ctx
 from fluenzr.i18n import normalise_language
 from fluenzr.services import tokens, users
 from fluenzr.web import account_edit, account_pages, activity_pages, workspace_pages

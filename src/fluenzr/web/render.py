@@ -15,8 +15,10 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from fluenzr.errors import FluenzrError
+from fluenzr.error_codes import category_of
+from fluenzr.errors import FluenzrError, ValidationError
 from fluenzr.i18n import LANGUAGES, has_message, translate
+from fluenzr.presets.catalogue import get_preset
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -39,18 +41,10 @@ def environment() -> Environment:
 
 def _category_of(code: str) -> str | None:
     """The seed-page heading category of an error code, when the taxonomy knows it."""
-    try:
-        from fluenzr.diagnose.taxonomy import category_of
-
-        return str(category_of(code).value)
-    except (ImportError, KeyError, LookupError, ValueError):
-        return None
+    return str(category_of(code).value)
 
 
 def _provider_name(key: str) -> str:
-    from fluenzr.errors import ValidationError
-    from fluenzr.services.presets import get_preset
-
     try:
         return get_preset(key).name
     except ValidationError:

@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 
-from fluenzr.api.deps import SESSION_COOKIE, CsrfError, get_ctx, session_principal
-from fluenzr.api.errors import request_language
+from fluenzr.http.deps import SESSION_COOKIE, CsrfError, get_ctx, session_principal
+from fluenzr.http.errors import request_language
 from fluenzr.services.tokens import SESSION_LIFETIME, Principal
 from fluenzr.services.users import needs_setup
 

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from fluenzr.api.deps import get_ctx
 from fluenzr.core.secret import Secret
 from fluenzr.errors import FluenzrError
+from fluenzr.http.deps import get_ctx
 from fluenzr.services import users
 from fluenzr.services.tokens import Principal
 from fluenzr.services.users import Role

@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from fluenzr.api.deps import CtxDep, WorkspaceDep
 from fluenzr.api.schemas import MAX_ID
+from fluenzr.http.deps import CtxDep, WorkspaceDep
 from fluenzr.services import events_query
-from fluenzr.services.events_query import EventView
+from fluenzr.storage.events import EventView
 
 router = APIRouter(prefix="/events", tags=["events"])
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from fluenzr import __version__
-from fluenzr.api.deps import SessionDep
+from fluenzr.http.deps import SessionDep
 
 router = APIRouter(tags=["health"])
 

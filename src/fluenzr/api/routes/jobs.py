@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from fluenzr.api.deps import CtxDep, WorkspaceDep
 from fluenzr.api.schemas import Id
+from fluenzr.http.deps import CtxDep, WorkspaceDep
 from fluenzr.services import jobs
 from fluenzr.services.jobs import JobView
 

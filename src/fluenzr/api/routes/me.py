@@ -7,9 +7,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from fluenzr.api.deps import CtxDep, CurrentUser
 from fluenzr.api.schemas import Id, Password, TokenCreate, TokenCreated
 from fluenzr.core.secret import Secret
+from fluenzr.http.deps import CtxDep, CurrentUser
 from fluenzr.services import tokens, users
 from fluenzr.services.tokens import TokenView
 from fluenzr.services.users import MemberView, WorkspaceView

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from fluenzr.api.deps import CtxDep, WorkspaceDep
 from fluenzr.api.schemas import MAX_ID, Id
+from fluenzr.http.deps import CtxDep, WorkspaceDep
 from fluenzr.services import outbox
 from fluenzr.services.outbox import OutboxView, SendRequest
 

@@ -7,12 +7,12 @@ from typing import Any
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel
 
-from fluenzr.api.deps import CurrentUser, LangDep, get_ctx
 from fluenzr.api.schemas import AutodetectRequest
-from fluenzr.diagnose.autodetect import autodetect, default_seams
+from fluenzr.http.deps import CurrentUser, LangDep, autodetect_seams
 from fluenzr.i18n import translate
-from fluenzr.services import presets
-from fluenzr.services.presets import Preset
+from fluenzr.presets import catalogue
+from fluenzr.presets.catalogue import Preset
+from fluenzr.services.account_autodetect import detect_settings
 
 router = APIRouter(tags=["presets"])
 
@@ -51,44 +51,12 @@ def preset_out(preset: Preset, lang: str) -> PresetOut:
 
 @router.get("/presets", response_model=list[PresetOut])
 def list_presets(_user: CurrentUser, lang: LangDep) -> list[PresetOut]:
-    return [preset_out(p, lang) for p in presets.list_presets()]
+    return [preset_out(p, lang) for p in catalogue.list_presets()]
 
 
 @router.get("/presets/{key}", response_model=PresetOut)
 def get_preset(key: str = Path(max_length=40), *, _user: CurrentUser, lang: LangDep) -> PresetOut:
-    return preset_out(presets.get_preset(key), lang)
-
-
-async def detect_settings(request: Request, email: str, lang: str) -> dict[str, Any]:
-    """Fields for the "+ SMTP" form from an address: presets first, then the domain's published
-    settings (autoconfig, SRV, MX) and finally probing likely hosts (fluenzr.diagnose)."""
-    seams = getattr(request.app.state, "autodetect_seams", None)
-    if seams is None:
-        seams = default_seams(get_ctx(request).settings)
-    detection = (await autodetect(email, seams=seams)).to_dict()
-    fields: dict[str, Any] = {
-        "email": detection["email"],
-        "username": detection["email"],
-        "source": "none",
-        "detection": detection,
-    }
-    for protocol in ("smtp", "imap"):
-        chosen = detection.get(protocol)
-        if not chosen:
-            continue
-        fields[f"{protocol}_host"] = chosen["host"]
-        fields[f"{protocol}_port"] = chosen["port"]
-        fields[f"{protocol}_security"] = chosen["security"]
-        if protocol == "smtp":
-            fields["username"] = chosen["username"] or detection["email"]
-            fields["source"] = chosen["source"]
-            fields["preset"] = chosen.get("provider")
-    key = fields.get("preset")
-    preset = next((p for p in presets.list_presets() if p.key == key), None) if key else None
-    if preset is not None:
-        fields["app_password_required"] = preset.app_password_required
-        fields["note"] = preset_out(preset, lang).note
-    return fields
+    return preset_out(catalogue.get_preset(key), lang)
 
 
 @router.post("/autodetect")
@@ -96,4 +64,4 @@ async def autodetect_route(
     body: AutodetectRequest, request: Request, _user: CurrentUser, lang: LangDep
 ) -> dict[str, Any]:
     """Propose server settings for an address; ``detection`` says where each came from."""
-    return await detect_settings(request, body.email, lang)
+    return await detect_settings(body.email, seams=autodetect_seams(request), lang=lang)

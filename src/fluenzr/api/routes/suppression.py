@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from fluenzr.api.deps import CtxDep, WorkspaceDep
+from fluenzr.http.deps import CtxDep, WorkspaceDep
 from fluenzr.services import suppression
 from fluenzr.services.suppression import SuppressionView
 

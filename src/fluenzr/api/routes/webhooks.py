@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from fluenzr.api.deps import CtxDep, WorkspaceDep
 from fluenzr.api.schemas import Id
+from fluenzr.http.deps import CtxDep, WorkspaceDep
 from fluenzr.services import webhooks
 from fluenzr.services.webhooks import CreatedWebhook, DeliveryView, WebhookView
 

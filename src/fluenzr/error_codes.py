@@ -21,9 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Literal
-
-from fluenzr.errors import MailError
+from typing import Literal
 
 Scope = Literal["account", "recipient", "message", "server"]
 
@@ -131,38 +129,6 @@ def category_of(code: str) -> Category:
     return kind(code).category
 
 
-def mail_error(
-    code: str,
-    *,
-    params: Mapping[str, Any] | None = None,
-    detail: str | None = None,
-    reply_code: int | None = None,
-    enhanced_code: str | None = None,
-    variant: str | None = None,
-) -> MailError:
-    """A :class:`MailError` whose category comes from the taxonomy.
-
-    ``variant`` picks a more precise message when the catalogue has one
-    (``error.certificate_invalid.expired.message``); the hint stays the code's.
-    """
-    error = MailError(
-        code,
-        params=params,
-        category=category_of(code).value,
-        detail=detail,
-        reply_code=reply_code,
-        enhanced_code=enhanced_code,
-    )
-    if variant:
-        from fluenzr.i18n import has_message
-
-        key = f"error.{code}.{variant}.message"
-        if has_message(key, "en"):
-            error.message_key = key
-            error.args = (error.render("en"),)
-    return error
-
-
 __all__ = [
     "ROWS",
     "TAXONOMY",
@@ -171,5 +137,4 @@ __all__ = [
     "Scope",
     "category_of",
     "kind",
-    "mail_error",
 ]

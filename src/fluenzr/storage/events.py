@@ -1,12 +1,16 @@
-"""Recording events. Every area writes events through here, in the caller's transaction."""
+"""Events: recorded through here by every area, in the caller's transaction, and read back as
+:class:`EventView` (the API, the web UI and webhook payloads show the same shape)."""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from fluenzr.storage.base import aware
 from fluenzr.storage.models import Event
 
 EVENT_TYPES = frozenset(
@@ -48,3 +52,29 @@ def record_event(
     )
     session.add(event)
     return event
+
+
+class EventView(BaseModel):
+    id: int
+    type: str
+    account_id: int | None
+    message_id: int | None
+    recipient: str | None
+    data: dict[str, Any]
+    created_at: datetime
+
+
+def to_view(row: Event) -> EventView:
+    try:
+        data = json.loads(row.data or "{}")
+    except ValueError:
+        data = {}
+    return EventView(
+        id=row.id,
+        type=row.type,
+        account_id=row.account_id,
+        message_id=row.message_id,
+        recipient=row.recipient,
+        data=data if isinstance(data, dict) else {"value": data},
+        created_at=aware(row.created_at) or row.created_at,
+    )

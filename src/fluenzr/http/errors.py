@@ -1,5 +1,8 @@
 """The one place that turns errors into HTTP responses: JSON for the API, a page for the UI.
 
+The page comes from the renderer the app factory (``fluenzr.server``) installs, so this layer,
+shared by ``api`` and ``web``, imports neither.
+
 Every body is ``{code, message, hint, field?}`` in the caller's language. Nothing from the
 exception's arguments is echoed except what the raiser chose as parameters, so no secret leaks.
 """
@@ -7,6 +10,7 @@ exception's arguments is echoed except what the raiser chose as parameters, so n
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -18,6 +22,8 @@ from fluenzr.errors import FluenzrError
 from fluenzr.i18n import from_accept_language, normalise_language, translate
 
 log = logging.getLogger(__name__)
+# (request, *, error, status, lang) -> the HTML error page.
+ErrorPage = Callable[..., Response]
 
 _HTTP_CODES = {
     401: "not_authenticated",
@@ -53,8 +59,7 @@ def _is_api(request: Request) -> bool:
 def _respond(request: Request, error: FluenzrError, status: int) -> Response:
     lang = request_language(request)
     if not _is_api(request):
-        from fluenzr.web.render import error_page
-
+        error_page: ErrorPage = request.app.state.error_page
         return error_page(request, error=error, status=status, lang=lang)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(error_body(error, lang), status_code=status, headers=headers)
@@ -101,11 +106,12 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return _respond(request, error, 500)
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, *, error_page: ErrorPage) -> None:
+    app.state.error_page = error_page
     app.add_exception_handler(FluenzrError, _fluenzr_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
 
 
-__all__ = ["error_body", "install", "request_language", "translate"]
+__all__ = ["ErrorPage", "error_body", "install", "request_language", "translate"]

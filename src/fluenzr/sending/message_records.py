@@ -11,9 +11,9 @@ from sqlalchemy import Connection, Table, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from fluenzr.sending import pacing
-from fluenzr.sending.outcomes import Decision, Failure
-from fluenzr.sending.smtp_session import RecipientResult
-from fluenzr.services.events import record_event
+from fluenzr.sending.account_connection import RecipientOutcome
+from fluenzr.sending.failure_policy import Decision, Failure
+from fluenzr.storage.events import record_event
 from fluenzr.storage.models import Event
 from fluenzr.storage.models.outbox import (
     COPY_NONE,
@@ -108,7 +108,7 @@ def _fail_recipient(
 
 
 def _fail_recipients(
-    session: Session, row: OutboxMessage, results: Sequence[RecipientResult]
+    session: Session, row: OutboxMessage, results: Sequence[RecipientOutcome]
 ) -> None:
     rejected = {r.email: r.failure for r in results if r.failure and (r.failure.code or 0) >= 500}
     if not rejected:
@@ -132,7 +132,7 @@ class Delivered:
     at: datetime
 
 
-def fail_refused(session: Session, *, outbox_id: int, results: Sequence[RecipientResult]) -> None:
+def fail_refused(session: Session, *, outbox_id: int, results: Sequence[RecipientOutcome]) -> None:
     """Recipients refused at RCPT while the others got the message."""
     row = session.get(OutboxMessage, outbox_id)
     assert row is not None
@@ -169,7 +169,7 @@ def mark_sent(connection: Connection, done: Sequence[Delivered]) -> None:
 
 
 def mark_recipients_rejected(
-    session: Session, row: OutboxMessage, *, results: Sequence[RecipientResult], now: datetime
+    session: Session, row: OutboxMessage, *, results: Sequence[RecipientOutcome], now: datetime
 ) -> None:
     """Every recipient refused permanently: the message fails, each recipient with its reply."""
     _fail_recipients(session, row, results)
@@ -214,7 +214,7 @@ def mark_deferred(
     failure: Failure,
     now: datetime,
     counted: bool,
-    results: Sequence[RecipientResult] = (),
+    results: Sequence[RecipientOutcome] = (),
 ) -> None:
     """A temporary failure: retry later with backoff and jitter, at most MAX_ATTEMPTS times."""
     _fail_recipients(session, row, results)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fluenzr.core.endpoints import Security
-from fluenzr.diagnose.probe import ProbeFunc, ProbeTarget
+from fluenzr.diagnose.greeting_probe import ProbeFunc, ProbeTarget
 from fluenzr.i18n import translate
 
 STANDARD_SUBMISSION: tuple[tuple[int, Security], ...] = (

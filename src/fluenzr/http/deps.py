@@ -14,9 +14,9 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from fluenzr.api.errors import request_language
-from fluenzr.errors import FluenzrError
-from fluenzr.errors import ValidationError as InputError
+from fluenzr.diagnose.autodetect import AutodetectSeams, default_seams
+from fluenzr.errors import FluenzrError, ValidationError
+from fluenzr.http.errors import request_language
 from fluenzr.services.context import AppContext
 from fluenzr.services.tokens import Principal, principal_for_session, principal_for_token
 from fluenzr.services.users import NotAuthenticatedError
@@ -37,6 +37,12 @@ def get_ctx(request: Request) -> AppContext:
 
 
 CtxDep = Annotated[AppContext, Depends(get_ctx)]
+
+
+def autodetect_seams(request: Request) -> AutodetectSeams:
+    """The app's autodetect seams (tests point DNS/HTTPS/probes at loopback), else the real ones."""
+    seams: AutodetectSeams | None = getattr(request.app.state, "autodetect_seams", None)
+    return seams if seams is not None else default_seams(get_ctx(request).settings)
 
 
 def get_session(ctx: CtxDep) -> Iterator[Session]:
@@ -112,7 +118,7 @@ def _bad_text(value: Any) -> bool:
 async def clean_input(request: Request) -> None:
     """Refuse NUL bytes and unpaired surrogates anywhere in the input: databases reject them."""
     if any(_bad_text(v) for v in request.query_params.values()) or _bad_text(request.url.path):
-        raise InputError("invalid_text", params={"field": "query"})
+        raise ValidationError("invalid_text", params={"field": "query"})
     if request.method in SAFE_METHODS:
         return
     body = await request.body()
@@ -123,7 +129,7 @@ async def clean_input(request: Request) -> None:
     except (ValueError, RecursionError):
         return  # FastAPI reports malformed JSON itself
     if _bad_text(data):
-        raise InputError("invalid_text", params={"field": "body"})
+        raise ValidationError("invalid_text", params={"field": "body"})
 
 
 __all__ = [

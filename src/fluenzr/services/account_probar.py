@@ -15,8 +15,8 @@ from fluenzr.diagnose.report import ProbarReport
 from fluenzr.diagnose.runner import ProgressCallback
 from fluenzr.services.accounts import get_account, open_credentials
 from fluenzr.services.context import AppContext
-from fluenzr.services.events import record_event
 from fluenzr.storage.engine import transaction
+from fluenzr.storage.events import record_event
 from fluenzr.storage.models import Account
 
 __all__ = ["ProbarReport", "ProbarSeams", "run_probar"]

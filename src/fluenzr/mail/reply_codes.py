@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from fluenzr.diagnose.taxonomy import kind
+from fluenzr.error_codes import kind
 
 
 class Stage(StrEnum):
@@ -37,7 +37,7 @@ class Reply:
 
 
 @dataclass(frozen=True)
-class Classification:
+class ClassifiedReply:
     code: str  # a taxonomy code, or "accepted" for 2xx/3xx
     reply_code: int
     enhanced_code: str | None
@@ -193,11 +193,11 @@ def parse_reply(code: int, text: str) -> Reply:
     return Reply(code, enhanced, text.strip())
 
 
-def classify_reply(stage: Stage, code: int, text: str) -> Classification:
+def classify_reply(stage: Stage, code: int, text: str) -> ClassifiedReply:
     """What a reply at ``stage`` means, as a taxonomy code (``accepted`` for 2xx/3xx)."""
     reply = parse_reply(code, text)
     result = "accepted" if code < 400 else _classify_failure(stage, reply)
-    return Classification(result, code, reply.enhanced, reply.text, retry_after_hint(text))
+    return ClassifiedReply(result, code, reply.enhanced, reply.text, retry_after_hint(text))
 
 
 def _classify_failure(stage: Stage, reply: Reply) -> str:
@@ -292,7 +292,7 @@ def retry_after_hint(text: str) -> int | None:
 __all__ = [
     "LIMIT_PATTERNS",
     "LIMIT_REPLY_CODES",
-    "Classification",
+    "ClassifiedReply",
     "LimitPattern",
     "Reply",
     "Stage",

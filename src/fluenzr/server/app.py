@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Any, Literal
@@ -16,53 +15,39 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 
 from fluenzr import __version__
-from fluenzr.api import errors
-from fluenzr.api.deps import clean_input
+from fluenzr.api.routes import (
+    accounts,
+    events,
+    health,
+    jobs,
+    me,
+    outbox,
+    presets,
+    suppression,
+    webhooks,
+)
+from fluenzr.http import errors
+from fluenzr.http.deps import clean_input
 from fluenzr.services.context import AppContext
+from fluenzr.services.runtime import run_worker
+from fluenzr.web import pages
+from fluenzr.web.render import error_page, mount_static
 
 log = logging.getLogger(__name__)
 WebRole = Literal["all", "web"]
-# Resource modules of other areas' services are mounted once their service exists.
-_OPTIONAL = ("fluenzr.services.", "fluenzr.sending", "fluenzr.detection", "fluenzr.diagnose")
-_ROUTES = (
-    "health",
-    "accounts",
-    "jobs",
-    "presets",
-    "me",
-    "outbox",
-    "events",
-    "suppression",
-    "webhooks",
-)
+_ROUTES = (health, accounts, jobs, presets, me, outbox, events, suppression, webhooks)
 
 
 def _api_router() -> APIRouter:
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(clean_input)])
-    for name in _ROUTES:
-        try:
-            module = importlib.import_module(f"fluenzr.api.routes.{name}")
-        except ImportError as exc:
-            # Only a missing optional service (another area not landed yet) is tolerated.
-            missing = exc.name or ""
-            if missing != f"fluenzr.api.routes.{name}" and not missing.startswith(_OPTIONAL):
-                raise
-            log.info("API resource %s not mounted: %s missing", name, exc.name)
-            continue
+    for module in _ROUTES:
         api.include_router(module.router)
     return api
 
 
 async def run_sending(ctx: AppContext, *, stop: asyncio.Event) -> None:
-    """The sending system in this process: the worker when it exists, else the jobs runner."""
-    try:
-        worker = importlib.import_module("fluenzr.sending.worker")
-    except ImportError:
-        from fluenzr.services.jobs import run_jobs
-
-        await run_jobs(ctx, stop=stop)
-        return
-    await worker.run_worker(ctx, stop=stop)
+    """The sending system in this process: outbox worker, detection and jobs."""
+    await run_worker(ctx, stop=stop)
 
 
 def _report_crash(task: asyncio.Task[None]) -> None:
@@ -124,9 +109,6 @@ def create_app(
     """The ASGI app. ``role="all"`` also runs the sending system in-process (``sending``
     overrides that, e.g. for tests that run a separate worker). ``autodetect_seams``
     (``diagnose.autodetect.AutodetectSeams``) points autodetect's DNS/HTTPS/probes elsewhere."""
-    from fluenzr.web import pages
-    from fluenzr.web.render import mount_static
-
     run_sending_here = (role == "all") if sending is None else sending
     if run_sending_here and not ctx.vault.can_open:
         run_sending_here = False  # a read-only vault cannot open credentials
@@ -146,7 +128,7 @@ def create_app(
     app.state.role = role
     app.state.autodetect_seams = autodetect_seams
     app.middleware("http")(_security_headers)
-    errors.install(app)
+    errors.install(app, error_page=error_page)
     app.include_router(_api_router())
     app.include_router(pages.router)
     mount_static(app)

@@ -1,0 +1,55 @@
+"""The sending system's composition root: sending, detection and jobs, wired to their callables.
+
+The domain packages never import services; what they need from here (opening an account's
+credentials) they receive as a callable built below. ``fluenzr worker`` and ``fluenzr serve``
+run :func:`run_worker`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from typing import Any
+
+from fluenzr.core.endpoints import MailboxCredentials, OpenCredentials
+from fluenzr.detection.watcher import run_detection
+from fluenzr.sending.worker import Worker, WorkerOptions
+from fluenzr.services.accounts import open_credentials
+from fluenzr.services.context import AppContext
+from fluenzr.services.jobs import run_jobs
+
+
+def credentials_opener(ctx: AppContext) -> OpenCredentials:
+    """``open_credentials`` bound to this context: the one the sending system hands down."""
+
+    def opener(account_id: int) -> MailboxCredentials:
+        return open_credentials(ctx, account_id=account_id)
+
+    return opener
+
+
+def sending_worker(ctx: AppContext, options: WorkerOptions | None = None) -> Worker:
+    return Worker(ctx, options, open_credentials=credentials_opener(ctx))
+
+
+async def run_worker(
+    ctx: AppContext,
+    *,
+    only: str = "all",
+    until_idle: bool = False,
+    stop: asyncio.Event | None = None,
+    options: WorkerOptions | None = None,
+) -> None:
+    """The sending system: outbox (``send``), reply detection (``detect``), jobs (always)."""
+    stop = stop or asyncio.Event()
+    runners: list[Coroutine[Any, Any, None]] = []
+    if only in ("send", "all"):
+        runners.append(sending_worker(ctx, options).run(until_idle=until_idle, stop=stop))
+    if only in ("detect", "all"):
+        runners.append(
+            run_detection(
+                ctx, open_credentials=credentials_opener(ctx), stop=stop, until_idle=until_idle
+            )
+        )
+    runners.append(run_jobs(ctx, stop=stop, until_idle=until_idle))
+    await asyncio.gather(*runners)
