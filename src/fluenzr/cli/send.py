@@ -119,12 +119,12 @@ def _send_file(path: Path, *, as_json: bool) -> None:
 
     with handled(as_json=as_json):
         lines, errors = read_lines(path)
-        if errors:
-            _refuse(path, errors, as_json=as_json)
+        # The lines that parsed are checked against the database too, so one run names every
+        # bad line, whichever stage finds it.
         ctx, workspace_id = STATE.app(), STATE.workspace_id()
         found = check_many(ctx, workspace_id=workspace_id, requests=[x.request for x in lines])
-        if found:
-            errors = [LineError(lines[index].number, error) for index, error in found.items()]
+        errors += [LineError(lines[index].number, error) for index, error in found.items()]
+        if errors:
             _refuse(path, sorted(errors, key=lambda e: e.number), as_json=as_json)
         queued: list[dict[str, Any]] = []
         for start in range(0, len(lines), CHUNK):

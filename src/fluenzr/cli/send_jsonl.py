@@ -128,6 +128,7 @@ def _request(raw: bytes) -> SendRequest:
     for key in _REQUIRED:
         if data.get(key) is None:
             raise ValidationError("jsonl_missing_field", params={"field": key})
+
     def path(key: str) -> Path | None:
         return Path(data[key]) if data.get(key) else None
 
