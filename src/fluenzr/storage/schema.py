@@ -13,7 +13,6 @@ tests/unit/test_schema_head.py checks the parser agrees with Alembic's own Scrip
 from __future__ import annotations
 
 import ast
-import functools
 import re
 from pathlib import Path
 
@@ -25,7 +24,6 @@ VERSIONS = Path(__file__).parent / "migrations" / "versions"
 _ASSIGN = re.compile(r"^(revision|down_revision)\s*(?::[^=\n]*)?=\s*(.+?)\s*$", re.MULTILINE)
 
 
-@functools.cache
 def head_revisions(versions: Path = VERSIONS) -> frozenset[str] | None:
     """Revisions no migration builds on; None when a file is not the simple shape we parse."""
     revisions: set[str] = set()
