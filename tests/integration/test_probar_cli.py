@@ -10,7 +10,7 @@ from pathlib import Path
 import email_validator
 import pytest
 
-from fluenzr.cli import diagnose as diagnose_cli
+from fluenzr.cli import autodetect as autodetect_cli
 from fluenzr.config import load_settings
 from fluenzr.core.endpoints import Security
 from fluenzr.core.secret import Secret
@@ -164,7 +164,7 @@ def test_autodetect_text_shows_provider_note_and_alternatives(
     other = proposal(Source.SRV, "smtp.other.test", 465)
     found = Detection("luis@zoho.eu", "zoho.eu", chosen, None, [chosen, other], [], 3)
     with use_language("es"):
-        diagnose_cli._print_detection(found)
+        autodetect_cli._print_detection(found)
     out = capsys.readouterr().out
     assert "App Password" in out  # the Zoho preset's note
     assert "Alternativas" in out

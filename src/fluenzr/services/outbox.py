@@ -19,7 +19,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from fluenzr.errors import ConflictError, NotFoundError, ValidationError
+from fluenzr.errors import ConflictError, FluenzrError, NotFoundError, ValidationError
 from fluenzr.mail import mime
 from fluenzr.mail.mime import Address, Draft
 from fluenzr.sending import suppression
@@ -338,6 +338,35 @@ def enqueue(
     return enqueue_once(
         ctx, workspace_id=workspace_id, request=request, idempotency_key=idempotency_key
     ).view
+
+
+def check_many(
+    ctx: AppContext, *, workspace_id: int, requests: Sequence[SendRequest]
+) -> dict[int, FluenzrError]:
+    """Validate each request as :func:`enqueue_many` would, writing nothing: errors by index.
+
+    Lets a bulk caller refuse a whole file before its first write and name every bad item.
+    """
+    now = ctx.clock.now()
+    errors: dict[int, FluenzrError] = {}
+    with ctx.sessions() as session:
+        accounts: dict[int, Account] = {}
+        for index, request in enumerate(requests):
+            try:
+                account = accounts.get(request.account_id)
+                if account is None:
+                    account = _account(
+                        session, workspace_id=workspace_id, account_id=request.account_id
+                    )
+                    accounts[request.account_id] = account
+                _, recipients = _row(
+                    workspace_id=workspace_id, account=account, request=request, now=now
+                )
+                emails = [r["email"] for r in recipients]
+                suppression.refuse_suppressed(session, workspace_id=workspace_id, emails=emails)
+            except FluenzrError as error:
+                errors[index] = error
+    return errors
 
 
 def _recipients(session: Session, ids: Sequence[int]) -> dict[int, list[OutboxRecipient]]:
