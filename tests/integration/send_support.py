@@ -19,6 +19,7 @@ from fluenzr.services.context import AppContext, Clock, default_workspace_id
 from fluenzr.storage.engine import transaction
 from fluenzr.storage.models import Account
 from fluenzr.storage.models.outbox import OutboxMessage
+from tests.support.mailservers import ca_pem
 
 NO_LIMITS: dict[str, Any] = {
     "daily_limit": 100_000,
@@ -69,7 +70,8 @@ def add_account(
         imap_port=imap_port,
         imap_security=imap_security if imap_port else None,
         imap_username=email if imap_port else None,
-        ca_file=ca_file,
+        smtp_ca_pem=ca_pem(ca_file),
+        imap_ca_pem=ca_pem(ca_file) if imap_port else None,
         force=True,
         **{k: v for k, v in {**NO_LIMITS, **settings}.items() if k in _INPUT_FIELDS},
     )
