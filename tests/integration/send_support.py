@@ -86,7 +86,14 @@ def add_account(
     return view.id
 
 
-_INPUT_FIELDS = {"daily_limit", "hourly_limit", "min_interval", "max_interval", "timezone"}
+_INPUT_FIELDS = {
+    "daily_limit",
+    "hourly_limit",
+    "min_interval",
+    "max_interval",
+    "timezone",
+    "smtp_auth",
+}
 
 
 def enqueue(ctx: AppContext, account_id: int, to: str, **fields: Any) -> outbox.OutboxView:
