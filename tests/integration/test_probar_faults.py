@@ -92,7 +92,7 @@ async def test_happy_path_over_starttls_with_ca() -> None:
         )
     assert report.ok, report.to_dict()
     assert seen == ["dns", "tcp", "tls", "ehlo", "auth", "send"]
-    assert "CA file" in report.steps[2].detail
+    assert "account CA" in report.steps[2].detail
     assert "AUTH" in report.steps[3].detail
     assert report.steps[4].detail.startswith("PLAIN")
     [received] = server.received

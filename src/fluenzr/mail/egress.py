@@ -12,7 +12,7 @@ each time) without a DNS server.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import ipaddress
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -32,6 +32,10 @@ class EgressRefused(OSError):
 
 
 async def system_resolver(host: str, port: int) -> Sequence[str]:
+    try:
+        return [str(ipaddress.ip_address(host))]  # a literal needs no lookup
+    except ValueError:
+        pass
     infos = await asyncio.get_running_loop().getaddrinfo(
         host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
     )
@@ -100,16 +104,10 @@ async def open_socket(
     raise last
 
 
-def close_quietly(sock: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        sock.close()
-
-
 __all__ = [
     "EgressRefused",
     "Resolver",
     "check_peer",
-    "close_quietly",
     "open_socket",
     "resolve_checked",
     "set_resolver",
