@@ -61,20 +61,27 @@ async def counter() -> AsyncIterator[Counter]:
     await server.stop()
 
 
-@pytest.fixture
-def resolver() -> Iterator[dict[str, list[list[str]]]]:
-    """name → successive answers (the last one repeats); every call is logged in ``calls``."""
-    answers: dict[str, list[list[str]]] = {}
-    calls: list[str] = []
+class FakeResolver:
+    """name → successive answers (the last one repeats); every lookup is logged."""
 
-    async def fake(host: str, port: int) -> Sequence[str]:
-        calls.append(host)
-        queue = answers[host]
+    def __init__(self) -> None:
+        self.answers: dict[str, list[list[str]]] = {}
+        self.calls: list[str] = []
+
+    def __setitem__(self, name: str, answers: list[list[str]]) -> None:
+        self.answers[name] = answers
+
+    async def __call__(self, host: str, port: int) -> Sequence[str]:
+        self.calls.append(host)
+        queue = self.answers[host]
         return queue.pop(0) if len(queue) > 1 else queue[0]
 
-    answers["__calls__"] = calls  # type: ignore[assignment]
+
+@pytest.fixture
+def resolver() -> Iterator[FakeResolver]:
+    fake = FakeResolver()
     egress.set_resolver(fake)
-    yield answers
+    yield fake
     egress.set_resolver(None)
 
 
@@ -93,7 +100,7 @@ async def test_multi_tenant_refuses_a_loopback_server_before_connecting(
 
 
 async def test_a_name_resolving_to_a_private_address_is_refused(
-    counter: Counter, resolver: dict[str, list[list[str]]]
+    counter: Counter, resolver: FakeResolver
 ) -> None:
     resolver["mail.example.com"] = [["127.0.0.1"]]
     resolver["lan.example.com"] = [["192.168.1.20"]]
@@ -110,7 +117,7 @@ async def test_a_name_resolving_to_a_private_address_is_refused(
 
 
 async def test_rebinding_cannot_move_a_checked_connection(
-    counter: Counter, resolver: dict[str, list[list[str]]]
+    counter: Counter, resolver: FakeResolver
 ) -> None:
     # First answer allowed (single-user, loopback), then a metadata address: the connection
     # uses the one answer it checked — the name is never resolved again for that connection.
@@ -120,8 +127,7 @@ async def test_rebinding_cannot_move_a_checked_connection(
     )
     assert sock.getpeername()[0] == "127.0.0.1"
     sock.close()
-    calls = resolver["__calls__"]
-    assert calls == ["rebind.example.com"]
+    assert resolver.calls == ["rebind.example.com"]
     # The next connection resolves again and gets the new answer: refused, never connected.
     with pytest.raises(EgressRefused):
         await egress.open_socket(
