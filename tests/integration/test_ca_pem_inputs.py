@@ -66,6 +66,8 @@ def test_api_refuses_server_paths_identically(base_url: str, caller: Caller) -> 
         created = http.post("/api/v1/accounts", json=ACCOUNT).json()
         patched = http.patch(f"/api/v1/accounts/{created['id']}", json={"smtp_ca_pem": "/etc"})
         assert patched.status_code == 422 and patched.json()["code"] == "ca_pem_invalid"
+        no_auth = http.patch(f"/api/v1/accounts/{created['id']}", json={"smtp_auth": False})
+        assert no_auth.status_code == 200 and no_auth.json()["smtp_auth"] is False
 
 
 def test_api_refuses_keys_garbage_and_oversize(base_url: str, caller: Caller) -> None:
