@@ -277,7 +277,12 @@ class Dispatcher:
             jobs = claim_due(session, now=now, limit=50, lease=lease)
         if not jobs:
             return 0
-        await asyncio.gather(*(self._deliver(client, job) for job in jobs))
+        outcomes = await asyncio.gather(
+            *(self._deliver(client, job) for job in jobs), return_exceptions=True
+        )
+        for job, outcome in zip(jobs, outcomes, strict=True):
+            if isinstance(outcome, BaseException):  # one bad row never stops the others
+                log.error("webhook delivery %s failed: %r", job.delivery_id, outcome)
         return len(jobs)
 
     async def _deliver(self, client: httpx.AsyncClient, job: Job) -> None:
