@@ -81,6 +81,16 @@ class Settings(BaseSettings):
         default=None, ge=1, description="Mailboxes doing their first sync at once (20)."
     )
 
+    egress_policy: Literal["single_user", "multi_tenant"] = Field(
+        default="single_user",
+        description="single_user: loopback and private addresses reachable (a Bridge on "
+        "127.0.0.1); multi_tenant: connections a tenant aims (SMTP, IMAP, Probar, autoconfig, "
+        "webhooks) may only reach public addresses.",
+    )
+    probar_rate_limit: int = Field(
+        default=10, ge=1, le=10_000, description="Probar runs a workspace may start per minute."
+    )
+
     @field_validator("lang")
     @classmethod
     def _lang(cls, value: str) -> str:

@@ -133,6 +133,15 @@ class ConflictError(FluenzrError):
     http_status = 409
 
 
+class RateLimitedError(FluenzrError):
+    """Too many requests of one kind in a short time; ``params['retry_after']`` in seconds."""
+
+    code = "rate_limited"
+    category = "rate_limited"
+    exit_code = 1
+    http_status = 429
+
+
 class VaultError(FluenzrError):
     code = "vault_error"
     category = "vault"
@@ -214,6 +223,7 @@ __all__ = [
     "FluenzrError",
     "MailError",
     "NotFoundError",
+    "RateLimitedError",
     "ValidationError",
     "VaultError",
     "mail_error",

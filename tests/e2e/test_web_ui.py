@@ -15,7 +15,7 @@ from fluenzr.services.account_config import AccountInput
 from fluenzr.services.account_views import AccountView
 from fluenzr.services.context import AppContext
 from tests.e2e.server import ADMIN_EMAIL, ADMIN_PASSWORD, other_user
-from tests.support.mailservers import CA_FILE, IMAPS_PORT, SUBMISSION_PORT, create_user
+from tests.support.mailservers import IMAPS_PORT, SUBMISSION_PORT, ca_pem, create_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.mailserver]
 STEP_TIMEOUT = 60_000  # ms: Probar sends a real mail and waits for it in INBOX
@@ -51,7 +51,8 @@ def _account(ctx: AppContext, workspace: int, email: str, password: str) -> Acco
             smtp_port=SUBMISSION_PORT,
             smtp_security="starttls",
             password=Secret(password),
-            ca_file=CA_FILE,
+            smtp_ca_pem=ca_pem(),
+            imap_ca_pem=ca_pem(),
         ),
     )
 
@@ -84,7 +85,8 @@ def test_add_account_with_preset_and_probar(page: Any, mailserver: None) -> None
     page.get_by_label("Puerto IMAP").fill(str(IMAPS_PORT))
     page.get_by_label("Encriptación IMAP").select_option("ssl")
     page.get_by_text("Certificados (avanzado)").click()
-    page.get_by_label("Archivo CA").fill(CA_FILE)
+    page.get_by_label("Certificado CA SMTP (PEM)").fill(ca_pem() or "")
+    page.get_by_label("Certificado CA IMAP (PEM)").fill(ca_pem() or "")
     page.get_by_role("button", name="Guardar").click()
     page.wait_for_url(re.compile(r"/accounts/\d+"))
     assert mailbox.password not in page.content()

@@ -33,6 +33,7 @@ from tests.support.mailservers import (
     MAIL_DIR,
     SUBMISSION_PORT,
     MailUser,
+    ca_pem,
     create_user,
     deliver,
     list_messages,
@@ -62,7 +63,8 @@ def _account(ctx: AppContext, user: MailUser) -> int:
             imap_host=HOST,
             imap_port=IMAPS_PORT,
             imap_security="ssl",
-            ca_file=CA_FILE,
+            smtp_ca_pem=ca_pem(),
+            imap_ca_pem=ca_pem(),
         ),
     ).id
 

@@ -26,6 +26,7 @@ from tests.support.mailservers import (
     SERVER_CERT_FILE,
     SUBMISSION_PORT,
     MailUser,
+    ca_pem,
     create_user,
 )
 
@@ -51,7 +52,8 @@ def add_account(home: Path, user: MailUser, password: str, *, ca_file: str | Non
             imap_host="127.0.0.1",
             imap_port=IMAPS_PORT,
             imap_security="ssl",
-            ca_file=ca_file,
+            smtp_ca_pem=ca_pem(ca_file),
+            imap_ca_pem=ca_pem(ca_file),
             force=True,
         )
         return create_account(ctx, workspace_id=default_workspace_id(ctx.sessions), data=data).id

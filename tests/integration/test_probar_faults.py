@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from fluenzr.core.egress import EgressPolicy
 from fluenzr.core.endpoints import Endpoint, MailboxCredentials, Security, TlsPolicy
 from fluenzr.core.secret import Secret
 from fluenzr.diagnose.greeting_probe import GreetingProbe
@@ -91,7 +92,7 @@ async def test_happy_path_over_starttls_with_ca() -> None:
         )
     assert report.ok, report.to_dict()
     assert seen == ["dns", "tcp", "tls", "ehlo", "auth", "send"]
-    assert "CA file" in report.steps[2].detail
+    assert "account CA" in report.steps[2].detail
     assert "AUTH" in report.steps[3].detail
     assert report.steps[4].detail.startswith("PLAIN")
     [received] = server.received
@@ -322,3 +323,11 @@ async def test_sent_folder_not_found_is_a_warning(imap_without_sent: int) -> Non
     assert data["warnings"][0]["code"] == "sent_folder_not_found"
     assert "error" not in data
     assert report.steps[-2].status is Status.SKIPPED  # no test email with --no-send
+
+
+async def test_multi_tenant_probar_refuses_a_loopback_server_at_the_tcp_step() -> None:
+    async with smtp_server() as server:
+        endpoint = replace(server.endpoint(), egress=EgressPolicy.MULTI_TENANT)
+        report = await probar(endpoint)
+        assert server.connections == 0
+    assert_failure(report, "egress_refused", "connection", "tcp")

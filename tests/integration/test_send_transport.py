@@ -37,9 +37,9 @@ async def server() -> AsyncIterator[RawServer]:
     await fault.stop()
 
 
-def _account(ctx: AppContext, server: RawServer) -> int:
+def _account(ctx: AppContext, server: RawServer, **fields: object) -> int:
     return add_account(
-        ctx, email="ana@fault.test", password="pw", port=server.port, security="none"
+        ctx, email="ana@fault.test", password="pw", port=server.port, security="none", **fields
     )
 
 
@@ -58,12 +58,24 @@ async def test_one_connection_carries_the_accounts_messages(
 async def test_cleartext_relay_without_auth_is_used_without_login(
     ctx: AppContext, server: RawServer
 ) -> None:
-    server.replies["ehlo"] = ""  # no AUTH offered, e.g. a local relay on loopback
-    queued = enqueue(ctx, _account(ctx, server), "bob@example.org")
+    server.replies["ehlo"] = ""  # e.g. a local relay on loopback, with the explicit "no auth" flag
+    queued = enqueue(ctx, _account(ctx, server, smtp_auth=False), "bob@example.org")
     await sending_worker(ctx, WorkerOptions(poll=0.02)).run(until_idle=True)
     assert message(ctx, queued.id).status == "sent"
     assert "AUTH" not in server.commands
     assert len(server.delivered) == 1
+
+
+async def test_a_relay_without_auth_is_refused_unless_the_account_says_no_auth(
+    ctx: AppContext, server: RawServer
+) -> None:
+    # An open local MTA must not become an unauthenticated relay by accident.
+    server.replies["ehlo"] = ""
+    queued = enqueue(ctx, _account(ctx, server), "bob@example.org")
+    await sending_worker(ctx, WorkerOptions(poll=0.02)).run(until_idle=True)
+    assert message(ctx, queued.id).status != "sent"
+    assert server.mail_from == []
+    assert server.delivered == []
 
 
 async def test_a_connection_closed_while_idle_is_replaced(

@@ -343,7 +343,7 @@ async def test_postfix_wrong_password(mailserver: None) -> None:
         Security.STARTTLS,
         user.email,
         Secret("not-" + user.password),
-        TlsPolicy(ca_file=ms.CA_FILE),
+        TlsPolicy(ca_pem=ms.ca_pem()),
     )
     with pytest.raises(MailError) as caught:
         await connect_smtp(endpoint, timeout=10)

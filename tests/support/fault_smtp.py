@@ -127,6 +127,10 @@ class FaultSmtpServer:
     def ca_file(self) -> str:
         return pki().ca_file
 
+    @property
+    def ca_pem(self) -> str:
+        return pki().ca_pem
+
     def endpoint(
         self,
         security: Security | None = None,
@@ -142,7 +146,7 @@ class FaultSmtpServer:
             chosen,
             username,
             Secret(password if password is not None else self.faults.password),
-            tls or TlsPolicy(ca_file=self.ca_file),
+            tls or TlsPolicy(ca_pem=self.ca_pem),
         )
 
     def saw_in_plaintext(self, secret: str) -> bool:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from fluenzr.cli.local_files import read_pem_file
 from fluenzr.cli.output import console, handled, print_json, table
 from fluenzr.cli.state import STATE
 
@@ -70,7 +71,13 @@ def cmd_add(
     imap_password_env: Annotated[
         str | None, Opt(help="IMAP password from this variable (default: SMTP password).")
     ] = None,
-    ca_file: Annotated[Path | None, Opt(help="Extra trusted CA (PEM).")] = None,
+    smtp_ca_file: Annotated[
+        Path | None, Opt(help="Extra trusted CA for SMTP: a local PEM file, stored as text.")
+    ] = None,
+    imap_ca_file: Annotated[Path | None, Opt(help="Extra trusted CA for IMAP (PEM file).")] = None,
+    no_auth: Annotated[
+        bool, Opt(help="Send without SMTP AUTH (a local relay; single-user policy only).")
+    ] = False,
     pin_sha256: Annotated[str | None, Opt(help="Pinned server certificate SHA-256.")] = None,
     daily_limit: Annotated[int | None, Opt(help="Max sends per day (default 50).")] = None,
     hourly_limit: Annotated[int | None, Opt(help="Max sends per hour (default 10).")] = None,
@@ -108,7 +115,9 @@ def cmd_add(
             imap_security=imap_security,
             imap_username=imap_username,
             imap_password=imap_secret,
-            ca_file=str(ca_file) if ca_file else None,
+            smtp_ca_pem=read_pem_file(smtp_ca_file, field="smtp_ca_file") if smtp_ca_file else None,
+            imap_ca_pem=read_pem_file(imap_ca_file, field="imap_ca_file") if imap_ca_file else None,
+            smtp_auth=not no_auth,
             pin_sha256=pin_sha256,
             daily_limit=daily_limit,
             hourly_limit=hourly_limit,
@@ -146,6 +155,12 @@ def cmd_show(account_id: IdArg, as_json: JsonOpt = False) -> None:
         _show(view, as_json=as_json)
 
 
+def _pem_option(path: str | None, *, field: str) -> str | None:
+    if path is None:
+        return None
+    return read_pem_file(path, field=field) if path else ""
+
+
 def cmd_edit(
     account_id: IdArg,
     email: Annotated[str | None, Opt("--email")] = None,
@@ -161,7 +176,9 @@ def cmd_edit(
     imap_security: Annotated[str | None, Opt()] = None,
     imap_username: Annotated[str | None, Opt()] = None,
     imap_password_env: Annotated[str | None, Opt()] = None,
-    ca_file: Annotated[str | None, Opt()] = None,
+    smtp_ca_file: Annotated[str | None, Opt(help="Local PEM file; '' removes the CA.")] = None,
+    imap_ca_file: Annotated[str | None, Opt(help="Local PEM file; '' removes the CA.")] = None,
+    auth: Annotated[bool | None, Opt("--auth/--no-auth", help="SMTP AUTH on or off.")] = None,
     pin_sha256: Annotated[str | None, Opt()] = None,
     daily_limit: Annotated[int | None, Opt()] = None,
     hourly_limit: Annotated[int | None, Opt()] = None,
@@ -187,7 +204,9 @@ def cmd_edit(
             "imap_port": imap_port,
             "imap_security": imap_security,
             "imap_username": imap_username,
-            "ca_file": ca_file,
+            "smtp_ca_pem": _pem_option(smtp_ca_file, field="smtp_ca_file"),
+            "imap_ca_pem": _pem_option(imap_ca_file, field="imap_ca_file"),
+            "smtp_auth": auth,
             "pin_sha256": pin_sha256,
             "daily_limit": daily_limit,
             "hourly_limit": hourly_limit,

@@ -24,6 +24,7 @@ class DetectionConfig:
     webhook_poll: float = 1.0
     webhook_timeout: float = 10.0
     webhook_max_attempts: int = 8
+    webhook_body_limit: int = 65_536  # bytes of a receiver's answer read at most
 
     @property
     def match_window(self) -> timedelta:
@@ -41,6 +42,8 @@ class DetectionConfig:
             bounce_rate_window=min(max(self.bounce_rate_window, 1), 10_000),
             bounce_rate_min_sends=max(self.bounce_rate_min_sends, 1),
             webhook_max_attempts=min(max(self.webhook_max_attempts, 1), 50),
+            webhook_timeout=min(max(self.webhook_timeout, 0.05), 300.0),
+            webhook_body_limit=min(max(self.webhook_body_limit, 1024), 1_048_576),
         )
 
 

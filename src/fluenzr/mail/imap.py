@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import re
 import ssl
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
@@ -29,7 +29,7 @@ import aioimaplib
 
 from fluenzr.core.endpoints import Endpoint, Security, is_loopback
 from fluenzr.errors import MailError, mail_error
-from fluenzr.mail import tls
+from fluenzr.mail import egress, tls
 from fluenzr.mail._imap_text import (
     SENT_FALLBACK_NAMES,
     decode_mailbox,
@@ -79,9 +79,8 @@ class ImapSession:
         if ep.security is Security.NONE and not is_loopback(ep.host):
             raise self._error("imap_cleartext_not_allowed")
         implicit = ep.security is Security.SSL
-        self._client = aioimaplib.IMAP4(
-            host=ep.host,
-            port=ep.port,
+        self._client = _CheckedIMAP4(
+            ep,
             timeout=self.timeout,
             conn_lost_cb=lambda _exc: self._lost.set(),
             ssl_context=self._context() if implicit else None,
@@ -366,7 +365,10 @@ class ImapSession:
     async def _speaks_implicit_tls(self) -> bool:
         try:
             await tls.fetch_leaf_certificate(
-                self.endpoint.host, self.endpoint.port, timeout=min(2.0, self.timeout)
+                self.endpoint.host,
+                self.endpoint.port,
+                timeout=min(2.0, self.timeout),
+                egress_policy=self.endpoint.egress,
             )
         except (OSError, TimeoutError, ValueError):
             return False
@@ -463,7 +465,9 @@ class ImapSession:
         budget = min(self.timeout, 5.0)
         if ep.security is Security.SSL:
             try:
-                return await tls.fetch_leaf_certificate(ep.host, ep.port, timeout=budget)
+                return await tls.fetch_leaf_certificate(
+                    ep.host, ep.port, timeout=budget, egress_policy=ep.egress
+                )
             except (OSError, TimeoutError, ValueError):
                 return None
         probe = ImapSession(ep, timeout=budget)
@@ -476,6 +480,54 @@ class ImapSession:
             return None
         finally:
             await probe.aclose()
+
+
+class _CheckedIMAP4(aioimaplib.IMAP4):  # type: ignore[misc]
+    """aioimaplib over a socket opened through the egress policy (resolved once, checked,
+    connected by address, peer checked); the host name is only used for TLS (SNI)."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        *,
+        timeout: float,
+        conn_lost_cb: Callable[[Exception | None], None],
+        ssl_context: ssl.SSLContext | None,
+    ) -> None:
+        self._endpoint = endpoint
+        super().__init__(
+            host=endpoint.host,
+            port=endpoint.port,
+            timeout=timeout,
+            conn_lost_cb=conn_lost_cb,
+            ssl_context=ssl_context,
+        )
+
+    def create_client(
+        self,
+        host: str,
+        port: int,
+        loop: asyncio.AbstractEventLoop | None,
+        conn_lost_cb: Callable[[Exception | None], None] | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        local_loop = loop if loop is not None else asyncio.get_running_loop()
+        self.protocol = aioimaplib.IMAP4ClientProtocol(local_loop, conn_lost_cb)
+        self._client_task = local_loop.create_task(self._connect(local_loop, ssl_context))
+
+    async def _connect(
+        self, loop: asyncio.AbstractEventLoop, ssl_context: ssl.SSLContext | None
+    ) -> Any:
+        ep = self._endpoint
+        sock = await egress.open_socket(
+            ep.host, ep.port, policy=ep.egress, purpose="mail", timeout=self.timeout
+        )
+        return await loop.create_connection(
+            lambda: self.protocol,
+            sock=sock,
+            ssl=ssl_context,
+            server_hostname=ep.host if ssl_context is not None else None,
+        )
 
 
 async def connect_imap(

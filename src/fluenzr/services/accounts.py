@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from fluenzr.core.egress import EgressPolicy
 from fluenzr.core.endpoints import Endpoint, MailboxCredentials, Security, TlsPolicy
 from fluenzr.core.secret import Secret
 from fluenzr.errors import DuplicateError, NotFoundError
@@ -79,7 +80,9 @@ def _apply(account: Account, config: AccountConfig) -> None:
     account.imap_port = config.imap_port
     account.imap_security = config.imap_security.value if config.imap_security else None
     account.imap_username = config.imap_username
-    account.ca_file = config.ca_file
+    account.smtp_ca_pem = config.smtp_ca_pem
+    account.imap_ca_pem = config.imap_ca_pem
+    account.smtp_auth = config.smtp_auth
     account.pin_sha256 = config.pin_sha256
     for name, value in config.limits.items():
         setattr(account, name, value)
@@ -135,8 +138,10 @@ def _as_input(account: Account) -> AccountInput:
         imap_port=account.imap_port,
         imap_security=account.imap_security,
         imap_username=account.imap_username,
-        ca_file=account.ca_file,
+        smtp_ca_pem=account.smtp_ca_pem,
+        imap_ca_pem=account.imap_ca_pem,
         pin_sha256=account.pin_sha256,
+        smtp_auth=account.smtp_auth,
         force=True,
     )
 
@@ -191,14 +196,16 @@ def open_credentials(ctx: AppContext, *, account_id: int) -> MailboxCredentials:
         smtp_password = ctx.vault.open(
             account.smtp_password_sealed, context=seal_context(account.id, SMTP_FIELD)
         )
-        tls = TlsPolicy(ca_file=account.ca_file, pin_sha256=account.pin_sha256)
+        egress = EgressPolicy(ctx.settings.egress_policy)
         smtp = Endpoint(
             host=account.smtp_host,
             port=account.smtp_port,
             security=Security(account.smtp_security),
             username=account.smtp_username,
             password=smtp_password,
-            tls=tls,
+            tls=TlsPolicy(ca_pem=account.smtp_ca_pem, pin_sha256=account.pin_sha256),
+            authenticate=account.smtp_auth,
+            egress=egress,
         )
         return MailboxCredentials(
             account_id=account.id,
@@ -206,12 +213,12 @@ def open_credentials(ctx: AppContext, *, account_id: int) -> MailboxCredentials:
             email=account.email,
             display_name=account.display_name,
             smtp=smtp,
-            imap=_imap_endpoint(ctx, account, smtp_password, tls),
+            imap=_imap_endpoint(ctx, account, smtp_password, egress),
         )
 
 
 def _imap_endpoint(
-    ctx: AppContext, account: Account, smtp_password: Secret, tls: TlsPolicy
+    ctx: AppContext, account: Account, smtp_password: Secret, egress: EgressPolicy
 ) -> Endpoint | None:
     if not account.imap_host or account.imap_port is None or account.imap_security is None:
         return None
@@ -226,5 +233,6 @@ def _imap_endpoint(
         security=Security(account.imap_security),
         username=account.imap_username or account.smtp_username,
         password=password,
-        tls=tls,
+        tls=TlsPolicy(ca_pem=account.imap_ca_pem, pin_sha256=account.pin_sha256),
+        egress=egress,
     )
