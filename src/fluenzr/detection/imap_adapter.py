@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from fluenzr.core import linear_re
 from fluenzr.detection.config import DetectionConfig
 from fluenzr.detection.mailbox import MailboxInfo
 from fluenzr.errors import MailError
 from fluenzr.mail.imap import ImapSession, connect_imap
 from fluenzr.services.context import AppContext
 
-_EXISTS = re.compile(rb"^(?:\* )?(\d+) EXISTS")
+_EXISTS = linear_re.compile(rb"^(?:\* )?(\d+) EXISTS")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # aioimaplib re-scans a FETCH response on every line it receives (quadratic in its length):
 # many small commands are much cheaper than one large one.

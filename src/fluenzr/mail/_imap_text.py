@@ -11,6 +11,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from fluenzr.core import linear_re
+
 # Used when no folder carries the \Sent special-use flag (RFC 6154).
 SENT_FALLBACK_NAMES: tuple[str, ...] = (
     "Sent",
@@ -28,12 +30,13 @@ SENT_FALLBACK_NAMES: tuple[str, ...] = (
     "[Gmail]/Sent Mail",
 )
 
-_LIST = re.compile(
+_LIST = linear_re.compile(
     rb'^(?:LIST )?\((?P<flags>[^)]*)\) (?P<delim>"(?:[^"\\]|\\.)*"|NIL) (?P<name>.*)$'
 )
-_UID = re.compile(rb"UID (\d+)")
-_FLAGS = re.compile(rb"FLAGS \(([^)]*)\)")
-_FETCH_START = re.compile(rb"^\d+ FETCH \(")
+_SHIFTED = linear_re.compile(r"&([^-]*)-")
+_UID = linear_re.compile(rb"UID (\d+)")
+_FLAGS = linear_re.compile(rb"FLAGS \(([^)]*)\)")
+_FETCH_START = linear_re.compile(rb"^\d+ FETCH \(")
 
 
 def quote(name: str) -> str:
@@ -70,7 +73,7 @@ def decode_mailbox(name: str) -> str:
         padded = chunk.replace(",", "/") + "=" * (-len(chunk) % 4)
         return base64.b64decode(padded).decode("utf-16-be", errors="replace")
 
-    return re.sub(r"&([^-]*)-", replace, name)
+    return _SHIFTED.sub(replace, name)
 
 
 def _unquote(value: bytes) -> str:

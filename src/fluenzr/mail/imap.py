@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import ssl
 from collections.abc import Awaitable, Sequence
 from datetime import datetime
@@ -27,6 +26,7 @@ from typing import Any, TypeVar
 
 import aioimaplib
 
+from fluenzr.core import linear_re
 from fluenzr.core.endpoints import Endpoint, Security, is_loopback
 from fluenzr.diagnose.taxonomy import mail_error
 from fluenzr.errors import MailError
@@ -49,6 +49,7 @@ from fluenzr.mail.imap_results import (
 )
 
 DEFAULT_TIMEOUT = 10.0
+_APPENDUID = linear_re.compile(rb"APPENDUID \d+ (\d+)")
 GREETING_PATIENCE = 1.5  # see mail.smtp: silence this long suggests an implicit-TLS port
 T = TypeVar("T")
 
@@ -251,7 +252,7 @@ class ImapSession:
             timeout=self.timeout,
         )
         response = await self._checked(call, "APPEND")
-        match = re.search(rb"APPENDUID \d+ (\d+)", b" ".join(bytes(x) for x in response.lines))
+        match = _APPENDUID.search(b" ".join(bytes(x) for x in response.lines))
         return int(match.group(1)) if match else None
 
     # -- IDLE ------------------------------------------------------------------------------
