@@ -34,7 +34,7 @@ from fluenzr.mail import tls
 from fluenzr.mail._imap_text import (
     SENT_FALLBACK_NAMES,
     decode_mailbox,
-    parse_fetch,
+    parse_fetch_sized,
     parse_list,
     parse_search,
     quote,
@@ -230,7 +230,8 @@ class ImapSession:
         )
         response = await self._checked(call, "UID FETCH")
         return [
-            FetchedMessage(uid, flags, data) for uid, flags, data in parse_fetch(response.lines)
+            FetchedMessage(uid, flags, data, size)
+            for uid, flags, data, size in parse_fetch_sized(response.lines)
         ]
 
     async def append(

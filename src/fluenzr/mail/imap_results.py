@@ -35,6 +35,7 @@ class FetchedMessage:
     uid: int
     flags: frozenset[str]
     data: bytes  # the fetched body section (whole message for BODY.PEEK[])
+    size: int | None = None  # RFC822.SIZE, when the FETCH asked for it
 
 
 def folder_status(name: str, lines: Sequence[Any], *, read_only: bool) -> FolderStatus:
