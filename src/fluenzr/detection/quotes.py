@@ -177,6 +177,37 @@ class _ReplyHtml(HTMLParser):
 
 
 _ANY_TAG = linear_re.compile(r"<[^>]*>")
+# A whole tag or declaration — or a lone "<". The stdlib HTMLParser rescans the rest of the
+# document from every "<" that does not close ("<div <div <div …": quadratic, minutes on
+# 100 KB), so every lone "<" becomes "&lt;" first (the same text once entities are decoded) and
+# each tag the parser sees is complete and scanned once. No alternative may look past the next
+# "<": each search then reads a bounded stretch and the whole pass stays linear (an alternative
+# for comments would rescan to the end from every "<!--" that never closes).
+_TAG_OR_LT = linear_re.compile(r"</?[A-Za-z][^<>]*>|<![^<>]*>|<")
+
+
+def _complete_tags(html: str) -> str:
+    return _TAG_OR_LT.sub(
+        lambda m: "&lt;" if m.group(0) == "<" else m.group(0), _without_comments(html)
+    )
+
+
+def _without_comments(html: str) -> str:
+    """Drop <!-- … --> comments in one pass (an unclosed one runs to the end, as in browsers)."""
+    out: list[str] = []
+    at = 0
+    while True:
+        start = html.find("<!--", at)
+        if start < 0:
+            out.append(html[at:])
+            return "".join(out)
+        out.append(html[at:start])
+        end = html.find("-->", start + 4)
+        if end < 0:
+            return "".join(out)
+        at = end + 3
+
+
 _BLANKS = linear_re.compile(r"[ \t]+")
 _EMPTY_LINES = linear_re.compile(r"\n{3,}")
 
@@ -184,7 +215,7 @@ _EMPTY_LINES = linear_re.compile(r"\n{3,}")
 def html_to_reply_text(html: str) -> str:
     parser = _ReplyHtml()
     try:
-        parser.feed(html[:500_000])
+        parser.feed(_complete_tags(html[:500_000]))
         parser.close()
     except Exception:  # broken HTML: fall back to a crude tag strip
         return strip_quotes(unescape(_ANY_TAG.sub(" ", html)))
