@@ -226,7 +226,7 @@ def test_retry_after_parser_is_linear_on_whitespace_runs() -> None:
 
 
 @pytest.mark.parametrize(
-    "name,make",
+    ("name", "make"),
     [
         ("from_header", lambda n: f"From: {'a' * n}\r\nSubject: Re: x\r\n\r\nhi\r\n"),
         ("from_quotes", lambda n: 'From: "' + "\\\\" * (n // 2) + "\r\nSubject: x\r\n\r\nhi\r\n"),
