@@ -67,14 +67,14 @@ def check_raw(raw: bytes, config: DetectionConfig) -> Unparseable | None:
     if found is not None:
         return Unparseable(found.reason, found.detail, size=size)
     lowered = raw.lower()
-    parts = lowered.count(b"content-type:")
-    if parts > config.max_mime_parts:
-        return Unparseable(MIME_PARTS, f"{parts} > {config.max_mime_parts}", size=size)
     # Each container is one level of the parser's recursion at worst (an upper bound of the
     # depth: siblings count too, which legitimate mail never has many of).
     containers = lowered.count(b"multipart/") + lowered.count(b"message/rfc822")
     if containers > config.max_mime_depth:
         return Unparseable(MIME_DEPTH, f"{containers} > {config.max_mime_depth}", size=size)
+    parts = lowered.count(b"content-type:")
+    if parts > config.max_mime_parts:
+        return Unparseable(MIME_PARTS, f"{parts} > {config.max_mime_parts}", size=size)
     return None
 
 
