@@ -45,7 +45,8 @@ def _process(ctx: AppContext, account_id: int, raw: bytes, uid: int) -> Processe
 def _x_failed(address: str) -> bytes:
     return (
         "From: Mail Delivery System <mailer-daemon@mx.example.com>\r\n"
-        f"To: ana@fluenzr.test\r\nSubject: Mail delivery failed\r\nX-Failed-Recipients: {address}\r\n"
+        "To: ana@fluenzr.test\r\nSubject: Mail delivery failed\r\n"
+        f"X-Failed-Recipients: {address}\r\n"
         f"Message-ID: {email.utils.make_msgid()}\r\n\r\n"
         f"This message was created automatically.\r\n\r\n  {address}\r\n    550 5.1.1 unknown\r\n"
     ).encode()
