@@ -376,8 +376,11 @@ class ImapSession:
                     protocol.transport.abort()
                 # aioimaplib never fails the commands pending on a lost connection (and holds
                 # its state lock while one runs): end them, so nothing waits forever.
-                pending = [protocol.pending_sync_command, *protocol.pending_async_commands.values()]
-                for command in pending:
+                commands: list[Any] = [
+                    protocol.pending_sync_command,
+                    *protocol.pending_async_commands.values(),
+                ]
+                for command in commands:
                     if command is not None:
                         command._exception = aioimaplib.Abort("response over the size limit")
                         command._event.set()
