@@ -15,8 +15,8 @@ not fetch from all of them at once; idle connections cost one socket each.
 Hostile mail cannot stop or stall a watcher: header fetches are partial (``max_header_bytes``),
 messages over ``max_message_bytes`` are never fetched, classification runs in the shared
 :class:`~fluenzr.detection.offloop.ClassifyPool` with a time budget, and a batch whose
-recording fails is retried one message per transaction so only the faulty message is
-quarantined (an ``unparseable`` event) while the position still advances past it.
+recording fails is retried one message per transaction (:mod:`recording`) so only the faulty
+message is quarantined (an ``unparseable`` event) while the position still advances past it.
 """
 
 from __future__ import annotations
@@ -26,22 +26,17 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from fluenzr.detection.config import DetectionConfig, from_settings
-from fluenzr.detection.limits import PROCESSING_ERROR, Unparseable, check_size
+from fluenzr.detection.limits import check_size
 from fluenzr.detection.mailbox import Mailbox, MailboxInfo
 from fluenzr.detection.offloop import Classifier, ClassifyPool, Parsed
-from fluenzr.detection.processing import (
-    TRIAGE_FIELDS,
-    process_parsed,
-    record_unparseable,
-    relevant_uids,
-)
+from fluenzr.detection.processing import TRIAGE_FIELDS, relevant_uids
+from fluenzr.detection.recording import record_batch
 from fluenzr.errors import FluenzrError
 from fluenzr.services.context import AppContext
 from fluenzr.storage.base import aware
@@ -193,89 +188,17 @@ class MailboxWatcher:
         for uid, raw in bodies:
             parsed.append((uid, await self.pool.classify(raw, own_addresses=own)))
         parsed.sort(key=lambda item: item[0])
-        self.quarantined += sum(1 for _, item in parsed if isinstance(item, Unparseable))
-        try:
-            return self._record(info, uids, parsed, now=now)
-        except (OperationalError, InterfaceError):
-            raise  # the database, not a message: retry the whole batch on reconnect
-        except Exception as error:
-            log.warning(
-                "account %s: batch failed (%s), one message at a time",
-                self.account_id,
-                type(error).__name__,
-            )
-        return self._record_one_by_one(info, uids, parsed, now=now)
-
-    def _record(
-        self,
-        info: MailboxInfo,
-        uids: Sequence[int],
-        parsed: Sequence[tuple[int, Parsed]],
-        *,
-        now: datetime,
-        advance: bool = True,
-    ) -> int:
-        with transaction(self.ctx.sessions) as session:
-            account = session.get(Account, self.account_id)
-            if account is None:
-                return 0
-            done = len(
-                process_parsed(
-                    session,
-                    parsed,
-                    account=account,
-                    mailbox=INBOX,
-                    uidvalidity=info.uidvalidity,
-                    now=now,
-                    config=self.config,
-                )
-            )
-            if advance:
-                self._advance(session, info, uids, now=now)
+        done, quarantined = record_batch(
+            self.ctx,
+            account_id=self.account_id,
+            info=info,
+            uids=uids,
+            parsed=parsed,
+            now=now,
+            config=self.config,
+        )
+        self.quarantined += quarantined
         return done
-
-    def _record_one_by_one(
-        self,
-        info: MailboxInfo,
-        uids: Sequence[int],
-        parsed: Sequence[tuple[int, Parsed]],
-        *,
-        now: datetime,
-    ) -> int:
-        """Each message in its own transaction: the faulty one is quarantined, never the rest."""
-        done = 0
-        for uid, item in parsed:
-            try:
-                done += self._record(info, uids, [(uid, item)], now=now, advance=False)
-            except (OperationalError, InterfaceError):
-                raise
-            except Exception as error:
-                self.quarantined += 1
-                found = Unparseable(PROCESSING_ERROR, type(error).__name__)
-                log.warning("account %s: uid %s quarantined: %s", self.account_id, uid, found)
-                with transaction(self.ctx.sessions) as session:
-                    account = session.get(Account, self.account_id)
-                    if account is not None:
-                        record_unparseable(
-                            session,
-                            found,
-                            account=account,
-                            mailbox=INBOX,
-                            uidvalidity=info.uidvalidity,
-                            uid=uid,
-                        )
-        with transaction(self.ctx.sessions) as session:
-            self._advance(session, info, uids, now=now)
-        return done
-
-    def _advance(
-        self, session: Session, info: MailboxInfo, uids: Sequence[int], *, now: datetime
-    ) -> None:
-        state = session.get(ImapSyncState, (self.account_id, INBOX))
-        if state is not None and state.uidvalidity == info.uidvalidity:
-            state.last_uid = max(state.last_uid, max(uids))
-            state.last_sync_at = now
-            state.last_error = None
 
     def _set_last_uid(self, info: MailboxInfo, uid: int) -> None:
         with transaction(self.ctx.sessions) as session:
