@@ -20,18 +20,19 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
-import re
 import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from cryptography import x509
 
+from fluenzr.core import linear_re
 from fluenzr.core.egress import EgressPolicy
 from fluenzr.core.endpoints import TlsPolicy
 from fluenzr.mail import egress
 
-_PIN = re.compile(r"^[0-9a-f]{64}$")
+_PIN = linear_re.compile(r"^[0-9a-f]{64}$")
+_PIN_NOISE = linear_re.compile(r"[\s:]")
 
 # OpenSSL X509_V_ERR_* codes → our reasons (stable words used in message keys).
 _VERIFY_REASONS = {
@@ -81,7 +82,7 @@ class LeafCertificate:
 
 def normalise_fingerprint(value: str) -> str:
     """'AB:CD:…' or 'abcd…' → 64 lowercase hex chars; ValueError if it is not a SHA-256."""
-    cleaned = re.sub(r"[\s:]", "", value).lower()
+    cleaned = _PIN_NOISE.sub("", value).lower()
     if cleaned.startswith("sha256/") or cleaned.startswith("sha256="):
         cleaned = cleaned[7:]
     if not _PIN.match(cleaned):
