@@ -55,6 +55,10 @@ def _api_router() -> APIRouter:
 
 async def run_sending(ctx: AppContext, *, stop: asyncio.Event) -> None:
     """The sending system in this process: the worker when it exists, else the jobs runner."""
+    from fluenzr.services.keys import rebind
+
+    # Legacy (unbound) passwords are bound to their endpoint before anything can use them.
+    await asyncio.to_thread(rebind, ctx)
     try:
         worker = importlib.import_module("fluenzr.sending.worker")
     except ImportError:

@@ -15,7 +15,7 @@ from fluenzr.i18n import translate
 from fluenzr.services import accounts as svc
 from fluenzr.services.account_config import AccountInput
 from fluenzr.services.account_views import AccountView
-from fluenzr.services.keys import rotate
+from fluenzr.services.keys import rebind, rotate
 from fluenzr.services.presets import list_presets
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
@@ -83,6 +83,7 @@ def register(app: typer.Typer, *, accounts: typer.Typer) -> None:
     app.command("presets")(cmd_presets)
     keys = typer.Typer(help="Vault keys.", no_args_is_help=True)
     keys.command("rotate")(cmd_keys_rotate)
+    keys.command("rebind")(cmd_keys_rebind)
     app.add_typer(keys, name="keys")
     accounts.command("add")(cmd_add)
     accounts.command("list")(cmd_list)
@@ -106,6 +107,16 @@ def cmd_keys_rotate(as_json: JsonOpt = False) -> None:
                     old_ids=", ".join(report.retired) or "—",
                 )
             )
+
+
+def cmd_keys_rebind(as_json: JsonOpt = False) -> None:
+    """Bind passwords stored before endpoint binding to their server (the worker does it too)."""
+    with handled(as_json=as_json):
+        count = rebind(STATE.app())
+        if as_json:
+            print_json({"ok": True, "rebound": count})
+        else:
+            console.print(translate("keys.rebound", count=count))
 
 
 Opt = typer.Option

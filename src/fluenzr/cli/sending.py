@@ -246,6 +246,9 @@ def cmd_worker(
         if only not in ("send", "detect", "all"):
             raise ValidationError("only_invalid", params={"field": "only", "value": only})
         app = STATE.app()
+        from fluenzr.services.keys import rebind
+
+        rebind(app)  # legacy (unbound) passwords get their endpoint before any send
 
         async def main() -> None:
             stop = asyncio.Event()
