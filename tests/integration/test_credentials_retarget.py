@@ -67,13 +67,14 @@ def _assert_refused(ctx: AppContext, account_id: int, capture: FaultSmtpServer) 
     assert statuses(ctx) == {"queued": 1}  # given back untouched, sent nowhere
 
 
+_SET = "UPDATE accounts SET smtp_port = :port, {} WHERE id = :id"
 RETARGETS = {
-    "port": "smtp_port = :port",
-    "host_and_port": "smtp_host = 'localhost', smtp_port = :port",
-    "pin": "pin_sha256 = :pin, smtp_port = :port",
-    "security": "smtp_security = 'ssl', smtp_port = :port",
-    "username": "smtp_username = 'someone@else.test', smtp_port = :port",
-    "ca_file": "ca_file = :ca, smtp_port = :port",
+    "port": text("UPDATE accounts SET smtp_port = :port WHERE id = :id"),
+    "host": text(_SET.format("smtp_host = 'localhost'")),
+    "pin": text(_SET.format("pin_sha256 = :pin")),
+    "security": text(_SET.format("smtp_security = 'ssl'")),
+    "username": text(_SET.format("smtp_username = 'someone@else.test'")),
+    "ca_file": text(_SET.format("ca_file = :ca")),
 }
 
 
@@ -85,7 +86,7 @@ async def test_raw_sql_retarget_never_authenticates(app_any_db: AppContext, chan
         assert ok.ok and len(legit.auth) == 1  # the password works where it was given
         with transaction(app_any_db.sessions) as session:
             session.execute(
-                text(f"UPDATE accounts SET {RETARGETS[change]} WHERE id = :id"),
+                RETARGETS[change],
                 {
                     "id": account_id,
                     "port": capture.port,
