@@ -15,9 +15,17 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from fluenzr.core.secret import Secret
 from fluenzr.errors import CredentialsEndpointChanged, ValidationError
 from fluenzr.sending.worker import Worker, WorkerOptions
-from fluenzr.services.accounts import get_account, open_credentials, update_account
+from fluenzr.services.accounts import (
+    AccountInput,
+    create_account,
+    get_account,
+    list_accounts,
+    open_credentials,
+    update_account,
+)
 from fluenzr.services.context import AppContext, default_workspace_id
 from fluenzr.services.probar import run_probar
 from fluenzr.storage.engine import transaction
@@ -270,8 +278,6 @@ async def test_worker_cache_follows_the_endpoint(app: AppContext) -> None:
         assert get_account(app, workspace_id=ws, account_id=account_id).status == "paused"
 
         # The user fixes the server and enters the password again: the next send goes there.
-        from fluenzr.core.secret import Secret
-
         update_account(
             app,
             workspace_id=ws,
@@ -282,3 +288,66 @@ async def test_worker_cache_follows_the_endpoint(app: AppContext) -> None:
         assert len(new.received) == 1 and len(new.auth) == 1
         assert len(old.received) == 1 and capture.auth == []
         assert statuses(app).get("queued", 0) == 0
+
+
+def _imap_input(**changes: object) -> AccountInput:
+    base: dict[str, object] = {
+        "email": "ana@example.com",
+        "smtp_host": "smtp.example.com",
+        "password": Secret("smtp pw"),
+    }
+    return AccountInput(**{**base, **changes})  # type: ignore[arg-type]
+
+
+def test_imap_needs_its_own_password_on_another_host(app_any_db: AppContext) -> None:
+    ws = default_workspace_id(app_any_db.sessions)
+    with pytest.raises(ValidationError) as info:
+        create_account(app_any_db, workspace_id=ws, data=_imap_input(imap_host="imap.evil.example"))
+    assert (info.value.code, info.value.params["field"]) == (
+        "imap_password_required",
+        "imap_password",
+    )
+    assert list_accounts(app_any_db, workspace_id=ws) == []  # nothing written
+
+    same = create_account(
+        app_any_db, workspace_id=ws, data=_imap_input(imap_host="smtp.example.com")
+    )
+    creds = open_credentials(app_any_db, account_id=same.id)
+    assert creds.imap is not None and creds.imap.password.reveal() == "smtp pw"
+    with pytest.raises(ValidationError) as moved:  # moving IMAP away needs its password
+        update_account(
+            app_any_db,
+            workspace_id=ws,
+            account_id=same.id,
+            changes={"imap_host": "imap.evil.example"},
+        )
+    assert moved.value.params["field"] == "imap_password"
+    update_account(
+        app_any_db,
+        workspace_id=ws,
+        account_id=same.id,
+        changes={"imap_host": "imap.example.com", "imap_password": Secret("imap pw")},
+    )
+    creds = open_credentials(app_any_db, account_id=same.id)
+    assert creds.imap is not None and creds.imap.password.reveal() == "imap pw"
+    # IMAP with its own password: its endpoint is bound too.
+    with pytest.raises(ValidationError) as again:
+        update_account(
+            app_any_db,
+            workspace_id=ws,
+            account_id=same.id,
+            changes={"imap_port": 1993, "force": True},
+        )
+    assert (again.value.code, again.value.params["field"]) == (
+        "endpoint_changed_password_required",
+        "imap_password",
+    )
+
+    preset = create_account(
+        app_any_db,
+        workspace_id=ws,
+        data=AccountInput(email="eva@zoho.eu", preset="zoho-eu", password=Secret("zoho pw")),
+    )
+    zoho = open_credentials(app_any_db, account_id=preset.id)
+    assert zoho.imap is not None and zoho.imap.host == "imap.zoho.eu"
+    assert zoho.imap.password.reveal() == "zoho pw"  # the preset's own SMTP/IMAP pair

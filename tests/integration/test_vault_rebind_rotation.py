@@ -208,3 +208,13 @@ def test_missing_keys_hint_never_points_a_web_host_at_a_private_key(tmp_path: Pa
         info.value.hint("en")
     )
     assert not list(web_home.rglob("*.key"))
+
+
+def test_worker_start_rebinds_legacy_rows(app: AppContext, home: Path) -> None:
+    ws = default_workspace_id(app.sessions)
+    account_id = create_account(app, workspace_id=ws, data=_input()).id
+    _make_legacy(app, account_id)
+    result = Cli(home=home)("worker", "--until-idle", "--only", "send")
+    assert result.exit_code == 0, result.stderr
+    assert {sealed_version(b) for b in _sealed(app)} == {2}
+    assert open_credentials(app, account_id=account_id).smtp.password.reveal() == PASSWORD

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select, update
 
-from fluenzr.errors import MailError
+from fluenzr.errors import MailError, VaultError
 from fluenzr.mail.mime import with_date
 from fluenzr.sending import imap_sent, pacing
 from fluenzr.services.context import AppContext
@@ -105,7 +105,11 @@ class SentCopier:
     async def _append(self, account_id: int, messages: list[bytes]) -> list[str | None]:
         from fluenzr.services.accounts import open_credentials
 
-        creds = open_credentials(self.ctx, account_id=account_id)
+        try:
+            creds = open_credentials(self.ctx, account_id=account_id)
+        except VaultError as exc:  # e.g. the IMAP server changed: never log in there
+            log.info("copy to Sent skipped for account %s: %s", account_id, exc.code)
+            return [exc.code] * len(messages)
         if creds.imap is None:
             return [None] * len(messages)  # IMAP removed since: nothing to copy to
         try:
@@ -138,7 +142,11 @@ class SentCopier:
         """Recovery's question: is this Message-ID in the account's Sent folder?"""
         from fluenzr.services.accounts import open_credentials
 
-        creds = open_credentials(self.ctx, account_id=account_id)
+        try:
+            creds = open_credentials(self.ctx, account_id=account_id)
+        except VaultError as exc:
+            log.warning("Sent lookup skipped for account %s: %s", account_id, exc.code)
+            return None
         if creds.imap is None:
             return None
         try:
