@@ -186,6 +186,8 @@ class BatchSender:
         try:
             outcome = await self._attempt(job, batch, mime, before_data)
         except VaultError as exc:
+            if exc.code not in pauses.UNTIL_FIXED:
+                raise  # a key problem of the installation, not of this account
             # The stored password cannot be used for this server (changed since it was entered,
             # or never bound): nothing was sent anywhere; the account waits for the password.
             self._credentials_refused(job, batch.account_id, exc)
