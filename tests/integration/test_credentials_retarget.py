@@ -351,3 +351,46 @@ def test_imap_needs_its_own_password_on_another_host(app_any_db: AppContext) -> 
     zoho = open_credentials(app_any_db, account_id=preset.id)
     assert zoho.imap is not None and zoho.imap.host == "imap.zoho.eu"
     assert zoho.imap.password.reveal() == "zoho pw"  # the preset's own SMTP/IMAP pair
+
+
+async def test_web_trust_pins_only_with_the_password(app: AppContext, base_url: str) -> None:
+    """Probar's "trust this certificate" changes the TLS trust: it asks for the password."""
+    from fluenzr.services import jobs
+
+    async with smtp_server() as legit:
+        async with httpx.AsyncClient(base_url=base_url) as http:
+            setup = await http.get("/setup")
+            token = _csrf(setup.text)
+            made = await http.post(
+                "/setup",
+                data={
+                    "csrf": token,
+                    "email": "admin@fluenzr.test",
+                    "name": "Admin",
+                    "password": "a long admin password",
+                },
+            )
+            assert made.status_code == 303
+            account_id = _account(app, legit)
+            ws = default_workspace_id(app.sessions)
+            job = jobs.enqueue_probar(app, workspace_id=ws, account_id=account_id)
+            jobs._finish(
+                app, job.id, {"ok": False, "error": {"fingerprint": legit.cert.fingerprint}}
+            )
+            before = _row(app, account_id)
+            page = await http.get(f"/accounts/{account_id}")
+            token = _csrf(page.text)
+            blank = await http.post(
+                f"/accounts/{account_id}/trust", data={"csrf": token, "job_id": str(job.id)}
+            )
+            assert blank.status_code == 422 and "contraseña" in blank.text.lower()
+            assert _row(app, account_id) == before
+            pinned = await http.post(
+                f"/accounts/{account_id}/trust",
+                data={"csrf": token, "job_id": str(job.id), "password": PASSWORD},
+            )
+            assert pinned.status_code == 303
+        view = get_account(app, workspace_id=ws, account_id=account_id)
+        assert view.pin_sha256 == legit.cert.fingerprint
+        await _send_and_probe(app, account_id)
+        assert len(legit.received) == 1  # pinned and re-sealed: it still sends
