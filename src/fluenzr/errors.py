@@ -11,6 +11,7 @@ catalogue keys for a message and a fix hint, rendered in the user's language by
     │   └── DuplicateError          unique value already taken (HTTP 409)
     ├── NotFoundError (LookupError) unknown id, or one the caller cannot see (HTTP 404)
     ├── VaultError                  cannot seal / open credentials
+    │   └── CredentialsEndpointChanged  the row's server is not the password's (HTTP 409)
     └── MailError                   a mail server said no, or could not be reached
         (codes and categories in fluenzr.error_codes)
 
@@ -149,6 +150,16 @@ class VaultError(FluenzrError):
     http_status = 500
 
 
+class CredentialsEndpointChanged(VaultError):
+    """A stored password no longer matches its row's server (host, port, user, TLS trust).
+
+    Raised instead of ever sending that password anywhere; the user enters it again.
+    """
+
+    code = "credentials_endpoint_changed"
+    http_status = 409
+
+
 class MailError(FluenzrError):
     """A mail server refused, failed or could not be reached. See fluenzr.error_codes."""
 
@@ -219,6 +230,7 @@ def mail_error(
 __all__ = [
     "ConfigError",
     "ConflictError",
+    "CredentialsEndpointChanged",
     "DuplicateError",
     "FluenzrError",
     "MailError",

@@ -179,6 +179,8 @@ def test_trust_this_certificate(page: Any, web_app: AppContext, mailserver: None
     assert "Certificado inválido" in alert.locator("h3").inner_text()
     shown = alert.locator("code.fingerprint").inner_text().strip()
     assert re.fullmatch(r"[0-9a-f]{64}", shown)
+    # The pin is part of what the password is bound to: it is entered again with it.
+    alert.get_by_label("Contraseña").fill(mailbox.password)
     alert.get_by_role("button", name="Confiar en este certificado").click()
     page.wait_for_url(re.compile(rf"/accounts/{view.id}$"))
     assert shown in page.content()

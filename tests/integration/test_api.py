@@ -21,7 +21,7 @@ ACCOUNT = {
     "smtp_port": 587,
     "smtp_security": "tls",
     "password": PASSWORD,
-    "imap_host": "imap.example.com",
+    "imap_host": "smtp.example.com",  # the same host: the SMTP password may be reused
 }
 
 

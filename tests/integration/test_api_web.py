@@ -384,7 +384,7 @@ def test_edit_connection(base_url: str, app: AppContext) -> None:
                 "smtp_port": "587",
                 "smtp_security": "starttls",
                 "password": SMTP_PASSWORD,
-                "imap_host": "imap.example.com",
+                "imap_host": "smtp.example.com",  # same host: the SMTP password is reused
             },
         )
         account_id = int(created.headers["location"].split("/")[2].split("?")[0])
@@ -400,6 +400,13 @@ def test_edit_connection(base_url: str, app: AppContext) -> None:
             "password": "",
             "imap_host": "",
         }
+        # A new server with a blank password (keep the stored one) is refused: the stored
+        # password only ever goes to the server it was given for.
+        kept = http.post(f"/accounts/{account_id}/edit", data=fields)
+        assert kept.status_code == 422 and 'id="password-error"' in kept.text
+        still = accounts.get_account(app, workspace_id=1, account_id=account_id)
+        assert (still.smtp_host, still.smtp_port) == ("smtp.example.com", 587)
+        fields["password"] = SMTP_PASSWORD
         saved = http.post(f"/accounts/{account_id}/edit", data=fields)
         assert saved.status_code == 303, saved.text[:500]
         view = accounts.get_account(app, workspace_id=1, account_id=account_id)

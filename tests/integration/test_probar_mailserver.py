@@ -262,7 +262,8 @@ async def test_certificate_unknown_ca_shows_fingerprint_and_pinning_fixes_it(
         app,
         workspace_id=workspace,
         account_id=account_id,
-        changes={"pin_sha256": error["fingerprint"]},
+        # The TLS trust is part of what the password is bound to: it is entered again with it.
+        changes={"pin_sha256": error["fingerprint"], "password": Secret(user.password)},
     )
     report = await probar(app, account_id, send_test_mail=False)
     assert report.ok, report.to_dict()

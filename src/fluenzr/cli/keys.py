@@ -1,4 +1,4 @@
-"""`fluenzr keys rotate`: the vault's key pair."""
+"""`fluenzr keys rotate|rebind`: the vault's key pair and the binding of stored passwords."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ def register(app: typer.Typer, *, accounts: typer.Typer) -> None:
     """Add the `keys` group to the root app."""
     keys = typer.Typer(help="Vault keys.", no_args_is_help=True)
     keys.command("rotate")(cmd_keys_rotate)
+    keys.command("rebind")(cmd_keys_rebind)
     app.add_typer(keys, name="keys")
 
 
@@ -38,3 +39,17 @@ def cmd_keys_rotate(as_json: JsonOpt = False) -> None:
                     old_ids=", ".join(report.retired) or "—",
                 )
             )
+
+
+def cmd_keys_rebind(as_json: JsonOpt = False) -> None:
+    """Bind passwords stored before endpoint binding to their server (the worker does it too)."""
+    # lazy: see cmd_keys_rotate
+    from fluenzr.i18n import translate
+    from fluenzr.services.keys import rebind
+
+    with handled(as_json=as_json):
+        count = rebind(STATE.app())
+        if as_json:
+            print_json({"ok": True, "rebound": count})
+        else:
+            console().print(translate("keys.rebound", count=count))

@@ -21,6 +21,7 @@ from fluenzr.core.secret import Secret
 from fluenzr.detection.webhooks import secret_context
 from fluenzr.errors import NotFoundError, ValidationError
 from fluenzr.services.context import AppContext
+from fluenzr.services.seal_keys import ensure_sealing_key_current
 from fluenzr.storage.base import aware
 from fluenzr.storage.engine import transaction
 from fluenzr.storage.events import EVENT_TYPES
@@ -151,7 +152,7 @@ def create_webhook(
         session.add(row)
         session.flush()
         row.secret_sealed = ctx.vault.seal(Secret(secret), context=secret_context(row.id))
-        session.flush()
+        ensure_sealing_key_current(session, [row.secret_sealed])
         return CreatedWebhook(webhook=_view(row), secret=secret)
 
 

@@ -11,5 +11,6 @@ from fluenzr.storage.models.events import Event
 from fluenzr.storage.models.idempotency import IdempotencyKey  # noqa: F401  (sending: keys)
 from fluenzr.storage.models.outbox import OutboxMessage  # noqa: F401  (sending: outbox)
 from fluenzr.storage.models.users import User  # noqa: F401  (web: users, sessions, tokens, jobs)
+from fluenzr.storage.models.vault import VaultKey  # noqa: F401  (foundation: vault key ids)
 
 __all__ = ["Account", "Base", "Event", "Workspace"]
