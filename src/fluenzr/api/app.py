@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 
 from fluenzr import __version__
 from fluenzr.api import errors
+from fluenzr.api.body_limit import BodyLimit, limit_for_path
 from fluenzr.api.deps import clean_input
 from fluenzr.services.context import AppContext
 
@@ -30,6 +31,7 @@ _ROUTES = (
     "jobs",
     "presets",
     "me",
+    "invitations",
     "outbox",
     "events",
     "suppression",
@@ -146,6 +148,8 @@ def create_app(
     app.state.role = role
     app.state.autodetect_seams = autodetect_seams
     app.middleware("http")(_security_headers)
+    # Added last, so it runs first: before any other middleware, route or authentication.
+    app.add_middleware(BodyLimit, limit_for=lambda path: limit_for_path(ctx.settings, path))
     errors.install(app)
     app.include_router(_api_router())
     app.include_router(pages.router)
