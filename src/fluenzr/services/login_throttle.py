@@ -8,6 +8,7 @@ another address never locks the owner out: their failures land on other keys.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -56,6 +57,7 @@ class Attempt:
 
     account_key: str
     client_key: str
+    client_locked_until: datetime | None = None  # before this attempt was counted
 
 
 def keys(*, email: str, client: str) -> Attempt:
@@ -97,6 +99,8 @@ def begin(ctx: AppContext, *, email: str, client: str) -> Attempt:
             if until is not None and until > now:
                 raise RateLimitedError(params={"minutes": _retry_minutes(until, now)})
         for row in rows:
+            if row.key == attempt.client_key:
+                attempt = dataclasses.replace(attempt, client_locked_until=row.locked_until)
             policy = policies[row.key]
             updated = aware(row.updated_at) or now
             failures = 0 if now - updated > policy.forget else row.failures
@@ -123,9 +127,7 @@ def succeeded(ctx: AppContext, attempt: Attempt) -> None:
         )
         if row is not None and row.failures > 0:
             row.failures -= 1
-            lockout = CLIENT.lockout(row.failures)
-            if lockout is None:
-                row.locked_until = None
+            row.locked_until = attempt.client_locked_until  # as if it had never been counted
 
 
 def failures(ctx: AppContext, key: str) -> int:
