@@ -10,13 +10,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from fluenzr.services import users
 from fluenzr.services.context import AppContext
 from tests.e2e.server import ADMIN_PASSWORD, Caller, admin, other_user, serve
+from tests.support.cli import Cli
 
 INVITE = "/api/v1/workspaces/current/invitations"
 
@@ -250,3 +253,36 @@ def test_pick_the_workspace_never_the_lowest_id(
     # A new login opens the workspace bob chose last, not the lowest id.
     with _web_login(base_url, "bob@example.com") as web:
         assert web.get("/api/v1/me").json()["workspace_id"] == bob.workspace_id
+
+
+def test_cli_token_for_a_user_in_several_workspaces_names_one(home: Path) -> None:
+    from fluenzr.config import load_settings
+    from fluenzr.services import invitations
+    from fluenzr.services.context import open_app
+
+    cli = Cli(home=home)
+    for email, space in (("ops@example.com", "Ops"), ("dev@example.com", "Dev")):
+        added = cli(
+            "users", "add", email, "--workspace", space, "--password-env", "PW", "--json",
+            env={"PW": "ops-password-123"},
+        )  # fmt: skip
+        assert added.exit_code == 0, added.stderr
+    ctx = open_app(load_settings(home=home))
+    try:
+        dev = users.user_by_email(ctx, "dev@example.com")
+        ops = users.user_by_email(ctx, "ops@example.com")
+        dev_space = users.workspaces_of(ctx, dev.id)[0].id
+        ops_space = users.workspaces_of(ctx, ops.id)[0].id
+        invited = invitations.invite(
+            ctx, actor_id=dev.id, workspace_id=dev_space, email="ops@example.com"
+        )
+        invitations.accept(ctx, token=invited.token, user_id=ops.id)
+    finally:
+        ctx.close()
+    guessed = cli("tokens", "create", "--user", "ops@example.com", "--json")
+    assert guessed.exit_code == 2
+    assert guessed.json()["error"]["code"] == "token_workspace_required"
+    named = cli(
+        "tokens", "create", "--user", "ops@example.com", "--workspace-id", str(ops_space), "--json"
+    )
+    assert named.exit_code == 0, named.stderr
