@@ -61,6 +61,18 @@ class Settings(BaseSettings):
         default=False, description="Mark session cookies Secure (set true behind HTTPS)."
     )
     log_level: str = Field(default="INFO", description="Python logging level.")
+    max_body_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        le=1_073_741_824,
+        description="Largest request body (forms, JSON) in bytes; more gets 413 unread.",
+    )
+    max_outbox_body_bytes: int = Field(
+        default=16_777_216,
+        ge=1024,
+        le=1_073_741_824,
+        description="Largest body of POST /api/v1/outbox (a message to send) in bytes.",
+    )
     # Reply detection (None keeps the default in fluenzr.detection.config).
     detect_poll_interval: float | None = Field(
         default=None, gt=0, description="Seconds between INBOX checks when IDLE is not offered."

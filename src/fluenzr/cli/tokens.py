@@ -23,17 +23,20 @@ def cmd_tokens_create(
     user: Annotated[str, typer.Option("--user", help="Email of the user the token acts as.")],
     name: Annotated[str, typer.Option(help="A label to recognise the token.")] = "cli",
     workspace_id: Annotated[
-        int | None, typer.Option(help="Workspace (default: the user's first).")
+        int | None, typer.Option(help="Workspace (required when the user is in several).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Create an API token (shown once; stored hashed)."""
+    from fluenzr.errors import ValidationError  # lazy: as the services below
     from fluenzr.services import tokens, users  # lazy: SQLAlchemy, only for these commands
 
     with handled(as_json=as_json):
         ctx = STATE.app()
         found = users.user_by_email(ctx, user)
         spaces = users.workspaces_of(ctx, found.id)
+        if workspace_id is None and len(spaces) > 1:  # never guess "the first" for them
+            raise ValidationError("token_workspace_required", params={"field": "workspace_id"})
         ws = workspace_id if workspace_id is not None else (spaces[0].id if spaces else 0)
         view, secret = tokens.create_token(ctx, user_id=found.id, workspace_id=ws, name=name)
     if as_json:
