@@ -13,12 +13,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fluenzr.services.probar import run_probar
 from sqlalchemy import text
 
 from fluenzr.core.secret import Secret
 from fluenzr.errors import CredentialsEndpointChanged, ValidationError
-from fluenzr.sending.worker import Worker, WorkerOptions
+from fluenzr.sending.worker import WorkerOptions
+from fluenzr.services.account_probar import run_probar
 from fluenzr.services.accounts import (
     AccountInput,
     create_account,
@@ -28,6 +28,7 @@ from fluenzr.services.accounts import (
     update_account,
 )
 from fluenzr.services.context import AppContext, default_workspace_id
+from fluenzr.services.runtime import sending_worker
 from fluenzr.storage.engine import transaction
 from fluenzr.storage.models import Account
 from tests.e2e.server import admin, serve
@@ -65,7 +66,7 @@ def _row(ctx: AppContext, account_id: int) -> tuple[object, ...]:
 
 async def _send_and_probe(ctx: AppContext, account_id: int) -> None:
     enqueue(ctx, account_id, "bob@example.org")
-    await Worker(ctx, WorkerOptions(poll=0.05)).run(until_idle=True)
+    await sending_worker(ctx, WorkerOptions(poll=0.05)).run(until_idle=True)
 
 
 def _assert_refused(ctx: AppContext, account_id: int, capture: FaultSmtpServer) -> None:
@@ -260,7 +261,7 @@ async def test_web_form_refuses_a_new_server_without_the_password(
 async def test_worker_cache_follows_the_endpoint(app: AppContext) -> None:
     """One worker, credentials cached: a raw change is refused at once, a fix is used at once."""
     ws = default_workspace_id(app.sessions)
-    worker = Worker(app, WorkerOptions(poll=0.05))
+    worker = sending_worker(app, WorkerOptions(poll=0.05))
     async with smtp_server() as old, smtp_server() as capture, smtp_server() as new:
         account_id = _account(app, old)
         enqueue(app, account_id, "bob@example.org")

@@ -10,12 +10,13 @@ import json
 from dataclasses import replace
 
 import pytest
-from fluenzr.detection.classify import Classification
 from sqlalchemy import select
 
+from fluenzr.detection.message_kinds import Classification
 from fluenzr.detection.offloop import default_classifier
 from fluenzr.detection.watcher import run_detection
 from fluenzr.services.context import AppContext
+from fluenzr.services.runtime import credentials_opener
 from fluenzr.storage.models import Event
 from fluenzr.storage.models.detection import ImapSyncState
 from tests.integration.test_detect_imap import (
@@ -93,7 +94,13 @@ async def test_poison_messages_are_quarantined_and_the_reply_still_detected(
     )
     uids = await _all_delivered(alice, 5)
 
-    await run_detection(ctx, until_idle=True, config=CONFIG, classifier=_poisoned)
+    await run_detection(
+        ctx,
+        open_credentials=credentials_opener(ctx),
+        until_idle=True,
+        config=CONFIG,
+        classifier=_poisoned,
+    )
 
     with ctx.sessions() as session:
         events = list(session.scalars(select(Event).order_by(Event.id)))
@@ -112,6 +119,12 @@ async def test_poison_messages_are_quarantined_and_the_reply_still_detected(
     assert state.last_error is None
 
     # Exactly once: the next pass finds nothing new to record.
-    await run_detection(ctx, until_idle=True, config=CONFIG, classifier=_poisoned)
+    await run_detection(
+        ctx,
+        open_credentials=credentials_opener(ctx),
+        until_idle=True,
+        config=CONFIG,
+        classifier=_poisoned,
+    )
     with ctx.sessions() as session:
         assert len(session.scalars(select(Event)).all()) == len(events)

@@ -23,9 +23,8 @@ from fluenzr.mail.egress import EgressRefused
 from fluenzr.mail.egress_http import egress_client
 from fluenzr.mail.imap import connect_imap
 from fluenzr.mail.smtp import SmtpSession, connect_smtp
-from tests.integration.fault_server import FaultServer
 from tests.support.fault_imap import imap_server
-from tests.support.fault_smtp import smtp_server
+from tests.support.fault_smtp import RawServer, smtp_server
 
 MULTI = EgressPolicy.MULTI_TENANT
 SINGLE = EgressPolicy.SINGLE_USER
@@ -148,7 +147,7 @@ async def test_the_connected_peer_is_checked_again(counter: Counter) -> None:
 
 
 async def test_smtp_transport_refuses_under_multi_tenant_and_sends_nothing() -> None:
-    fault = await FaultServer().start()
+    fault = await RawServer().start()
     try:
         endpoint = Endpoint("127.0.0.1", fault.port, Security.NONE, "u", Secret("pw"))
         with pytest.raises(MailError) as caught:
@@ -184,8 +183,8 @@ async def test_imap_transport_refuses_under_multi_tenant() -> None:
 
 
 async def test_no_auth_is_refused_under_multi_tenant_even_when_the_account_says_so() -> None:
-    fault = await FaultServer().start()
-    fault.auth = False
+    fault = await RawServer().start()
+    fault.replies["ehlo"] = ""
     try:
         relay = Endpoint(
             "127.0.0.1", fault.port, Security.NONE, "u", Secret("pw"), authenticate=False

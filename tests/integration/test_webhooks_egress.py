@@ -9,7 +9,6 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
-from fluenzr.services.events import record_event
 from sqlalchemy import select
 
 from fluenzr.detection.config import DetectionConfig
@@ -18,6 +17,7 @@ from fluenzr.errors import ValidationError
 from fluenzr.services.context import AppContext, default_workspace_id
 from fluenzr.services.webhooks import create_webhook
 from fluenzr.storage.engine import transaction
+from fluenzr.storage.events import record_event
 from fluenzr.storage.models.detection import Webhook, WebhookDelivery
 
 CONFIG = DetectionConfig(webhook_poll=0.05, webhook_timeout=1.0, webhook_max_attempts=3)

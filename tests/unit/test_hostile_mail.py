@@ -7,7 +7,6 @@ import asyncio
 import threading
 
 import pytest
-from fluenzr.detection.classify import Classification
 
 from fluenzr.detection.config import DetectionConfig, from_settings
 from fluenzr.detection.limits import (
@@ -22,6 +21,7 @@ from fluenzr.detection.limits import (
     Unparseable,
     check_size,
 )
+from fluenzr.detection.message_kinds import Classification
 from fluenzr.detection.offloop import ClassifyPool, classify_guarded, default_classifier
 
 CONFIG = DetectionConfig()
