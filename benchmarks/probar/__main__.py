@@ -25,6 +25,7 @@ import statistics
 import subprocess
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from tests.support.mailservers import (
     CA_FILE,
@@ -48,7 +49,7 @@ def _now() -> dt.datetime:
 
 
 def _credentials(user: MailUser, *, port: int, imap: bool) -> MailboxCredentials:
-    tls = TlsPolicy(ca_file=CA_FILE)
+    tls = TlsPolicy(ca_pem=Path(CA_FILE).read_text())
     smtp = Endpoint(HOST, port, Security.STARTTLS, user.email, user.secret, tls)
     imap_endpoint = Endpoint(HOST, IMAPS_PORT, Security.SSL, user.email, user.secret, tls)
     return MailboxCredentials(0, 0, user.email, "Bench", smtp, imap_endpoint if imap else None)

@@ -31,6 +31,7 @@ ACCOUNT = {
     "smtp_security": "tls",
     "password": "S3cret-Pa55word",
     "imap_host": "imap.example.com",
+    "imap_password": "Imap-Pa55word",  # another host: its own password (endpoint binding)
 }
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import trustme
 from sqlalchemy import text
 
 from fluenzr.core.secret import Secret
@@ -59,7 +60,7 @@ def _row(ctx: AppContext, account_id: int) -> tuple[object, ...]:
             row.smtp_security,
             row.smtp_username,
             row.pin_sha256,
-            row.ca_file,
+            row.smtp_ca_pem,
             bytes(row.smtp_password_sealed),
         )
 
@@ -83,7 +84,7 @@ RETARGETS = {
     "pin": text(_SET.format("pin_sha256 = :pin")),
     "security": text(_SET.format("smtp_security = 'ssl'")),
     "username": text(_SET.format("smtp_username = 'someone@else.test'")),
-    "ca_file": text(_SET.format("ca_file = :ca")),
+    "ca_pem": text(_SET.format("smtp_ca_pem = :ca")),
 }
 
 
@@ -100,7 +101,7 @@ async def test_raw_sql_retarget_never_authenticates(app_any_db: AppContext, chan
                     "id": account_id,
                     "port": capture.port,
                     "pin": capture.cert.fingerprint,
-                    "ca": str(Path(pki().ca_file).parent / "other-ca.pem"),
+                    "ca": trustme.CA().cert_pem.bytes().decode(),  # another CA's PEM
                 },
             )
         with pytest.raises(CredentialsEndpointChanged) as info:
