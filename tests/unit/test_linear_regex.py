@@ -1,7 +1,7 @@
 """Every regular expression applied to untrusted text runs in linear time (RE2).
 
 Incoming mail (detection/, mail/) and the replies of a tenant's SMTP/IMAP server (diagnose/,
-sending/ through diagnose.classify) are hostile. AUDITED lists every compiled pattern of those
+sending/ through mail.reply_codes) are hostile. AUDITED lists every compiled pattern of those
 packages; a new pattern that is not listed here fails :func:`test_every_pattern_is_audited`, so
 it gets its adversarial test before it ships. The stdlib ``re`` may not be used there at all.
 
@@ -50,7 +50,7 @@ AUDITED = frozenset(
         "fluenzr.detection.bounces:_TAGS",
         "fluenzr.detection.bounces:_REPLY_CODE_WORD",
         "fluenzr.detection.bounces:_ID_LINES",
-        "fluenzr.detection.classify:NOREPLY_SENDER",
+        "fluenzr.detection.message_kinds:NOREPLY_SENDER",
         "fluenzr.detection.imap_adapter:_EXISTS",
         "fluenzr.detection.message:_MSGID",
         "fluenzr.detection.message:_FOLD",
@@ -88,16 +88,16 @@ AUDITED = frozenset(
         "fluenzr.mail.mime:_URI",
         "fluenzr.mail.tls:_PIN",
         "fluenzr.mail.tls:_PIN_NOISE",
-        "fluenzr.diagnose.classify:LIMIT_PATTERNS[20]",
-        "fluenzr.diagnose.classify:_ENHANCED",
-        "fluenzr.diagnose.classify:_MAILBOX_FULL_TEXT",
-        "fluenzr.diagnose.classify:_SIZE_TEXT",
-        "fluenzr.diagnose.classify:_RELAY_TEXT",
-        "fluenzr.diagnose.classify:_SENDER_TEXT",
-        "fluenzr.diagnose.classify:_RECIPIENT_TEXT",
-        "fluenzr.diagnose.classify:_AUTH_REQUIRED_TEXT",
-        "fluenzr.diagnose.classify:_RETRY",
-        "fluenzr.diagnose.classify:_RETRY_AFTER_HEADER",
+        "fluenzr.mail.reply_codes:LIMIT_PATTERNS[20]",
+        "fluenzr.mail.reply_codes:_ENHANCED",
+        "fluenzr.mail.reply_codes:_MAILBOX_FULL_TEXT",
+        "fluenzr.mail.reply_codes:_SIZE_TEXT",
+        "fluenzr.mail.reply_codes:_RELAY_TEXT",
+        "fluenzr.mail.reply_codes:_SENDER_TEXT",
+        "fluenzr.mail.reply_codes:_RECIPIENT_TEXT",
+        "fluenzr.mail.reply_codes:_AUTH_REQUIRED_TEXT",
+        "fluenzr.mail.reply_codes:_RETRY",
+        "fluenzr.mail.reply_codes:_RETRY_AFTER_HEADER",
     }
 )
 
@@ -212,7 +212,7 @@ def test_each_pattern_is_linear_on_100_kb_of_adversarial_input(name: str) -> Non
 
 def test_retry_after_parser_is_linear_on_whitespace_runs() -> None:
     """The SMTP reply parser (sending's retry delay) was quadratic on long whitespace runs."""
-    from fluenzr.diagnose.classify import retry_after_hint
+    from fluenzr.mail.reply_codes import retry_after_hint
 
     def work(n: int) -> float:
         text = "try again in" + " " * n + "x"
@@ -254,7 +254,7 @@ def test_retry_after_parser_is_linear_on_whitespace_runs() -> None:
     ],
 )
 def test_classifier_is_linear_on_crafted_messages(name: str, make: Callable[[int], str]) -> None:
-    from fluenzr.detection.classify import classify_bytes
+    from fluenzr.detection.message_kinds import classify_bytes
 
     def work(n: int) -> float:
         raw = make(n).encode()
