@@ -72,6 +72,8 @@ ROWS: tuple[ErrorKind, ...] = (
     _row("server_disconnected", C.CONNECTION, permanent=False, retryable=True, scope="server"),
     _row("server_unavailable", C.CONNECTION, permanent=False, retryable=True, scope="server"),
     _row("cleartext_not_allowed", C.TLS, permanent=True, retryable=False, scope="account"),
+    _row("egress_refused", C.CONNECTION, permanent=True, retryable=False, scope="account"),
+    _row("no_auth_not_allowed", C.AUTH, permanent=True, retryable=False, scope="account"),
     # -- TLS -------------------------------------------------------------------------------
     _row("tls_mode_mismatch", C.TLS, permanent=True, retryable=False, scope="account"),
     _row("tls_failed", C.TLS, permanent=False, retryable=True, scope="account"),
@@ -99,6 +101,7 @@ ROWS: tuple[ErrorKind, ...] = (
     _row("imap_timeout", C.TIMEOUT, permanent=False, retryable=True, scope="server"),
     _row("imap_server_disconnected", C.CONNECTION, permanent=False, retryable=True, scope="server"),
     _row("imap_cleartext_not_allowed", C.TLS, permanent=True, retryable=False, scope="account"),
+    _row("imap_egress_refused", C.CONNECTION, permanent=True, retryable=False, scope="account"),
     _row("imap_tls_mode_mismatch", C.TLS, permanent=True, retryable=False, scope="account"),
     _row("imap_tls_failed", C.TLS, permanent=False, retryable=True, scope="account"),
     _row("imap_starttls_unavailable", C.TLS, permanent=True, retryable=False, scope="account"),

@@ -11,6 +11,7 @@ catalogue keys for a message and a fix hint, rendered in the user's language by
     │   └── DuplicateError          unique value already taken (HTTP 409)
     ├── NotFoundError (LookupError) unknown id, or one the caller cannot see (HTTP 404)
     ├── VaultError                  cannot seal / open credentials
+    │   └── CredentialsEndpointChanged  the row's server is not the password's (HTTP 409)
     └── MailError                   a mail server said no, or could not be reached
         (codes and categories in fluenzr.error_codes)
 
@@ -56,6 +57,7 @@ class FluenzrError(Exception):
         super().__init__(self.render("en"))
 
     def _params(self, lang: str | None) -> dict[str, Any]:
+        # Lazy: fluenzr.i18n loads Babel, which only rendering a message needs (start-up time).
         from fluenzr.i18n import translate
 
         params = dict(self.params)
@@ -66,11 +68,13 @@ class FluenzrError(Exception):
         return params
 
     def message(self, lang: str | None = None) -> str:
+        # Lazy: fluenzr.i18n loads Babel, which only rendering a message needs (start-up time).
         from fluenzr.i18n import translate
 
         return translate(self.message_key, lang, **self._params(lang))
 
     def hint(self, lang: str | None = None) -> str:
+        # Lazy: fluenzr.i18n loads Babel, which only rendering a message needs (start-up time).
         from fluenzr.i18n import translate
 
         return translate(self.hint_key, lang, **self._params(lang))
@@ -130,11 +134,30 @@ class ConflictError(FluenzrError):
     http_status = 409
 
 
+class RateLimitedError(FluenzrError):
+    """Too many requests of one kind in a short time; ``params['retry_after']`` in seconds."""
+
+    code = "rate_limited"
+    category = "rate_limited"
+    exit_code = 1
+    http_status = 429
+
+
 class VaultError(FluenzrError):
     code = "vault_error"
     category = "vault"
     exit_code = 1
     http_status = 500
+
+
+class CredentialsEndpointChanged(VaultError):
+    """A stored password no longer matches its row's server (host, port, user, TLS trust).
+
+    Raised instead of ever sending that password anywhere; the user enters it again.
+    """
+
+    code = "credentials_endpoint_changed"
+    http_status = 409
 
 
 class MailError(FluenzrError):
@@ -194,6 +217,7 @@ def mail_error(
         enhanced_code=enhanced_code,
     )
     if variant:
+        # Lazy: fluenzr.i18n loads Babel, which only rendering a message needs (start-up time).
         from fluenzr.i18n import has_message
 
         key = f"error.{code}.{variant}.message"
@@ -206,10 +230,12 @@ def mail_error(
 __all__ = [
     "ConfigError",
     "ConflictError",
+    "CredentialsEndpointChanged",
     "DuplicateError",
     "FluenzrError",
     "MailError",
     "NotFoundError",
+    "RateLimitedError",
     "ValidationError",
     "VaultError",
     "mail_error",

@@ -21,6 +21,7 @@ from fluenzr.services.runtime import sending_worker
 from fluenzr.storage.engine import transaction
 from fluenzr.storage.models import Account
 from fluenzr.storage.models.outbox import OutboxMessage
+from tests.support.mailservers import ca_pem
 
 NO_LIMITS: dict[str, Any] = {
     "daily_limit": 100_000,
@@ -59,6 +60,10 @@ def add_account(
     """An account through the accounts service; the address is set afterwards because the
     service's address check refuses the reserved ``.test`` domain of the test servers."""
     workspace_id = default_workspace_id(ctx.sessions)
+    # The CA goes through the service like the password: set on the row afterwards, it would
+    # change the endpoint the password is bound to.
+    smtp_ca = settings.pop("smtp_ca_pem", ca_pem(ca_file))
+    imap_ca = settings.pop("imap_ca_pem", ca_pem(ca_file))
     data = AccountInput(
         email=f"placeholder-{uuid.uuid4().hex[:8]}@example.com",
         display_name="Ana Tester",
@@ -71,7 +76,8 @@ def add_account(
         imap_port=imap_port,
         imap_security=imap_security if imap_port else None,
         imap_username=email if imap_port else None,
-        ca_file=ca_file,
+        smtp_ca_pem=smtp_ca,
+        imap_ca_pem=imap_ca if imap_port else None,
         force=True,
         **{k: v for k, v in {**NO_LIMITS, **settings}.items() if k in _INPUT_FIELDS},
     )
@@ -86,7 +92,14 @@ def add_account(
     return view.id
 
 
-_INPUT_FIELDS = {"daily_limit", "hourly_limit", "min_interval", "max_interval", "timezone"}
+_INPUT_FIELDS = {
+    "daily_limit",
+    "hourly_limit",
+    "min_interval",
+    "max_interval",
+    "timezone",
+    "smtp_auth",
+}
 
 
 def enqueue(ctx: AppContext, account_id: int, to: str, **fields: Any) -> outbox.OutboxView:

@@ -11,7 +11,7 @@ import pytest
 import fluenzr.sending
 from fluenzr.errors import MailError, mail_error
 from fluenzr.sending.account_connection import failure_of
-from fluenzr.sending.failure_policy import Action, Kind, Stage, decide
+from fluenzr.sending.failure_policy import Action, Kind, Phase, decide
 
 SENDING = Path(fluenzr.sending.__file__).parent
 LIBRARIES = {"aiosmtplib", "aioimaplib", "smtplib", "imaplib"}
@@ -51,16 +51,16 @@ def _error(
 @pytest.mark.parametrize(
     ("code", "stage", "expected"),
     [
-        ("timeout", "mail", (Stage.MAIL, Kind.TIMEOUT)),
-        ("timeout", "message", (Stage.DATA, Kind.TIMEOUT)),
-        ("server_disconnected", "message", (Stage.DATA, Kind.DISCONNECTED)),
-        ("connection_refused", "greeting", (Stage.CONNECT, Kind.REFUSED)),
-        ("certificate_invalid", "starttls", (Stage.TLS, Kind.TLS)),
-        ("starttls_unavailable", "starttls", (Stage.TLS, Kind.TLS)),
+        ("timeout", "mail", (Phase.MAIL, Kind.TIMEOUT)),
+        ("timeout", "message", (Phase.DATA, Kind.TIMEOUT)),
+        ("server_disconnected", "message", (Phase.DATA, Kind.DISCONNECTED)),
+        ("connection_refused", "greeting", (Phase.CONNECT, Kind.REFUSED)),
+        ("certificate_invalid", "starttls", (Phase.TLS, Kind.TLS)),
+        ("starttls_unavailable", "starttls", (Phase.TLS, Kind.TLS)),
     ],
 )
 def test_transport_errors_become_failures(
-    code: str, stage: str, expected: tuple[Stage, Kind]
+    code: str, stage: str, expected: tuple[Phase, Kind]
 ) -> None:
     error = _error(code, stage, detail="x")
     failure = failure_of(error)
@@ -69,8 +69,8 @@ def test_transport_errors_become_failures(
 
 def test_a_dead_connection_found_while_sending_counts_from_mail() -> None:
     # A pooled connection that died while idle: the engine retries once on a fresh one.
-    failure = failure_of(_error("server_disconnected", "ehlo"), at_least=Stage.MAIL)
-    assert (failure.stage, failure.kind) == (Stage.MAIL, Kind.DISCONNECTED)
+    failure = failure_of(_error("server_disconnected", "ehlo"), at_least=Phase.MAIL)
+    assert (failure.stage, failure.kind) == (Phase.MAIL, Kind.DISCONNECTED)
 
 
 def test_a_refused_login_keeps_its_reply_and_pauses_the_account() -> None:
@@ -83,7 +83,7 @@ def test_a_refused_login_keeps_its_reply_and_pauses_the_account() -> None:
     )
     failure = failure_of(error)
     assert (failure.stage, failure.kind, failure.code, failure.enhanced) == (
-        Stage.AUTH,
+        Phase.AUTH,
         Kind.REPLY,
         535,
         "5.7.8",

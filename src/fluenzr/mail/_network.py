@@ -11,6 +11,7 @@ import socket
 import ssl
 
 from fluenzr.mail import tls
+from fluenzr.mail.egress import EgressRefused
 
 _UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EADDRNOTAVAIL}
 
@@ -26,7 +27,9 @@ def root_cause(error: BaseException) -> BaseException:
 
 
 def classify_network_error(error: BaseException) -> str | None:
-    """``dns_not_found``, ``connection_refused``, ``certificate_invalid``… or None if not one."""
+    """``egress_refused``, ``dns_not_found``, ``certificate_invalid``… or None if not one."""
+    if isinstance(error, EgressRefused):
+        return "egress_refused"
     if tls.is_certificate_error(error):
         return "certificate_invalid"
     if isinstance(error, socket.gaierror):

@@ -14,23 +14,12 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from fluenzr.core.endpoints import Endpoint, Security
+from fluenzr.core.endpoints import Endpoint
 from fluenzr.errors import MailError
 from fluenzr.mail import reply_codes, smtp
 from fluenzr.mail.smtp_results import RecipientResult
-from fluenzr.sending.failure_policy import Failure, Kind, Stage
+from fluenzr.sending.failure_policy import Failure, Kind, Phase, phase_of
 
-# The transport's dialogue steps → the sending policy's stages (DATA and the final dot are one).
-_STAGES: dict[str, Stage] = {
-    reply_codes.Stage.GREETING: Stage.CONNECT,
-    reply_codes.Stage.EHLO: Stage.CONNECT,
-    reply_codes.Stage.STARTTLS: Stage.TLS,
-    reply_codes.Stage.AUTH: Stage.AUTH,
-    reply_codes.Stage.MAIL: Stage.MAIL,
-    reply_codes.Stage.RCPT: Stage.RCPT,
-    reply_codes.Stage.DATA: Stage.DATA,
-    reply_codes.Stage.MESSAGE: Stage.DATA,
-}
 # Where a refusal fails the whole transaction (a RCPT refusal is per recipient).
 _WHOLE_TRANSACTION = frozenset(
     {reply_codes.Stage.MAIL, reply_codes.Stage.DATA, reply_codes.Stage.MESSAGE}
@@ -51,29 +40,53 @@ class RecipientOutcome:
     failure: Failure | None  # None: accepted
 
 
-def _reply_failure(stage: Stage, code: int, enhanced: str | None, text: str) -> Failure:
+def _reply_failure(
+    stage: Phase,
+    code: int,
+    enhanced: str | None,
+    text: str,
+    *,
+    reason: str,
+    retry_after: int | None,
+) -> Failure:
     text = " ".join(text.split())
     if text[:3] == str(code):
         text = text[3:].lstrip(" -")
     if enhanced and text.startswith(enhanced):
         text = text[len(enhanced) :].lstrip()
-    return Failure(stage=stage, kind=Kind.REPLY, code=code, enhanced=enhanced, text=text[:500])
+    return Failure(
+        stage=stage,
+        kind=Kind.REPLY,
+        code=code,
+        enhanced=enhanced,
+        text=text[:500],
+        reason=reason,
+        retry_after=retry_after,
+    )
 
 
-def failure_of(error: MailError, *, at_least: Stage = Stage.CONNECT) -> Failure:
+def failure_of(error: MailError, *, at_least: Phase = Phase.CONNECT) -> Failure:
     """A transport error as the policy's value. ``at_least``: errors raised while sending a
     message (a connection found dead at MAIL) count from that stage, not the greeting's."""
-    stage = _STAGES.get(str(error.params.get("stage", "")), Stage.CONNECT)
-    if at_least is Stage.MAIL and stage in (Stage.CONNECT, Stage.TLS, Stage.AUTH):
-        stage = Stage.MAIL
+    stage = phase_of(str(error.params.get("stage", "")))
+    if at_least is Phase.MAIL and stage in (Phase.CONNECT, Phase.TLS, Phase.AUTH):
+        stage = Phase.MAIL
     if error.reply_code is not None:
-        return _reply_failure(stage, error.reply_code, error.enhanced_code, error.detail or "")
+        after = error.params.get("retry_after")
+        return _reply_failure(
+            stage,
+            error.reply_code,
+            error.enhanced_code,
+            error.detail or "",
+            reason=error.code,
+            retry_after=after if isinstance(after, int) else None,
+        )
     text = (error.detail or error.code)[:300]
     if error.code == "timeout":
         return Failure(stage=stage, kind=Kind.TIMEOUT, text=text)
     if error.code in _TLS:
-        return Failure(stage=Stage.TLS, kind=Kind.TLS, text=text)
-    if error.code in _UNREACHABLE and stage is Stage.CONNECT:
+        return Failure(stage=Phase.TLS, kind=Kind.TLS, text=text)
+    if error.code in _UNREACHABLE and stage is Phase.CONNECT:
         return Failure(stage=stage, kind=Kind.REFUSED, text=text)
     return Failure(stage=stage, kind=Kind.DISCONNECTED, text=text)
 
@@ -81,7 +94,14 @@ def failure_of(error: MailError, *, at_least: Stage = Stage.CONNECT) -> Failure:
 def _recipient(reply: RecipientResult) -> RecipientOutcome:
     if reply.accepted:
         return RecipientOutcome(reply.recipient, None)
-    failure = _reply_failure(Stage.RCPT, reply.reply_code, reply.enhanced_code, reply.text)
+    failure = _reply_failure(
+        Phase.RCPT,
+        reply.reply_code,
+        reply.enhanced_code,
+        reply.text,
+        reason=reply.code,
+        retry_after=reply.retry_after,
+    )
     return RecipientOutcome(reply.recipient, failure)
 
 
@@ -105,11 +125,10 @@ class AccountConnection:
         transport = smtp.SmtpSession(endpoint, timeout=timeout)
         try:
             await transport.open()
-            capabilities = await transport.hello()
-            # Cleartext (loopback only, e.g. ProtonMail Bridge): AUTH only if the server offers it.
-            offered = endpoint.security is not Security.NONE or capabilities.auth_mechanisms
-            if endpoint.password and offered:
-                await transport.login()
+            await transport.hello()
+            # Always AUTH, unless the account explicitly says "no authentication" (the
+            # transport allows that only under the single-user egress policy).
+            await transport.login()
         except MailError as exc:
             await transport.aclose()
             raise SmtpFailure(failure_of(exc)) from None
@@ -141,7 +160,7 @@ class AccountConnection:
                 message, sender=sender, recipients=recipients, before_data=go_on
             )
         except MailError as exc:
-            raise SmtpFailure(failure_of(exc, at_least=Stage.MAIL)) from None
+            raise SmtpFailure(failure_of(exc, at_least=Phase.MAIL)) from None
         self.last_used = time.monotonic()
         if (
             result.stage
@@ -149,8 +168,14 @@ class AccountConnection:
             and not result.reply.accepted
         ):
             reply = result.reply
-            stage = _STAGES[result.stage]
-            failure = _reply_failure(stage, reply.reply_code, reply.enhanced_code, reply.text)
+            failure = _reply_failure(
+                phase_of(result.stage),
+                reply.reply_code,
+                reply.enhanced_code,
+                reply.text,
+                reason=reply.code,
+                retry_after=reply.retry_after,
+            )
             raise SmtpFailure(failure)
         return [_recipient(r) for r in result.recipients]
 

@@ -1,9 +1,10 @@
 """What to do after an SMTP failure: the sending policy, as data and one decision function.
 
-A failure is a value (:class:`Failure`: stage, reply code, enhanced code, text). The decision
-classifies a reply with the shared classifier (:mod:`fluenzr.mail.reply_codes`: enhanced code
-first, then reply code and stage, then the providers' wording for limits) and maps the taxonomy
-code to an action.
+A failure is a value (:class:`Failure`: stage, reply code, enhanced code, text). A reply is
+classified once, in the transport (:mod:`fluenzr.mail.reply_codes`: enhanced code first, then
+reply code and stage, then the providers' wording for limits); the failure carries that taxonomy
+code (``reason``) and retry hint, and the decision maps them to an action without reading the
+text again.
 
 Actions:
 - ``pause``: the whole account stops (provider limit: until a resume time; authentication,
@@ -23,10 +24,12 @@ from enum import StrEnum
 
 from fluenzr.error_codes import kind
 from fluenzr.mail import reply_codes
-from fluenzr.mail.reply_codes import classify_reply
 
 
-class Stage(StrEnum):
+class Phase(StrEnum):
+    """Where in a transaction a failure came, as the policy sees it (coarser than the transport's
+    :class:`fluenzr.mail.reply_codes.Stage`, see :func:`phase_of`)."""
+
     CONNECT = "connect"
     TLS = "tls"
     AUTH = "auth"
@@ -52,11 +55,13 @@ class Action(StrEnum):
 
 @dataclass(frozen=True)
 class Failure:
-    stage: Stage
+    stage: Phase
     kind: Kind
     code: int | None = None
     enhanced: str | None = None
     text: str = ""
+    reason: str | None = None  # a reply's taxonomy code, from the transport's classification
+    retry_after: int | None = None  # seconds, when the server said when to try again
 
     @property
     def detail(self) -> str:
@@ -71,15 +76,25 @@ class Decision:
     retry_after: timedelta | None = None
 
 
-# Our stage → the classifier's stage (sending counts DATA and the final dot as one stage).
-_STAGES = {
-    Stage.CONNECT: reply_codes.Stage.GREETING,
-    Stage.TLS: reply_codes.Stage.STARTTLS,
-    Stage.AUTH: reply_codes.Stage.AUTH,
-    Stage.MAIL: reply_codes.Stage.MAIL,
-    Stage.RCPT: reply_codes.Stage.RCPT,
-    Stage.DATA: reply_codes.Stage.MESSAGE,
+# The transport's dialogue stage → the policy's phase (DATA and the final dot are one phase):
+# the one mapping between the two.
+_PHASES: dict[str, Phase] = {
+    reply_codes.Stage.GREETING: Phase.CONNECT,
+    reply_codes.Stage.EHLO: Phase.CONNECT,
+    reply_codes.Stage.STARTTLS: Phase.TLS,
+    reply_codes.Stage.AUTH: Phase.AUTH,
+    reply_codes.Stage.MAIL: Phase.MAIL,
+    reply_codes.Stage.RCPT: Phase.RCPT,
+    reply_codes.Stage.DATA: Phase.DATA,
+    reply_codes.Stage.MESSAGE: Phase.DATA,
 }
+
+
+def phase_of(stage: str) -> Phase:
+    """The phase of a transport stage (``MailError.params["stage"]``); unknown: connecting."""
+    return _PHASES.get(stage, Phase.CONNECT)
+
+
 # Account-wide and permanent: every later message would fail the same way, so the account
 # pauses until a person fixes it (new credentials or a manual resume) instead of burning
 # through its queue.
@@ -102,26 +117,24 @@ def _connection(failure: Failure) -> Decision:
         Kind.DISCONNECTED: "connection_lost",
     }.get(failure.kind, "connection_failed")
     # Once DATA has started only this message is retried; before, the account backs off.
-    action = Action.DEFER if failure.stage is Stage.DATA else Action.BACKOFF
+    action = Action.DEFER if failure.stage is Phase.DATA else Action.BACKOFF
     return Decision(action, reason)
 
 
 def decide(failure: Failure) -> Decision:
-    """The action for one failure, from the shared reply classifier (fluenzr.diagnose)."""
-    if failure.kind is not Kind.REPLY or failure.code is None:
+    """The action for one failure, from the transport's classification of the reply."""
+    if failure.kind is not Kind.REPLY or failure.code is None or failure.reason is None:
         return _connection(failure)
-    text = f"{failure.enhanced} {failure.text}" if failure.enhanced else failure.text
-    found = classify_reply(_STAGES[failure.stage], failure.code, text)
-    code = found.code
-    after = timedelta(seconds=found.retry_after) if found.retry_after else None
+    code = failure.reason
+    after = timedelta(seconds=failure.retry_after) if failure.retry_after else None
     if code in ("sending_limit", "auth_throttled"):
         return Decision(Action.PAUSE, "sending_limit", after)
     if code in _STOP_ACCOUNT:
         return Decision(Action.PAUSE, "auth_failed" if code.startswith("auth") else code)
     if code in ("server_unavailable", "unexpected_reply") or failure.stage in (
-        Stage.CONNECT,
-        Stage.TLS,
-        Stage.AUTH,
+        Phase.CONNECT,
+        Phase.TLS,
+        Phase.AUTH,
     ):
         return Decision(Action.BACKOFF, code, after)
     if kind(code).retryable or failure.code < 500:

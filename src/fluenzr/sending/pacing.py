@@ -77,7 +77,7 @@ class Counters:
 
 
 @dataclass(frozen=True)
-class Decision:
+class Allowance:
     allowed: int  # how many messages may start now
     wait_until: datetime | None  # when to look again if allowed == 0
     reason: str | None  # daily_cap | hourly_cap | window | spacing
@@ -117,24 +117,24 @@ def _next_local(now: datetime, tz: ZoneInfo, *, hours: int = 0, days: int = 0) -
     return local.replace(minute=0, second=0, microsecond=0) + timedelta(hours=hours)
 
 
-def decide(limits: Limits, counters: Counters, now: datetime) -> Decision:
+def decide(limits: Limits, counters: Counters, now: datetime) -> Allowance:
     """How many messages may start now (``counters`` already rolled over by :func:`current`)."""
     tz = ZoneInfo(limits.timezone)
     if limits.window is not None:
         opens = limits.window.next_open(now, tz)
         if opens is not None:
-            return Decision(0, opens, "window")
+            return Allowance(0, opens, "window")
     if counters.next_send_at is not None and counters.next_send_at > now:
-        return Decision(0, counters.next_send_at, "spacing")
+        return Allowance(0, counters.next_send_at, "spacing")
     today = now.astimezone(tz).date()
     left_day = daily_cap(limits, today) - counters.day_count
     if left_day <= 0:
-        return Decision(0, _next_local(now, tz, days=1), "daily_cap")
+        return Allowance(0, _next_local(now, tz, days=1), "daily_cap")
     left_hour = limits.hourly - counters.hour_count
     if left_hour <= 0:
-        return Decision(0, _next_local(now, tz, hours=1), "hourly_cap")
+        return Allowance(0, _next_local(now, tz, hours=1), "hourly_cap")
     batch = MAX_BATCH if limits.max_interval <= 0 else 1
-    return Decision(min(left_day, left_hour, batch), None, None)
+    return Allowance(min(left_day, left_hour, batch), None, None)
 
 
 def spacing(limits: Limits, rng: random.Random | None = None) -> timedelta:

@@ -20,11 +20,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fluenzr.errors import VaultError
 from fluenzr.mail.mime import with_date
 from fluenzr.sending import leases, message_records, pacing, pauses, suppression
 from fluenzr.sending.account_connection import RecipientOutcome, SmtpFailure
 from fluenzr.sending.connections import Connections
-from fluenzr.sending.failure_policy import Action, Decision, Failure, Kind, Stage, decide
+from fluenzr.sending.failure_policy import Action, Decision, Failure, Kind, Phase, decide
 from fluenzr.sending.writer import StateWriter
 from fluenzr.storage.account_pausing import pause_account
 from fluenzr.storage.base import aware
@@ -43,7 +44,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Job:
+class OutboxJob:
     """What one message needs on the wire, read with its batch in one short transaction."""
 
     outbox_id: int
@@ -61,7 +62,8 @@ class Batch:
     timezone: str
     copy: bool
     credentials_changed_at: datetime | None
-    jobs: list[Job]
+    jobs: list[OutboxJob]
+    endpoint: tuple[object, ...] = ()  # what the credentials are bound to, as the row says now
 
 
 class BatchSender:
@@ -112,7 +114,7 @@ class BatchSender:
                 session, workspace_id=account.workspace_id, emails=everyone
             )
             jobs = [
-                Job(
+                OutboxJob(
                     outbox_id=row.id,
                     workspace_id=row.workspace_id,
                     message_id=row.message_id,
@@ -129,6 +131,7 @@ class BatchSender:
                 copy=bool(account.imap_host),
                 credentials_changed_at=aware(account.credentials_changed_at),
                 jobs=jobs,
+                endpoint=endpoint_of(account),
             )
 
     async def run(self, claim: leases.Claim, *, stop: asyncio.Event) -> None:
@@ -160,7 +163,7 @@ class BatchSender:
                 if gone:  # cancelled since the claim: their slots go back
                     leases.refund_slots(session, account_id=claim.account_id, count=gone)
 
-    async def send_one(self, batch: Batch, job: Job) -> bool:
+    async def send_one(self, batch: Batch, job: OutboxJob) -> bool:
         """Send one message. False when the account must stop (pause or backoff)."""
         if job.suppressed and self._drop_suppressed(job, batch.account_id):
             return True
@@ -183,6 +186,14 @@ class BatchSender:
 
         try:
             outcome = await self._attempt(job, batch, mime, before_data)
+        except VaultError as exc:
+            if exc.code not in pauses.UNTIL_FIXED:
+                raise  # a key problem of the installation, not of this account
+            # The stored password cannot be used for this server (changed since it was entered,
+            # or never bound): nothing was sent anywhere; the account waits for the password.
+            self._credentials_refused(job, batch.account_id, exc)
+            await self.connections.drop(batch.account_id)
+            return False
         except SmtpFailure as exc:
             keep_going = self._failed(
                 job, batch.account_id, exc.failure, data_started=bool(started)
@@ -201,7 +212,7 @@ class BatchSender:
         self._refused(job, batch.account_id, outcome)
         return True
 
-    def _delivered(self, batch: Batch, job: Job, outcome: Sequence[RecipientOutcome]) -> None:
+    def _delivered(self, batch: Batch, job: OutboxJob, outcome: Sequence[RecipientOutcome]) -> None:
         accepted = [r.email for r in outcome if r.failure is None]
         partial = len(accepted) < len(outcome)
         if partial:
@@ -223,7 +234,7 @@ class BatchSender:
         )
         self._backoff_reset = True
 
-    def _drop_suppressed(self, job: Job, account_id: int) -> bool:
+    def _drop_suppressed(self, job: OutboxJob, account_id: int) -> bool:
         """Fail recipients suppressed since enqueue; True when nobody is left to send to."""
         with transaction(self.ctx.sessions) as session:
             row = session.get(OutboxMessage, job.outbox_id)
@@ -236,25 +247,27 @@ class BatchSender:
             return gone
 
     async def _attempt(
-        self, job: Job, batch: Batch, mime: bytes, before_data: Callable[[], Awaitable[bool]]
+        self, job: OutboxJob, batch: Batch, mime: bytes, before_data: Callable[[], Awaitable[bool]]
     ) -> list[RecipientOutcome]:
         for retry in (True, False):
             smtp, reused = await self.connections.get(
-                batch.account_id, changed_at=batch.credentials_changed_at
+                batch.account_id, changed_at=batch.credentials_changed_at, endpoint=batch.endpoint
             )
             try:
                 return await smtp.send(
                     mime, sender=job.sender, recipients=job.recipients, before_data=before_data
                 )
             except SmtpFailure as exc:
-                stale = exc.failure.stage is Stage.MAIL and exc.failure.kind is not Kind.REPLY
+                stale = exc.failure.stage is Phase.MAIL and exc.failure.kind is not Kind.REPLY
                 if exc.failure.kind is not Kind.REPLY or exc.failure.code == 421:
                     await self.connections.drop(batch.account_id)
                 if not (retry and reused and stale):
                     raise
         raise AssertionError("unreachable")
 
-    def _refused(self, job: Job, account_id: int, outcome: Sequence[RecipientOutcome]) -> None:
+    def _refused(
+        self, job: OutboxJob, account_id: int, outcome: Sequence[RecipientOutcome]
+    ) -> None:
         """No DATA: every recipient was refused, or one only for now (then retry them all)."""
         now = self.ctx.clock.now()
         with transaction(self.ctx.sessions) as session:
@@ -276,7 +289,22 @@ class BatchSender:
                 results=outcome,
             )
 
-    def _failed(self, job: Job, account_id: int, failure: Failure, *, data_started: bool) -> bool:
+    def _credentials_refused(self, job: OutboxJob, account_id: int, exc: VaultError) -> None:
+        now = self.ctx.clock.now()
+        log.info("account %s: credentials refused (%s)", account_id, exc.code)
+        with transaction(self.ctx.sessions) as session:
+            row = session.get(OutboxMessage, job.outbox_id)
+            account = session.get(Account, account_id)
+            assert row is not None
+            assert account is not None
+            leases.refund_slots(session, account_id=account_id, count=1)
+            _requeue(row, now=now)
+            error = {"code": exc.code, "field": exc.params.get("field"), "stage": "credentials"}
+            pause_account(session, account, reason=exc.code, now=now, until=None, error=error)
+
+    def _failed(
+        self, job: OutboxJob, account_id: int, failure: Failure, *, data_started: bool
+    ) -> bool:
         decision = decide(failure)
         now = self.ctx.clock.now()
         log.info("outbox %s: %s (%s)", job.outbox_id, decision.reason, failure.detail)
@@ -299,6 +327,24 @@ class BatchSender:
             _requeue(row, now=now)
             _stop_account(session, account, decision, failure, now=now)
         return False
+
+
+def endpoint_of(account: Account) -> tuple[object, ...]:
+    """Every value a password is bound to: opened credentials are reused only while equal."""
+    return (
+        account.smtp_host,
+        account.smtp_port,
+        account.smtp_security,
+        account.smtp_username,
+        account.imap_host,
+        account.imap_port,
+        account.imap_security,
+        account.imap_username,
+        account.pin_sha256,
+        account.smtp_ca_pem,
+        account.imap_ca_pem,
+        account.provider,
+    )
 
 
 def _requeue(row: OutboxMessage, *, now: datetime) -> None:

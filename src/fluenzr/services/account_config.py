@@ -8,7 +8,7 @@ from typing import Any
 from fluenzr.core.endpoints import Security
 from fluenzr.core.secret import Secret
 from fluenzr.presets.catalogue import Preset, get_preset, match_preset
-from fluenzr.services import account_rules as rules
+from fluenzr.services import account_rules
 
 
 @dataclass(frozen=True)
@@ -28,8 +28,11 @@ class AccountInput:
     imap_security: str | None = None
     imap_username: str | None = None
     imap_password: Secret | None = None
-    ca_file: str | None = None
+    smtp_ca_pem: str | None = None
+    imap_ca_pem: str | None = None
     pin_sha256: str | None = None
+    # False only when the user explicitly chose "no authentication" (a local relay).
+    smtp_auth: bool = True
     daily_limit: int | None = None
     hourly_limit: int | None = None
     min_interval: int | None = None
@@ -41,7 +44,7 @@ class AccountInput:
         known = {f.name for f in fields(self)}
         unknown = set(changes) - known
         if unknown:
-            raise rules.invalid("field_unknown", sorted(unknown)[0])
+            raise account_rules.invalid("field_unknown", sorted(unknown)[0])
         return replace(self, **changes)
 
 
@@ -60,8 +63,10 @@ class AccountConfig:
     imap_port: int | None
     imap_security: Security | None
     imap_username: str | None
-    ca_file: str | None
+    smtp_ca_pem: str | None
+    imap_ca_pem: str | None
     pin_sha256: str | None
+    smtp_auth: bool
     limits: dict[str, int]
     timezone: str | None
 
@@ -72,15 +77,15 @@ def _smtp_port_security(data: AccountInput, preset: Preset | None) -> tuple[int,
         data.smtp_port if data.smtp_port is not None else (preset.smtp_port if preset else None)
     )
     if port_value is not None:
-        number = rules.port(port_value, field="smtp_port")
+        number = account_rules.port(port_value, field="smtp_port")
         mode = (
-            rules.security(sec_text, field="smtp_security")
+            account_rules.security(sec_text, field="smtp_security")
             if sec_text
-            else rules.PORT_SECURITY.get(number, Security.STARTTLS)
+            else account_rules.PORT_SECURITY.get(number, Security.STARTTLS)
         )
         return number, mode
-    mode = rules.security(sec_text or "starttls", field="smtp_security")
-    return rules.DEFAULT_SMTP_PORT[mode], mode
+    mode = account_rules.security(sec_text or "starttls", field="smtp_security")
+    return account_rules.DEFAULT_SMTP_PORT[mode], mode
 
 
 def _imap(data: AccountInput, preset: Preset | None, *, force: bool) -> tuple[Any, ...]:
@@ -91,21 +96,21 @@ def _imap(data: AccountInput, preset: Preset | None, *, force: bool) -> tuple[An
         host_text = preset.imap_host
     if not host_text:
         return None, None, None, None
-    host = rules.host(host_text, field="imap_host")
+    host = account_rules.host(host_text, field="imap_host")
     sec_text = data.imap_security or (preset.imap_security if preset else None)
     if data.imap_port or (preset and preset.imap_port):
-        number = rules.port(
+        number = account_rules.port(
             data.imap_port or (preset.imap_port if preset else None), field="imap_port"
         )
         mode = (
-            rules.security(sec_text, field="imap_security")
+            account_rules.security(sec_text, field="imap_security")
             if sec_text
-            else rules.PORT_SECURITY.get(number, Security.SSL)
+            else account_rules.PORT_SECURITY.get(number, Security.SSL)
         )
     else:
-        mode = rules.security(sec_text or "ssl", field="imap_security")
-        number = rules.DEFAULT_IMAP_PORT[mode]
-    rules.port_security(number, mode, host_name=host, field="imap_security", force=force)
+        mode = account_rules.security(sec_text or "ssl", field="imap_security")
+        number = account_rules.DEFAULT_IMAP_PORT[mode]
+    account_rules.port_security(number, mode, host_name=host, field="imap_security", force=force)
     username = (data.imap_username or "").strip() or None
     return host, number, mode, username
 
@@ -119,7 +124,7 @@ def _limits(data: AccountInput) -> dict[str, int]:
         "max_interval": (0, 86_400),
     }
     for name, (low, high) in checks.items():
-        value = rules.limit(getattr(data, name), field=name, minimum=low, maximum=high)
+        value = account_rules.limit(getattr(data, name), field=name, minimum=low, maximum=high)
         if value is not None:
             out[name] = value
     return out
@@ -127,18 +132,22 @@ def _limits(data: AccountInput) -> dict[str, int]:
 
 def resolve(data: AccountInput) -> AccountConfig:
     """Validate everything and fill defaults from the preset; the first fault raises."""
-    address = rules.email(data.email)
+    address = account_rules.email(data.email)
     preset = get_preset(data.preset) if data.preset else None
     if preset and preset.is_custom:
         preset = None
-    host = rules.host(data.smtp_host or (preset.smtp_host if preset else None), field="smtp_host")
+    host = account_rules.host(
+        data.smtp_host or (preset.smtp_host if preset else None), field="smtp_host"
+    )
     number, mode = _smtp_port_security(data, preset)
-    rules.port_security(number, mode, host_name=host, field="smtp_security", force=data.force)
+    account_rules.port_security(
+        number, mode, host_name=host, field="smtp_security", force=data.force
+    )
     imap_host, imap_port, imap_security, imap_username = _imap(data, preset, force=data.force)
     matched = preset or match_preset(address.rsplit("@", 1)[1])
     return AccountConfig(
         email=address,
-        display_name=rules.display_name(data.display_name),
+        display_name=account_rules.display_name(data.display_name),
         provider=matched.key if matched else "custom",
         smtp_host=host,
         smtp_port=number,
@@ -148,8 +157,12 @@ def resolve(data: AccountInput) -> AccountConfig:
         imap_port=imap_port,
         imap_security=imap_security,
         imap_username=imap_username,
-        ca_file=rules.ca_file(data.ca_file),
-        pin_sha256=rules.pin(data.pin_sha256),
+        smtp_ca_pem=account_rules.ca_pem(data.smtp_ca_pem, field="smtp_ca_pem"),
+        imap_ca_pem=account_rules.ca_pem(data.imap_ca_pem, field="imap_ca_pem")
+        if imap_host
+        else None,
+        smtp_auth=bool(data.smtp_auth),
+        pin_sha256=account_rules.pin(data.pin_sha256),
         limits=_limits(data),
-        timezone=rules.timezone(data.timezone),
+        timezone=account_rules.timezone(data.timezone),
     )

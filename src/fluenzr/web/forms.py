@@ -11,7 +11,7 @@ from typing import Any
 from fluenzr.core.secret import Secret
 from fluenzr.errors import ValidationError
 from fluenzr.presets.catalogue import Preset, get_preset
-from fluenzr.services import account_rules as rules
+from fluenzr.services import account_rules
 from fluenzr.services.account_config import AccountInput
 
 # The seed page's order: Email, Nombre visible, Servidor SMTP, Puerto, Nombre de usuario,
@@ -28,9 +28,12 @@ TEXT_FIELDS = (
     "imap_port",
     "imap_security",
     "imap_username",
-    "ca_file",
+    "smtp_ca_pem",
+    "imap_ca_pem",
     "pin_sha256",
 )
+# PEM text may be long; one byte over the cap keeps "too large" distinguishable from "cut".
+PEM_FIELDS = frozenset({"smtp_ca_pem", "imap_ca_pem"})
 LIMIT_FIELDS = ("daily_limit", "hourly_limit", "min_interval", "max_interval", "timezone")
 # Error ``field`` names that differ from the form's input names.
 FIELD_ALIASES = {"name": "display_name", "password": "password", "preset": "preset"}
@@ -44,13 +47,14 @@ def text(form: Any, name: str, limit: int = 4096) -> str:
 
 # Fields checked one by one as the user leaves them (same rules, so same messages, as the API).
 LIVE_CHECKS: dict[str, Any] = {
-    "display_name": lambda v: rules.display_name(v),
-    "smtp_host": lambda v: rules.host(v, field="smtp_host"),
-    "smtp_port": lambda v: rules.port(v, field="smtp_port") if v else None,
-    "imap_host": lambda v: rules.host(v, field="imap_host") if v else None,
-    "imap_port": lambda v: rules.port(v, field="imap_port") if v else None,
-    "ca_file": lambda v: rules.ca_file(v),
-    "pin_sha256": lambda v: rules.pin(v),
+    "display_name": lambda v: account_rules.display_name(v),
+    "smtp_host": lambda v: account_rules.host(v, field="smtp_host"),
+    "smtp_port": lambda v: account_rules.port(v, field="smtp_port") if v else None,
+    "imap_host": lambda v: account_rules.host(v, field="imap_host") if v else None,
+    "imap_port": lambda v: account_rules.port(v, field="imap_port") if v else None,
+    "smtp_ca_pem": lambda v: account_rules.ca_pem(v, field="smtp_ca_pem"),
+    "imap_ca_pem": lambda v: account_rules.ca_pem(v, field="imap_ca_pem"),
+    "pin_sha256": lambda v: account_rules.pin(v),
 }
 
 
@@ -67,11 +71,16 @@ def check_field(name: str, value: str) -> ValidationError | None:
 
 
 def values_of(form: Any) -> dict[str, str]:
-    return {name: text(form, name) for name in (*TEXT_FIELDS, *LIMIT_FIELDS)}
+    values = {
+        name: text(form, name, account_rules.CA_PEM_MAX_BYTES + 1 if name in PEM_FIELDS else 4096)
+        for name in (*TEXT_FIELDS, *LIMIT_FIELDS)
+    }
+    values["no_auth"] = "1" if form.get("no_auth") == "1" else ""
+    return values
 
 
 def _port(value: str, field: str) -> int | None:
-    return rules.port(value, field=field) if value else None
+    return account_rules.port(value, field=field) if value else None
 
 
 def _int(value: str, field: str) -> int | None:
@@ -80,7 +89,7 @@ def _int(value: str, field: str) -> int | None:
     try:
         return int(value)
     except ValueError:
-        raise rules.invalid(
+        raise account_rules.invalid(
             "limit_invalid", field, minimum=0, maximum=100000, value=value
         ) from None
 
@@ -105,8 +114,10 @@ def to_input(form: Any) -> AccountInput:
         imap_password=(
             Secret(imap_password) if isinstance(imap_password, str) and imap_password else None
         ),
-        ca_file=v["ca_file"] or None,
+        smtp_ca_pem=v["smtp_ca_pem"] or None,
+        imap_ca_pem=v["imap_ca_pem"] or None,
         pin_sha256=v["pin_sha256"] or None,
+        smtp_auth=v["no_auth"] != "1",
         force=form.get("force") == "1",
     )
 
@@ -132,7 +143,7 @@ def window_of(form: Any) -> dict[str, Any] | None:
         try:
             days.append(int(value))
         except (TypeError, ValueError):
-            raise rules.invalid("window_days_invalid", "days") from None
+            raise account_rules.invalid("window_days_invalid", "days") from None
     return {"days": days, "start": text(form, "start", 8), "end": text(form, "end", 8)}
 
 

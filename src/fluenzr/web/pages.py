@@ -14,25 +14,32 @@ from fluenzr.errors import FluenzrError
 from fluenzr.http.deps import SESSION_COOKIE, get_ctx
 from fluenzr.i18n import normalise_language
 from fluenzr.services import tokens, users
-from fluenzr.services.tokens import Principal
-from fluenzr.web import account_edit, account_pages, activity_pages, workspace_pages
-from fluenzr.web.deps import CsrfForm, MaybeUser, PageUser, PreCsrfForm, page
+from fluenzr.web import (
+    account_edit,
+    account_pages,
+    activity_pages,
+    invitation_pages,
+    workspace_pages,
+)
 from fluenzr.web.render import error_text, render
 from fluenzr.web.session import (
     PRE_CSRF_COOKIE,
     check_csrf,
     lang_of,
+    login_redirect,
+    login_response,
     pre_csrf,
+    principal,
     safe_next,
     set_lang,
     set_pre_csrf,
-    set_session,
 )
 
 router = APIRouter(include_in_schema=False)
 router.include_router(account_edit.router)
 router.include_router(account_pages.router)
 router.include_router(workspace_pages.router)
+router.include_router(invitation_pages.router)
 router.include_router(activity_pages.router)
 
 
@@ -46,7 +53,9 @@ def _text(form: Any, name: str, limit: int = 320) -> str:
 
 
 @router.get("/")
-def home(_who: PageUser) -> Response:
+def home(request: Request) -> Response:
+    if principal(request) is None:
+        return login_redirect(request)
     return RedirectResponse("/accounts", status_code=303)
 
 
@@ -66,21 +75,17 @@ def setup_form(request: Request) -> Response:
     return _auth_page(request, "setup.html", values={}, error=None)
 
 
-async def _login_then(request: Request, user_id: int) -> Response:
-    ctx = get_ctx(request)
-    spaces = await run_in_threadpool(users.workspaces_of, ctx, user_id)
-    cookie, _csrf = await run_in_threadpool(
-        tokens.start_session, ctx, user_id=user_id, workspace_id=spaces[0].id
+async def _login_then(request: Request, user_id: int, target: str = "/accounts") -> Response:
+    return await run_in_threadpool(
+        functools.partial(login_response, request, user_id=user_id, target=target)
     )
-    response = RedirectResponse("/accounts", status_code=303)
-    set_session(request, response, cookie.reveal())
-    response.delete_cookie(PRE_CSRF_COOKIE, path="/")
-    return response
 
 
 @router.post("/setup")
-async def setup_submit(request: Request, form: PreCsrfForm) -> Response:
+async def setup_submit(request: Request) -> Response:
     ctx = get_ctx(request)
+    form = await request.form()
+    check_csrf(form.get("csrf"), request.cookies.get(PRE_CSRF_COOKIE))
     values = {"email": _text(form, "email"), "name": _text(form, "name", 200)}
     try:
         user = await run_in_threadpool(
@@ -108,13 +113,21 @@ async def setup_submit(request: Request, form: PreCsrfForm) -> Response:
 def login_form(request: Request) -> Response:
     if users.needs_setup(get_ctx(request)):
         return RedirectResponse("/setup", status_code=303)
-    return _auth_page(request, "login.html", values={}, error=None)
+    return _auth_page(
+        request,
+        "login.html",
+        values={"next": safe_next(request.query_params.get("next"))},
+        error=None,
+    )
 
 
 @router.post("/login")
-async def login_submit(request: Request, form: PreCsrfForm) -> Response:
+async def login_submit(request: Request) -> Response:
     ctx = get_ctx(request)
+    form = await request.form()
+    check_csrf(form.get("csrf"), request.cookies.get(PRE_CSRF_COOKIE))
     email = _text(form, "email")
+    target = safe_next(_text(form, "next", 500))
     try:
         user = await run_in_threadpool(
             lambda: users.authenticate(
@@ -129,15 +142,15 @@ async def login_submit(request: Request, form: PreCsrfForm) -> Response:
             request,
             "login.html",
             status=error.http_status,
-            values={"email": email},
+            values={"email": email, "next": target},
             error=error_text(error, lang_of(request)),
         )
-    return await _login_then(request, user.id)
+    return await _login_then(request, user.id, target)
 
 
 @router.post("/logout")
-async def logout(request: Request, who: MaybeUser) -> Response:
-    """Signing out without a session just goes to the login page; with one, the token counts."""
+async def logout(request: Request) -> Response:
+    who = await run_in_threadpool(principal, request)
     form = await request.form()
     if who is not None:
         check_csrf(form.get("csrf"), who.csrf_token)
@@ -159,42 +172,62 @@ def switch_language(request: Request, code: str, next: str | None = None) -> Res
 
 
 @router.post("/workspace")
-async def switch_workspace(request: Request, who: PageUser, form: CsrfForm) -> Response:
+async def switch_workspace(request: Request) -> Response:
+    who = await run_in_threadpool(principal, request)
+    if who is None:
+        return login_redirect(request)
+    form = await request.form()
+    check_csrf(form.get("csrf"), who.csrf_token)
     try:
         workspace_id = int(_text(form, "workspace_id", 12))
     except ValueError:
         workspace_id = 0
+    ctx = get_ctx(request)
     await run_in_threadpool(
         lambda: tokens.switch_workspace(
-            get_ctx(request),
+            ctx,
             cookie=request.cookies[SESSION_COOKIE],
             user_id=who.user_id,
             workspace_id=workspace_id,
         )
     )
+    # The next login opens this workspace again.
+    await run_in_threadpool(
+        lambda: users.remember_workspace(ctx, user_id=who.user_id, workspace_id=workspace_id)
+    )
     return RedirectResponse("/accounts", status_code=303)
 
 
 @router.get("/settings/tokens")
-def tokens_page(request: Request, who: PageUser) -> Response:
+def tokens_page(request: Request) -> Response:
+    who = principal(request)
+    if who is None:
+        return login_redirect(request)
     return _tokens_view(request, who, created=None)
 
 
-def _tokens_view(
-    request: Request, who: Principal, *, created: str | None, error: Any = None
-) -> Response:
-    return page(
+def _tokens_view(request: Request, who: Any, *, created: str | None, error: Any = None) -> Response:
+    ctx = get_ctx(request)
+    return render(
         request,
-        who,
         "tokens.html",
-        tokens=tokens.list_tokens(get_ctx(request), user_id=who.user_id),
+        lang=lang_of(request),
+        user=who,
+        csrf=who.csrf_token,
+        workspaces=users.workspaces_of(ctx, who.user_id),
+        tokens=tokens.list_tokens(ctx, user_id=who.user_id),
         created=created,
         error=error,
     )
 
 
 @router.post("/settings/tokens")
-async def tokens_create(request: Request, who: PageUser, form: CsrfForm) -> Response:
+async def tokens_create(request: Request) -> Response:
+    who = await run_in_threadpool(principal, request)
+    if who is None:
+        return login_redirect(request)
+    form = await request.form()
+    check_csrf(form.get("csrf"), who.csrf_token)
     try:
         _view, secret = await run_in_threadpool(
             lambda: tokens.create_token(
@@ -216,7 +249,12 @@ async def tokens_create(request: Request, who: PageUser, form: CsrfForm) -> Resp
 
 
 @router.post("/settings/tokens/{token_id}/revoke")
-async def tokens_revoke(request: Request, token_id: int, who: PageUser, _: CsrfForm) -> Response:
+async def tokens_revoke(request: Request, token_id: int) -> Response:
+    who = await run_in_threadpool(principal, request)
+    if who is None:
+        return login_redirect(request)
+    form = await request.form()
+    check_csrf(form.get("csrf"), who.csrf_token)
     await run_in_threadpool(
         lambda: tokens.revoke_token(get_ctx(request), user_id=who.user_id, token_id=token_id)
     )

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from fluenzr.api.schemas import AccountCreate, AccountUpdate, Id, ProbarRequest
 from fluenzr.http.deps import CtxDep, WorkspaceDep
-from fluenzr.services import accounts, jobs, send_window
+from fluenzr.services import account_status, accounts, jobs, send_window
 from fluenzr.services.account_views import AccountView
 from fluenzr.services.jobs import JobView
 
@@ -78,8 +78,6 @@ def pause_account(
     account_id: Id, ctx: CtxDep, workspace: WorkspaceDep, body: PauseRequest | None = None
 ) -> AccountView:
     """Stop sending from this account; queued mail waits."""
-    from fluenzr.services import account_status
-
     until = body.until if body else None
     return account_status.pause(ctx, workspace_id=workspace, account_id=account_id, until=until)
 
@@ -87,8 +85,6 @@ def pause_account(
 @router.post("/{account_id}/resume", response_model=AccountView)
 def resume_account(account_id: Id, ctx: CtxDep, workspace: WorkspaceDep) -> AccountView:
     """Lift any pause (manual, provider limit, authentication failure)."""
-    from fluenzr.services import account_status
-
     return account_status.resume(ctx, workspace_id=workspace, account_id=account_id)
 
 
