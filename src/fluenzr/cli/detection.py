@@ -11,6 +11,7 @@ from rich.markup import escape
 from fluenzr.cli.output import console, handled, print_json, table
 from fluenzr.cli.state import STATE
 from fluenzr.detection.message_kinds import Classification, classify_bytes
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import ValidationError
 from fluenzr.i18n import translate
 from fluenzr.services import events_query
@@ -25,12 +26,12 @@ def _read(path: Path) -> bytes:
     try:
         if path.stat().st_size > MAX_FILE:
             raise ValidationError(
-                "classify_file_too_large", params={"field": "file", "path": str(path)}
+                ErrorCode.CLASSIFY_FILE_TOO_LARGE, params={"field": "file", "path": str(path)}
             )
         return path.read_bytes()
     except OSError as exc:
         raise ValidationError(
-            "classify_file_unreadable",
+            ErrorCode.CLASSIFY_FILE_UNREADABLE,
             params={"field": "file", "path": str(path)},
             detail=exc.strerror or str(exc),
         ) from None

@@ -10,6 +10,7 @@ import typer
 from fluenzr.cli.output import console, handled, print_json, table
 from fluenzr.cli.passwords import read_password
 from fluenzr.cli.state import STATE
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import ValidationError
 from fluenzr.i18n import translate
 from fluenzr.presets.catalogue import list_presets
@@ -142,7 +143,7 @@ def cmd_add(
     with handled(as_json=as_json):
         secret = read_password(from_stdin=password_stdin, env_var=password_env)
         if secret is None:
-            raise ValidationError("password_source_missing", params={"field": "password"})
+            raise ValidationError(ErrorCode.PASSWORD_SOURCE_MISSING, params={"field": "password"})
         imap_secret = read_password(
             from_stdin=False, env_var=imap_password_env, field="imap_password", prompt=False
         )

@@ -12,6 +12,7 @@ import typer
 
 from fluenzr.cli.output import console, handled, print_json, table
 from fluenzr.cli.state import STATE
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import ValidationError
 from fluenzr.i18n import translate
 from fluenzr.services import account_status, outbox
@@ -27,7 +28,8 @@ def _read(path: Path, *, field: str) -> str:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ValidationError(
-            "file_unreadable", params={"field": field, "path": str(path), "reason": str(exc)}
+            ErrorCode.FILE_UNREADABLE,
+            params={"field": field, "path": str(path), "reason": str(exc)},
         ) from None
 
 
@@ -37,7 +39,9 @@ def _datetime(value: str | None, *, field: str) -> datetime | None:
     try:
         return datetime.fromisoformat(value.strip())
     except ValueError:
-        raise ValidationError("datetime_invalid", params={"field": field, "value": value}) from None
+        raise ValidationError(
+            ErrorCode.DATETIME_INVALID, params={"field": field, "value": value}
+        ) from None
 
 
 def _headers(values: list[str]) -> list[tuple[str, str]]:
@@ -45,7 +49,9 @@ def _headers(values: list[str]) -> list[tuple[str, str]]:
     for item in values:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
-            raise ValidationError("header_format", params={"field": "header", "value": item})
+            raise ValidationError(
+                ErrorCode.HEADER_FORMAT, params={"field": "header", "value": item}
+            )
         out.append((name.strip(), value.strip()))
     return out
 
@@ -55,7 +61,7 @@ def _text(text: str | None, text_file: Path | None) -> str:
         return text
     if text is None and text_file is not None:
         return _read(text_file, field="text_file")
-    raise ValidationError("text_choice", params={"field": "text"})
+    raise ValidationError(ErrorCode.TEXT_CHOICE, params={"field": "text"})
 
 
 def cmd_send(
@@ -244,7 +250,7 @@ def cmd_worker(
 
     with handled():
         if only not in ("send", "detect", "all"):
-            raise ValidationError("only_invalid", params={"field": "only", "value": only})
+            raise ValidationError(ErrorCode.ONLY_INVALID, params={"field": "only", "value": only})
         app = STATE.app()
 
         async def main() -> None:

@@ -9,6 +9,7 @@ import typer
 from fluenzr.cli.output import console, handled, print_json, table
 from fluenzr.cli.state import STATE
 from fluenzr.core.secret import Secret
+from fluenzr.error_codes import ErrorCode
 from fluenzr.i18n import translate
 
 ServeRole = Literal["all", "web"]
@@ -36,7 +37,7 @@ def _serve(
         if role not in ("all", "web"):
             from fluenzr.errors import ValidationError
 
-            raise ValidationError("invalid_input", params={"field": "role"})
+            raise ValidationError(ErrorCode.INVALID_INPUT, params={"field": "role"})
         overrides = dict(STATE.overrides)
         if role == "web":
             overrides["vault_read_only"] = True

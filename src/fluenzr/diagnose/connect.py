@@ -13,6 +13,7 @@ import os
 import socket
 
 from fluenzr.core.endpoints import Endpoint
+from fluenzr.error_codes import IMAP_CODES, ErrorCode
 from fluenzr.errors import MailError, ValidationError, mail_error
 
 _UNREACHABLE = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL}
@@ -22,7 +23,9 @@ def check_ca_file(endpoint: Endpoint) -> None:
     """An account's CA file that vanished or is unreadable is bad input, not a server fault."""
     ca_file = endpoint.tls.ca_file
     if ca_file and not os.access(ca_file, os.R_OK):
-        raise ValidationError("ca_file_invalid", params={"field": "ca_file", "value": ca_file})
+        raise ValidationError(
+            ErrorCode.CA_FILE_INVALID, params={"field": "ca_file", "value": ca_file}
+        )
 
 
 def trust_label(endpoint: Endpoint) -> str:
@@ -32,18 +35,19 @@ def trust_label(endpoint: Endpoint) -> str:
     return "CA file" if endpoint.tls.ca_file else "system"
 
 
-def socket_error(endpoint: Endpoint, exc: OSError, *, prefix: str) -> MailError:
+def socket_error(endpoint: Endpoint, exc: OSError, *, imap: bool) -> MailError:
     params = {"host": endpoint.host, "port": endpoint.port}
     detail = exc.strerror or type(exc).__name__
+    code = ErrorCode.HOST_UNREACHABLE
     if isinstance(exc, ConnectionRefusedError):
-        return mail_error(f"{prefix}connection_refused", params=params, detail=detail)
-    if isinstance(exc, TimeoutError):
-        return mail_error(f"{prefix}timeout", params=params, detail="connect")
-    if exc.errno in _UNREACHABLE:
-        return mail_error(f"{prefix}host_unreachable", params=params, detail=detail)
-    if isinstance(exc, ConnectionError):
-        return mail_error(f"{prefix}server_disconnected", params=params, detail=detail)
-    return mail_error(f"{prefix}host_unreachable", params=params, detail=detail)
+        code = ErrorCode.CONNECTION_REFUSED
+    elif isinstance(exc, TimeoutError):
+        code, detail = ErrorCode.TIMEOUT, "connect"
+    elif exc.errno in _UNREACHABLE:
+        code = ErrorCode.HOST_UNREACHABLE
+    elif isinstance(exc, ConnectionError):
+        code = ErrorCode.SERVER_DISCONNECTED
+    return mail_error(IMAP_CODES[code] if imap else code, params=params, detail=detail)
 
 
 async def _connect_one(address: str, port: int) -> socket.socket:
@@ -59,7 +63,7 @@ async def _connect_one(address: str, port: int) -> socket.socket:
 
 
 async def open_tcp(
-    endpoint: Endpoint, addresses: list[str], *, seconds: float, prefix: str = ""
+    endpoint: Endpoint, addresses: list[str], *, seconds: float, imap: bool = False
 ) -> tuple[socket.socket, str]:
     """A connected socket to the first address that accepts, within ``seconds`` in all."""
     last: OSError = ConnectionRefusedError(errno.ECONNREFUSED, "no address")
@@ -72,4 +76,4 @@ async def open_tcp(
                     last = exc
     except TimeoutError:
         last = TimeoutError()
-    raise socket_error(endpoint, last, prefix=prefix)
+    raise socket_error(endpoint, last, imap=imap)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from fluenzr.core.endpoints import Endpoint, MailboxCredentials, Security, TlsPolicy
 from fluenzr.core.secret import Secret
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import DuplicateError, NotFoundError
 from fluenzr.services import account_rules as rules
 from fluenzr.services.account_config import AccountConfig, AccountInput, resolve
@@ -56,7 +57,7 @@ def seal_context(account_id: int, field: str) -> str:
 def _load(session: Session, *, workspace_id: int, account_id: int) -> Account:
     account = session.get(Account, account_id)
     if account is None or account.workspace_id != workspace_id:
-        raise NotFoundError("account_not_found", params={"id": account_id})
+        raise NotFoundError(ErrorCode.ACCOUNT_NOT_FOUND, params={"id": account_id})
     return account
 
 
@@ -64,7 +65,7 @@ def _ensure_unique(session: Session, *, workspace_id: int, email: str, exclude: 
     query = select(Account.id).where(Account.workspace_id == workspace_id, Account.email == email)
     found = session.scalar(query)
     if found is not None and found != exclude:
-        raise DuplicateError("account_duplicate", params={"field": "email", "email": email})
+        raise DuplicateError(ErrorCode.ACCOUNT_DUPLICATE, params={"field": "email", "email": email})
 
 
 def _apply(account: Account, config: AccountConfig) -> None:
@@ -86,7 +87,7 @@ def _apply(account: Account, config: AccountConfig) -> None:
     if config.timezone:
         account.timezone = config.timezone
     if account.max_interval < account.min_interval:
-        raise rules.invalid("interval_order", "max_interval")
+        raise rules.invalid(ErrorCode.INTERVAL_ORDER, "max_interval")
     if config.imap_host is None:
         account.imap_password_sealed = None
 
@@ -117,7 +118,7 @@ def create_account(ctx: AppContext, *, workspace_id: int, data: AccountInput) ->
             session.flush()  # the id is part of the sealed secret's associated data
         except IntegrityError:
             raise DuplicateError(
-                "account_duplicate", params={"field": "email", "email": config.email}
+                ErrorCode.ACCOUNT_DUPLICATE, params={"field": "email", "email": config.email}
             ) from None
         _seal_passwords(ctx, account, data)
         return to_view(account)
@@ -187,7 +188,7 @@ def open_credentials(ctx: AppContext, *, account_id: int) -> MailboxCredentials:
     with ctx.sessions() as session:
         account = session.get(Account, account_id)
         if account is None:
-            raise NotFoundError("account_not_found", params={"id": account_id})
+            raise NotFoundError(ErrorCode.ACCOUNT_NOT_FOUND, params={"id": account_id})
         smtp_password = ctx.vault.open(
             account.smtp_password_sealed, context=seal_context(account.id, SMTP_FIELD)
         )

@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import or_, select, update
 
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import FluenzrError, NotFoundError
 from fluenzr.services import account_probar
 from fluenzr.services.context import AppContext
@@ -71,7 +72,7 @@ def enqueue_probar(
     with transaction(ctx.sessions) as session:
         account = session.get(Account, account_id)
         if account is None or account.workspace_id != workspace_id:
-            raise NotFoundError("account_not_found", params={"id": account_id})
+            raise NotFoundError(ErrorCode.ACCOUNT_NOT_FOUND, params={"id": account_id})
         job = Job(
             workspace_id=workspace_id,
             account_id=account_id,
@@ -91,7 +92,7 @@ def get_job(ctx: AppContext, *, workspace_id: int, job_id: int) -> JobView:
     with ctx.sessions() as session:
         job = session.get(Job, job_id)
         if job is None or job.workspace_id != workspace_id:
-            raise NotFoundError("job_not_found", params={"id": job_id})
+            raise NotFoundError(ErrorCode.JOB_NOT_FOUND, params={"id": job_id})
         return _view(job)
 
 
@@ -233,7 +234,9 @@ async def run_one(ctx: AppContext, *, worker: str) -> bool:
         return False
     job = await asyncio.to_thread(_load_claimed, ctx, job_id)
     if job is None:
-        await asyncio.to_thread(_finish, ctx, job_id, _error_result(FluenzrError("job_abandoned")))
+        await asyncio.to_thread(
+            _finish, ctx, job_id, _error_result(FluenzrError(ErrorCode.JOB_ABANDONED))
+        )
         return True
     try:
         await _run_probar(ctx, job)

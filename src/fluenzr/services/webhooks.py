@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from fluenzr.core.secret import Secret
 from fluenzr.detection.webhooks import secret_context
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import NotFoundError, ValidationError
 from fluenzr.services.context import AppContext
 from fluenzr.storage.base import aware
@@ -69,7 +70,9 @@ def validate_url(value: str) -> str:
 
     def bad(problem: str) -> ValidationError:
         return ValidationError(
-            "webhook_url_invalid", params={"field": "url", "value": url[:200]}, detail=problem
+            ErrorCode.WEBHOOK_URL_INVALID,
+            params={"field": "url", "value": url[:200]},
+            detail=problem,
         )
 
     if not url or len(url) > MAX_URL or any(c.isspace() for c in url):
@@ -99,7 +102,7 @@ def validate_events(values: list[str] | None) -> list[str]:
                 continue
             if name not in EVENT_TYPES:
                 raise ValidationError(
-                    "webhook_events_invalid",
+                    ErrorCode.WEBHOOK_EVENTS_INVALID,
                     params={
                         "field": "events",
                         "value": name,
@@ -122,7 +125,9 @@ def create_webhook(
             select(func.count(Webhook.id)).where(Webhook.workspace_id == workspace_id)
         )
         if (count or 0) >= MAX_WEBHOOKS:
-            raise ValidationError("webhook_limit", params={"field": "url", "limit": MAX_WEBHOOKS})
+            raise ValidationError(
+                ErrorCode.WEBHOOK_LIMIT, params={"field": "url", "limit": MAX_WEBHOOKS}
+            )
         # Only events recorded from now on are delivered to a new webhook.
         latest = session.scalar(select(func.max(Event.id))) or 0
         row = Webhook(
@@ -150,7 +155,7 @@ def list_webhooks(ctx: AppContext, *, workspace_id: int) -> list[WebhookView]:
 def _load(session: Session, *, workspace_id: int, webhook_id: int) -> Webhook:
     row = session.get(Webhook, webhook_id)
     if row is None or row.workspace_id != workspace_id:
-        raise NotFoundError("webhook_not_found", params={"id": webhook_id})
+        raise NotFoundError(ErrorCode.WEBHOOK_NOT_FOUND, params={"id": webhook_id})
     return row
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import VaultError
 from fluenzr.vault.keyring import generate_keypair, write_keypair
 from fluenzr.vault.sealing import Vault, sealed_key_id
@@ -72,7 +73,7 @@ def rotate_keys(
     vault: Vault, sessions: sessionmaker[Session], *, folder: Path, columns: list[SealedColumn]
 ) -> RotationReport:
     if vault.keyring.folder is None or not vault.can_open:
-        raise VaultError("vault_rotate_needs_files", params={"path": str(folder)})
+        raise VaultError(ErrorCode.VAULT_ROTATE_NEEDS_FILES, params={"path": str(folder)})
     old_ids = set(vault.keyring.private)
     new_key = generate_keypair()
     write_keypair(folder, new_key, make_current=False)

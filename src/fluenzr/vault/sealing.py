@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from fluenzr.core.secret import Secret
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import VaultError
 from fluenzr.vault.keyring import Keyring, key_id_of
 
@@ -59,7 +60,7 @@ def _wrap(dk: bytes, recipient: X25519PublicKey, context: bytes) -> bytes:
 def sealed_key_id(sealed: bytes) -> str:
     """The key id a sealed value was wrapped for (no key needed)."""
     if len(sealed) < _PREFIX + 16 or not sealed.startswith(MAGIC):
-        raise VaultError("vault_corrupt")
+        raise VaultError(ErrorCode.VAULT_CORRUPT)
     return sealed[len(MAGIC) : len(MAGIC) + _KID].hex()
 
 
@@ -82,7 +83,7 @@ class Vault:
     def _unwrap(self, sealed: bytes, ctx: bytes) -> bytes:
         kid = sealed_key_id(sealed)
         if not self.keyring.private:
-            raise VaultError("vault_no_private_key", params={"key_id": kid})
+            raise VaultError(ErrorCode.VAULT_NO_PRIVATE_KEY, params={"key_id": kid})
         private = self.keyring.private_for(kid)
         header = sealed[:_HEADER]
         eph_pub = sealed[len(MAGIC) + _KID : _HEADER]
@@ -93,7 +94,7 @@ class Vault:
         try:
             return AESGCM(kek).decrypt(wrap_nonce, wrapped, header + ctx)
         except InvalidTag:
-            raise VaultError("vault_open_failed", params={"key_id": kid}) from None
+            raise VaultError(ErrorCode.VAULT_OPEN_FAILED, params={"key_id": kid}) from None
 
     def open(self, sealed: bytes, *, context: str) -> Secret:
         ctx = context.encode()
@@ -103,7 +104,7 @@ class Vault:
             plain = AESGCM(dk).decrypt(nonce, sealed[_PREFIX:], ctx)
         except InvalidTag:
             raise VaultError(
-                "vault_open_failed", params={"key_id": sealed_key_id(sealed)}
+                ErrorCode.VAULT_OPEN_FAILED, params={"key_id": sealed_key_id(sealed)}
             ) from None
         return Secret(plain.decode("utf-8"))
 
