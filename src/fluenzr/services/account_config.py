@@ -9,7 +9,7 @@ from fluenzr.core.endpoints import Security
 from fluenzr.core.secret import Secret
 from fluenzr.error_codes import ErrorCode
 from fluenzr.presets.catalogue import Preset, get_preset, match_preset
-from fluenzr.services import account_rules as rules
+from fluenzr.services import account_rules
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class AccountInput:
         known = {f.name for f in fields(self)}
         unknown = set(changes) - known
         if unknown:
-            raise rules.invalid(ErrorCode.FIELD_UNKNOWN, sorted(unknown)[0])
+            raise account_rules.invalid(ErrorCode.FIELD_UNKNOWN, sorted(unknown)[0])
         return replace(self, **changes)
 
 
@@ -73,15 +73,15 @@ def _smtp_port_security(data: AccountInput, preset: Preset | None) -> tuple[int,
         data.smtp_port if data.smtp_port is not None else (preset.smtp_port if preset else None)
     )
     if port_value is not None:
-        number = rules.port(port_value, field="smtp_port")
+        number = account_rules.port(port_value, field="smtp_port")
         mode = (
-            rules.security(sec_text, field="smtp_security")
+            account_rules.security(sec_text, field="smtp_security")
             if sec_text
-            else rules.PORT_SECURITY.get(number, Security.STARTTLS)
+            else account_rules.PORT_SECURITY.get(number, Security.STARTTLS)
         )
         return number, mode
-    mode = rules.security(sec_text or "starttls", field="smtp_security")
-    return rules.DEFAULT_SMTP_PORT[mode], mode
+    mode = account_rules.security(sec_text or "starttls", field="smtp_security")
+    return account_rules.DEFAULT_SMTP_PORT[mode], mode
 
 
 def _imap(data: AccountInput, preset: Preset | None, *, force: bool) -> tuple[Any, ...]:
@@ -92,21 +92,21 @@ def _imap(data: AccountInput, preset: Preset | None, *, force: bool) -> tuple[An
         host_text = preset.imap_host
     if not host_text:
         return None, None, None, None
-    host = rules.host(host_text, field="imap_host")
+    host = account_rules.host(host_text, field="imap_host")
     sec_text = data.imap_security or (preset.imap_security if preset else None)
     if data.imap_port or (preset and preset.imap_port):
-        number = rules.port(
+        number = account_rules.port(
             data.imap_port or (preset.imap_port if preset else None), field="imap_port"
         )
         mode = (
-            rules.security(sec_text, field="imap_security")
+            account_rules.security(sec_text, field="imap_security")
             if sec_text
-            else rules.PORT_SECURITY.get(number, Security.SSL)
+            else account_rules.PORT_SECURITY.get(number, Security.SSL)
         )
     else:
-        mode = rules.security(sec_text or "ssl", field="imap_security")
-        number = rules.DEFAULT_IMAP_PORT[mode]
-    rules.port_security(number, mode, host_name=host, field="imap_security", force=force)
+        mode = account_rules.security(sec_text or "ssl", field="imap_security")
+        number = account_rules.DEFAULT_IMAP_PORT[mode]
+    account_rules.port_security(number, mode, host_name=host, field="imap_security", force=force)
     username = (data.imap_username or "").strip() or None
     return host, number, mode, username
 
@@ -120,7 +120,7 @@ def _limits(data: AccountInput) -> dict[str, int]:
         "max_interval": (0, 86_400),
     }
     for name, (low, high) in checks.items():
-        value = rules.limit(getattr(data, name), field=name, minimum=low, maximum=high)
+        value = account_rules.limit(getattr(data, name), field=name, minimum=low, maximum=high)
         if value is not None:
             out[name] = value
     return out
@@ -128,18 +128,22 @@ def _limits(data: AccountInput) -> dict[str, int]:
 
 def resolve(data: AccountInput) -> AccountConfig:
     """Validate everything and fill defaults from the preset; the first fault raises."""
-    address = rules.email(data.email)
+    address = account_rules.email(data.email)
     preset = get_preset(data.preset) if data.preset else None
     if preset and preset.is_custom:
         preset = None
-    host = rules.host(data.smtp_host or (preset.smtp_host if preset else None), field="smtp_host")
+    host = account_rules.host(
+        data.smtp_host or (preset.smtp_host if preset else None), field="smtp_host"
+    )
     number, mode = _smtp_port_security(data, preset)
-    rules.port_security(number, mode, host_name=host, field="smtp_security", force=data.force)
+    account_rules.port_security(
+        number, mode, host_name=host, field="smtp_security", force=data.force
+    )
     imap_host, imap_port, imap_security, imap_username = _imap(data, preset, force=data.force)
     matched = preset or match_preset(address.rsplit("@", 1)[1])
     return AccountConfig(
         email=address,
-        display_name=rules.display_name(data.display_name),
+        display_name=account_rules.display_name(data.display_name),
         provider=matched.key if matched else "custom",
         smtp_host=host,
         smtp_port=number,
@@ -149,8 +153,8 @@ def resolve(data: AccountInput) -> AccountConfig:
         imap_port=imap_port,
         imap_security=imap_security,
         imap_username=imap_username,
-        ca_file=rules.ca_file(data.ca_file),
-        pin_sha256=rules.pin(data.pin_sha256),
+        ca_file=account_rules.ca_file(data.ca_file),
+        pin_sha256=account_rules.pin(data.pin_sha256),
         limits=_limits(data),
-        timezone=rules.timezone(data.timezone),
+        timezone=account_rules.timezone(data.timezone),
     )

@@ -17,7 +17,7 @@ from fluenzr.core.endpoints import Endpoint, MailboxCredentials, Security, TlsPo
 from fluenzr.core.secret import Secret
 from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import DuplicateError, NotFoundError
-from fluenzr.services import account_rules as rules
+from fluenzr.services import account_rules
 from fluenzr.services.account_config import AccountConfig, AccountInput, resolve
 from fluenzr.services.account_views import AccountView, to_view
 from fluenzr.services.context import AppContext
@@ -87,14 +87,14 @@ def _apply(account: Account, config: AccountConfig) -> None:
     if config.timezone:
         account.timezone = config.timezone
     if account.max_interval < account.min_interval:
-        raise rules.invalid(ErrorCode.INTERVAL_ORDER, "max_interval")
+        raise account_rules.invalid(ErrorCode.INTERVAL_ORDER, "max_interval")
     if config.imap_host is None:
         account.imap_password_sealed = None
 
 
 def _seal_passwords(ctx: AppContext, account: Account, data: AccountInput) -> None:
     if data.password is not None:
-        secret = rules.password(data.password)
+        secret = account_rules.password(data.password)
         account.smtp_password_sealed = ctx.vault.seal(
             secret, context=seal_context(account.id, SMTP_FIELD)
         )
@@ -108,7 +108,7 @@ def _seal_passwords(ctx: AppContext, account: Account, data: AccountInput) -> No
 
 def create_account(ctx: AppContext, *, workspace_id: int, data: AccountInput) -> AccountView:
     config = resolve(data)
-    rules.password(data.password)
+    account_rules.password(data.password)
     with transaction(ctx.sessions) as session:
         _ensure_unique(session, workspace_id=workspace_id, email=config.email, exclude=None)
         account = Account(workspace_id=workspace_id, smtp_password_sealed=b"", **DEFAULTS)

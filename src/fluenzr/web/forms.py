@@ -12,7 +12,7 @@ from fluenzr.core.secret import Secret
 from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import ValidationError
 from fluenzr.presets.catalogue import Preset, get_preset
-from fluenzr.services import account_rules as rules
+from fluenzr.services import account_rules
 from fluenzr.services.account_config import AccountInput
 
 # The seed page's order: Email, Nombre visible, Servidor SMTP, Puerto, Nombre de usuario,
@@ -45,13 +45,13 @@ def text(form: Any, name: str, limit: int = 4096) -> str:
 
 # Fields checked one by one as the user leaves them (same rules, so same messages, as the API).
 LIVE_CHECKS: dict[str, Any] = {
-    "display_name": lambda v: rules.display_name(v),
-    "smtp_host": lambda v: rules.host(v, field="smtp_host"),
-    "smtp_port": lambda v: rules.port(v, field="smtp_port") if v else None,
-    "imap_host": lambda v: rules.host(v, field="imap_host") if v else None,
-    "imap_port": lambda v: rules.port(v, field="imap_port") if v else None,
-    "ca_file": lambda v: rules.ca_file(v),
-    "pin_sha256": lambda v: rules.pin(v),
+    "display_name": lambda v: account_rules.display_name(v),
+    "smtp_host": lambda v: account_rules.host(v, field="smtp_host"),
+    "smtp_port": lambda v: account_rules.port(v, field="smtp_port") if v else None,
+    "imap_host": lambda v: account_rules.host(v, field="imap_host") if v else None,
+    "imap_port": lambda v: account_rules.port(v, field="imap_port") if v else None,
+    "ca_file": lambda v: account_rules.ca_file(v),
+    "pin_sha256": lambda v: account_rules.pin(v),
 }
 
 
@@ -72,7 +72,7 @@ def values_of(form: Any) -> dict[str, str]:
 
 
 def _port(value: str, field: str) -> int | None:
-    return rules.port(value, field=field) if value else None
+    return account_rules.port(value, field=field) if value else None
 
 
 def _int(value: str, field: str) -> int | None:
@@ -81,7 +81,7 @@ def _int(value: str, field: str) -> int | None:
     try:
         return int(value)
     except ValueError:
-        raise rules.invalid(
+        raise account_rules.invalid(
             ErrorCode.LIMIT_INVALID, field, minimum=0, maximum=100000, value=value
         ) from None
 
@@ -133,7 +133,7 @@ def window_of(form: Any) -> dict[str, Any] | None:
         try:
             days.append(int(value))
         except (TypeError, ValueError):
-            raise rules.invalid(ErrorCode.WINDOW_DAYS_INVALID, "days") from None
+            raise account_rules.invalid(ErrorCode.WINDOW_DAYS_INVALID, "days") from None
     return {"days": days, "start": text(form, "start", 8), "end": text(form, "end", 8)}
 
 
