@@ -1,7 +1,9 @@
 """`python -m benchmarks <name> [args…]` (what `./dev bench <name>` runs).
 
 Each benchmark is a package ``benchmarks/<name>/`` with a ``__main__.py`` exposing
-``main(argv: list[str]) -> int``. Without a name, list the benchmarks.
+``main(argv: list[str]) -> int`` that also accepts ``--smoke``: every part, at a tiny size,
+references included (tests/integration/test_benchmarks_smoke.py runs each one that way in CI, so
+a new benchmark is covered as soon as it is listed here). Without a name, list the benchmarks.
 """
 
 from __future__ import annotations

@@ -28,8 +28,8 @@ from fluenzr.core.secret import Secret  # noqa: E402
 from fluenzr.services import accounts, users  # noqa: E402
 from fluenzr.services.account_config import AccountInput  # noqa: E402
 from fluenzr.services.context import AppContext, open_app  # noqa: E402
-from fluenzr.storage.events import record_event  # noqa: E402
 from fluenzr.storage.engine import transaction  # noqa: E402
+from fluenzr.storage.events import record_event  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 
@@ -108,7 +108,8 @@ def main() -> None:
                 imap_host="127.0.0.1",
                 imap_port=mailservers.IMAPS_PORT,
                 imap_security="ssl",
-                ca_file=mailservers.CA_FILE,
+                smtp_ca_pem=mailservers.ca_pem(),
+                imap_ca_pem=mailservers.ca_pem(),
             )
             accounts.update_account(
                 ctx,
@@ -126,7 +127,7 @@ def main() -> None:
                 smtp_host="127.0.0.1",
                 smtp_port=mailservers.SUBMISSION_PORT,
                 smtp_security="starttls",
-                ca_file=mailservers.CA_FILE,
+                smtp_ca_pem=mailservers.ca_pem(),
             )
             page.goto(f"/accounts/{bad}")
             _probar(page)

@@ -11,6 +11,7 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 APT_PACKAGES=(postgresql postfix dovecot-imapd dovecot-lmtpd chromium swaks socat postfix-pcre)
+APT_PACKAGES+=(nodejs libnet-ssleay-perl libio-socket-ssl-perl)  # benchmark references: Node; swaks --tls
 
 missing_packages() {
   local p
@@ -60,9 +61,22 @@ stop_postgres() {
   $SUDO pg_ctlcluster "$version" main stop 2>/dev/null || true
 }
 
+# The benchmarks' Node references, from their lock files, so the benchmark smoke test
+# (tests/integration/test_benchmarks_smoke.py) never downloads anything itself.
+install_bench_references() {
+  local dir
+  command -v npm >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq npm >/dev/null
+  for dir in "$here"/../benchmarks/*/; do
+    if [ -f "$dir/package-lock.json" ] && [ ! -d "$dir/node_modules" ]; then
+      (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    fi
+  done
+}
+
 case "$action" in
   up)
     install_packages
+    install_bench_references
     start_postgres
     if [ -x "$here/mailservers.sh" ]; then "$here/mailservers.sh" up; fi
     ;;

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from fluenzr.config import Settings, load_settings
-from fluenzr.services.context import AppContext, open_app
 from tests.support import loopback_guard
-from tests.support.services import fresh_pg_database
+
+if TYPE_CHECKING:
+    from fluenzr.config import Settings
+    from fluenzr.services.context import AppContext
+
+# The application and database imports live in the fixtures that use them, so a unit-test run
+# (`./dev test tests/unit`) does not pay for SQLAlchemy, Alembic and the services at start-up.
 
 pytest_plugins = ["tests.support.mailservers"]
 
@@ -54,18 +59,24 @@ def db_url(request: pytest.FixtureRequest, home: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{home / 'fluenzr.db'}"
     else:
+        from tests.support.services import fresh_pg_database
+
         with fresh_pg_database() as url:
             yield url
 
 
 @pytest.fixture
 def settings(home: Path) -> Settings:
+    from fluenzr.config import load_settings
+
     return load_settings(home=home)
 
 
 @pytest.fixture
 def app(settings: Settings) -> Iterator[AppContext]:
     """An initialised app on SQLite in a temporary home."""
+    from fluenzr.services.context import open_app
+
     ctx = open_app(settings)
     yield ctx
     ctx.close()
@@ -74,6 +85,9 @@ def app(settings: Settings) -> Iterator[AppContext]:
 @pytest.fixture
 def app_any_db(home: Path, db_url: str) -> Iterator[AppContext]:
     """An initialised app on each database (SQLite, then PostgreSQL)."""
+    from fluenzr.config import load_settings
+    from fluenzr.services.context import open_app
+
     ctx = open_app(load_settings(home=home, database_url=db_url))
     yield ctx
     ctx.close()

@@ -61,7 +61,8 @@ def add_account(ctx: AppContext, user: MailUser, *, imap_port: int = IMAPS_PORT)
             imap_host=HOST,
             imap_port=imap_port,
             imap_security="ssl",
-            ca_file=CA_FILE,
+            smtp_ca_pem=Path(CA_FILE).read_text(),
+            imap_ca_pem=Path(CA_FILE).read_text(),
         ),
     ).id
 

@@ -1,4 +1,4 @@
-"""`./dev bench send [--messages N] [--accounts 10 100] [--db sqlite postgres]`.
+"""`./dev bench send [--messages N] [--accounts 10 100] [--db sqlite postgres] [--smoke]`.
 
 The whole FluenzR pipeline — enqueue (validation, MIME, insert) → worker (claim, SMTP, state
 updates) — with limits off, to Postfix's ``smtp-sink`` on 127.0.0.1; in the same run the same
@@ -141,7 +141,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--accounts", type=int, nargs="+", default=[10, 100])
     parser.add_argument("--db", nargs="+", default=["sqlite", "postgres"])
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes (CI)")
     args = parser.parse_args(argv)
+    if args.smoke:
+        args.messages, args.accounts = 20, [2]
     ensure_nodemailer()
     with smtp_sink() as port:
         for accounts in args.accounts:

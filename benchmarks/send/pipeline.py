@@ -59,6 +59,7 @@ def _accounts(ctx: AppContext, *, port: int, count: int) -> list[int]:
                 smtp_host="127.0.0.1",
                 smtp_port=port,
                 smtp_security="none",
+                smtp_auth=False,  # smtp-sink offers no AUTH: the explicit "no authentication"
                 password=Secret("unused"),
                 daily_limit=100_000,
                 hourly_limit=100_000,

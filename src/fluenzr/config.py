@@ -61,6 +61,18 @@ class Settings(BaseSettings):
         default=False, description="Mark session cookies Secure (set true behind HTTPS)."
     )
     log_level: str = Field(default="INFO", description="Python logging level.")
+    max_body_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        le=1_073_741_824,
+        description="Largest request body (forms, JSON) in bytes; more gets 413 unread.",
+    )
+    max_outbox_body_bytes: int = Field(
+        default=16_777_216,
+        ge=1024,
+        le=1_073_741_824,
+        description="Largest body of POST /api/v1/outbox (a message to send) in bytes.",
+    )
     # Reply detection (None keeps the default in fluenzr.detection.config).
     detect_poll_interval: float | None = Field(
         default=None, gt=0, description="Seconds between INBOX checks when IDLE is not offered."
@@ -79,6 +91,44 @@ class Settings(BaseSettings):
     )
     detect_initial_sync_concurrency: int | None = Field(
         default=None, ge=1, description="Mailboxes doing their first sync at once (20)."
+    )
+    # Limits on hostile incoming mail (docs/security.md, "Hostile incoming mail").
+    detect_body_limit: int | None = Field(
+        default=None, ge=4096, description="Bytes of a relevant message fetched (262144)."
+    )
+    detect_max_message_bytes: int | None = Field(
+        default=None, ge=4096, description="Larger messages are unparseable (20000000)."
+    )
+    detect_max_header_bytes: int | None = Field(
+        default=None, ge=1024, description="Largest header block read (131072)."
+    )
+    detect_max_headers: int | None = Field(
+        default=None, ge=10, description="Most header fields in a message (1000)."
+    )
+    detect_max_header_length: int | None = Field(
+        default=None, ge=998, description="Longest unfolded header field (65536)."
+    )
+    detect_max_mime_parts: int | None = Field(
+        default=None, ge=1, description="Most MIME parts in a message (500)."
+    )
+    detect_max_mime_depth: int | None = Field(
+        default=None, ge=1, le=200, description="Most nested multipart containers (50)."
+    )
+    detect_classify_timeout: float | None = Field(
+        default=None, gt=0, description="Seconds one message may take to classify (20)."
+    )
+    detect_classify_workers: int | None = Field(
+        default=None, ge=1, description="Threads classifying incoming mail at once (2)."
+    )
+
+    egress_policy: Literal["single_user", "multi_tenant"] = Field(
+        default="single_user",
+        description="single_user: loopback and private addresses reachable (a Bridge on "
+        "127.0.0.1); multi_tenant: connections a tenant aims (SMTP, IMAP, Probar, autoconfig, "
+        "webhooks) may only reach public addresses.",
+    )
+    probar_rate_limit: int = Field(
+        default=10, ge=1, le=10_000, description="Probar runs a workspace may start per minute."
     )
 
     @field_validator("lang")

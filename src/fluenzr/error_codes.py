@@ -53,6 +53,7 @@ class Category(StrEnum):
     VALIDATION = "validation"
     NOT_FOUND = "not_found"
     CONFLICT = "conflict"
+    RATE_LIMITED = "rate_limited"
     CONFIG = "config"
     VAULT = "vault"
     HTTP = "http"
@@ -227,6 +228,36 @@ class ErrorCode(StrEnum):
     HTTP_ERROR = "http_error"
     TOO_LARGE = "too_large"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    # -- added by the security hardening -----------------------------------------------
+    EGRESS_REFUSED = "egress_refused"
+    IMAP_EGRESS_REFUSED = "imap_egress_refused"
+    NO_AUTH_NOT_ALLOWED = "no_auth_not_allowed"
+    CA_PEM_INVALID = "ca_pem_invalid"
+    CA_PEM_TOO_LARGE = "ca_pem_too_large"
+    CA_PEM_PRIVATE_KEY = "ca_pem_private_key"
+    PROBAR_RATE_LIMITED = "probar_rate_limited"
+    RATE_LIMITED = "rate_limited"
+    WEBHOOK_HTTPS_REQUIRED = "webhook_https_required"
+    WEBHOOK_URL_REFUSED = "webhook_url_refused"
+    CREDENTIALS_ENDPOINT_CHANGED = "credentials_endpoint_changed"
+    CREDENTIALS_NEED_REBIND = "credentials_need_rebind"
+    ENDPOINT_CHANGED_PASSWORD_REQUIRED = "endpoint_changed_password_required"  # noqa: S105 (an error code)
+    IMAP_PASSWORD_REQUIRED = "imap_password_required"  # noqa: S105 (an error code)
+    VAULT_PUBLIC_KEY_STALE = "vault_public_key_stale"
+    IDEMPOTENCY_KEY_INVALID = "idempotency_key_invalid"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    IDEMPOTENCY_KEY_IN_FLIGHT = "idempotency_key_in_flight"
+    JSONL_INVALID = "jsonl_invalid"
+    JSONL_NOT_OBJECT = "jsonl_not_object"
+    JSONL_UNKNOWN_FIELD = "jsonl_unknown_field"
+    JSONL_WRONG_TYPE = "jsonl_wrong_type"
+    JSONL_MISSING_FIELD = "jsonl_missing_field"
+    JSONL_TOO_LARGE = "jsonl_too_large"
+    INVITATION_INVALID = "invitation_invalid"
+    INVITATION_OTHER_USER = "invitation_other_user"
+    INVITATION_LOGIN_REQUIRED = "invitation_login_required"
+    REQUEST_BODY_TOO_LARGE = "request_body_too_large"
+    TOKEN_WORKSPACE_REQUIRED = "token_workspace_required"  # noqa: S105 (an error code)
     # -- a stored code this version does not know (read back by parse_code) --------------
     UNKNOWN = "unknown"
 
@@ -474,6 +505,37 @@ ROWS: tuple[ErrorKind, ...] = (
     _app(E.HTTP_ERROR, C.HTTP, scope=S.HTTP),
     _app(E.TOO_LARGE, C.HTTP, scope=S.HTTP),
     _app(E.UNSUPPORTED_MEDIA_TYPE, C.HTTP, scope=S.HTTP),
+    _mail(E.EGRESS_REFUSED, C.CONNECTION, permanent=True, retryable=False, impact=A),
+    _mail(
+        E.IMAP_EGRESS_REFUSED, C.CONNECTION, permanent=True, retryable=False, impact=A, scope=IMAP
+    ),
+    _mail(E.NO_AUTH_NOT_ALLOWED, C.AUTH, permanent=True, retryable=False, impact=A),
+    _app(E.CA_PEM_INVALID, C.VALIDATION),
+    _app(E.CA_PEM_TOO_LARGE, C.VALIDATION),
+    _app(E.CA_PEM_PRIVATE_KEY, C.VALIDATION),
+    _app(E.PROBAR_RATE_LIMITED, C.RATE_LIMITED),
+    _app(E.RATE_LIMITED, C.RATE_LIMITED),
+    _app(E.WEBHOOK_HTTPS_REQUIRED, C.VALIDATION),
+    _app(E.WEBHOOK_URL_REFUSED, C.VALIDATION),
+    _app(E.CREDENTIALS_ENDPOINT_CHANGED, C.VAULT),
+    _app(E.CREDENTIALS_NEED_REBIND, C.VAULT),
+    _app(E.ENDPOINT_CHANGED_PASSWORD_REQUIRED, C.VALIDATION),
+    _app(E.IMAP_PASSWORD_REQUIRED, C.VALIDATION),
+    _app(E.VAULT_PUBLIC_KEY_STALE, C.VAULT),
+    _app(E.IDEMPOTENCY_KEY_INVALID, C.VALIDATION),
+    _app(E.IDEMPOTENCY_KEY_REUSED, C.VALIDATION),
+    _app(E.IDEMPOTENCY_KEY_IN_FLIGHT, C.CONFLICT),
+    _app(E.JSONL_INVALID, C.VALIDATION),
+    _app(E.JSONL_NOT_OBJECT, C.VALIDATION),
+    _app(E.JSONL_UNKNOWN_FIELD, C.VALIDATION),
+    _app(E.JSONL_WRONG_TYPE, C.VALIDATION),
+    _app(E.JSONL_MISSING_FIELD, C.VALIDATION),
+    _app(E.JSONL_TOO_LARGE, C.VALIDATION),
+    _app(E.INVITATION_INVALID, C.AUTH),
+    _app(E.INVITATION_OTHER_USER, C.AUTH),
+    _app(E.INVITATION_LOGIN_REQUIRED, C.AUTH),
+    _app(E.REQUEST_BODY_TOO_LARGE, C.HTTP, scope=S.HTTP),
+    _app(E.TOKEN_WORKSPACE_REQUIRED, C.VALIDATION),
     _app(E.UNKNOWN, C.MAIL),
 )
 del E, C, S, A, R, M, V, SMTP, IMAP
@@ -489,6 +551,7 @@ IMAP_CODES: Mapping[ErrorCode, ErrorCode] = {
     ErrorCode.TIMEOUT: ErrorCode.IMAP_TIMEOUT,
     ErrorCode.SERVER_DISCONNECTED: ErrorCode.IMAP_SERVER_DISCONNECTED,
     ErrorCode.CLEARTEXT_NOT_ALLOWED: ErrorCode.IMAP_CLEARTEXT_NOT_ALLOWED,
+    ErrorCode.EGRESS_REFUSED: ErrorCode.IMAP_EGRESS_REFUSED,
     ErrorCode.TLS_MODE_MISMATCH: ErrorCode.IMAP_TLS_MODE_MISMATCH,
     ErrorCode.TLS_FAILED: ErrorCode.IMAP_TLS_FAILED,
     ErrorCode.STARTTLS_UNAVAILABLE: ErrorCode.IMAP_STARTTLS_UNAVAILABLE,

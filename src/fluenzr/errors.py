@@ -12,6 +12,7 @@ catalogue keys for a message and a fix hint, rendered in the user's language by
     │   └── DuplicateError          unique value already taken (HTTP 409)
     ├── NotFoundError (LookupError) unknown id, or one the caller cannot see (HTTP 404)
     ├── VaultError                  cannot seal / open credentials
+    │   └── CredentialsEndpointChanged  the row's server is not the password's (HTTP 409)
     └── MailError                   a mail server said no, or could not be reached
         (codes and categories in fluenzr.error_codes)
 
@@ -134,11 +135,30 @@ class ConflictError(FluenzrError):
     http_status = 409
 
 
+class RateLimitedError(FluenzrError):
+    """Too many requests of one kind in a short time; ``params['retry_after']`` in seconds."""
+
+    code = ErrorCode.RATE_LIMITED
+    category = "rate_limited"
+    exit_code = 1
+    http_status = 429
+
+
 class VaultError(FluenzrError):
     code = ErrorCode.VAULT_ERROR
     category = "vault"
     exit_code = 1
     http_status = 500
+
+
+class CredentialsEndpointChanged(VaultError):
+    """A stored password no longer matches its row's server (host, port, user, TLS trust).
+
+    Raised instead of ever sending that password anywhere; the user enters it again.
+    """
+
+    code = ErrorCode.CREDENTIALS_ENDPOINT_CHANGED
+    http_status = 409
 
 
 class MailError(FluenzrError):
@@ -211,10 +231,12 @@ def mail_error(
 __all__ = [
     "ConfigError",
     "ConflictError",
+    "CredentialsEndpointChanged",
     "DuplicateError",
     "FluenzrError",
     "MailError",
     "NotFoundError",
+    "RateLimitedError",
     "ValidationError",
     "VaultError",
     "mail_error",

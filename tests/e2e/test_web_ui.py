@@ -15,7 +15,7 @@ from fluenzr.services.account_config import AccountInput
 from fluenzr.services.account_views import AccountView
 from fluenzr.services.context import AppContext
 from tests.e2e.server import ADMIN_EMAIL, ADMIN_PASSWORD, other_user
-from tests.support.mailservers import CA_FILE, IMAPS_PORT, SUBMISSION_PORT, create_user
+from tests.support.mailservers import IMAPS_PORT, SUBMISSION_PORT, ca_pem, create_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.mailserver]
 STEP_TIMEOUT = 60_000  # ms: Probar sends a real mail and waits for it in INBOX
@@ -51,7 +51,8 @@ def _account(ctx: AppContext, workspace: int, email: str, password: str) -> Acco
             smtp_port=SUBMISSION_PORT,
             smtp_security="starttls",
             password=Secret(password),
-            ca_file=CA_FILE,
+            smtp_ca_pem=ca_pem(),
+            imap_ca_pem=ca_pem(),
         ),
     )
 
@@ -84,7 +85,8 @@ def test_add_account_with_preset_and_probar(page: Any, mailserver: None) -> None
     page.get_by_label("Puerto IMAP").fill(str(IMAPS_PORT))
     page.get_by_label("Encriptación IMAP").select_option("ssl")
     page.get_by_text("Certificados (avanzado)").click()
-    page.get_by_label("Archivo CA").fill(CA_FILE)
+    page.get_by_label("Certificado CA SMTP (PEM)").fill(ca_pem() or "")
+    page.get_by_label("Certificado CA IMAP (PEM)").fill(ca_pem() or "")
     page.get_by_role("button", name="Guardar").click()
     page.wait_for_url(re.compile(r"/accounts/\d+"))
     assert mailbox.password not in page.content()
@@ -177,6 +179,8 @@ def test_trust_this_certificate(page: Any, web_app: AppContext, mailserver: None
     assert "Certificado inválido" in alert.locator("h3").inner_text()
     shown = alert.locator("code.fingerprint").inner_text().strip()
     assert re.fullmatch(r"[0-9a-f]{64}", shown)
+    # The pin is part of what the password is bound to: it is entered again with it.
+    alert.get_by_label("Contraseña").fill(mailbox.password)
     alert.get_by_role("button", name="Confiar en este certificado").click()
     page.wait_for_url(re.compile(rf"/accounts/{view.id}$"))
     assert shown in page.content()

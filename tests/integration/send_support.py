@@ -21,6 +21,7 @@ from fluenzr.services.runtime import sending_worker
 from fluenzr.storage.engine import transaction
 from fluenzr.storage.models import Account
 from fluenzr.storage.models.outbox import OutboxMessage
+from tests.support.mailservers import ca_pem
 
 NO_LIMITS: dict[str, Any] = {
     "daily_limit": 100_000,
@@ -71,7 +72,8 @@ def add_account(
         imap_port=imap_port,
         imap_security=imap_security if imap_port else None,
         imap_username=email if imap_port else None,
-        ca_file=ca_file,
+        smtp_ca_pem=ca_pem(ca_file),
+        imap_ca_pem=ca_pem(ca_file) if imap_port else None,
         force=True,
         **{k: v for k, v in {**NO_LIMITS, **settings}.items() if k in _INPUT_FIELDS},
     )
@@ -86,7 +88,14 @@ def add_account(
     return view.id
 
 
-_INPUT_FIELDS = {"daily_limit", "hourly_limit", "min_interval", "max_interval", "timezone"}
+_INPUT_FIELDS = {
+    "daily_limit",
+    "hourly_limit",
+    "min_interval",
+    "max_interval",
+    "timezone",
+    "smtp_auth",
+}
 
 
 def enqueue(ctx: AppContext, account_id: int, to: str, **fields: Any) -> outbox.OutboxView:

@@ -74,7 +74,13 @@ def test_add_list_show_edit_remove(cli: Cli) -> None:
         "imap.example.com",
         "--daily-limit",
         "30",
+        # A new server needs the password again; another IMAP host needs its own.
+        "--password-stdin",
+        "--imap-password-env",
+        "IMAP_PW",
         "--json",
+        input=PASSWORD + "\n",
+        env={"IMAP_PW": PASSWORD},
     ).json()
     assert (edited["smtp_port"], edited["smtp_security"], edited["imap_port"]) == (465, "ssl", 993)
     assert edited["daily_limit"] == 30
@@ -211,7 +217,8 @@ def test_keys_rotate_keeps_every_secret_readable(cli: Cli, home: Path, db_url: s
     from fluenzr.vault import sealed_key_id
 
     ids = [
-        int(str(_add(cli, f"u{i}@example.com", "--imap-host", "imap.example.com")["id"]))
+        # IMAP on the SMTP host: the SMTP password may be reused there.
+        int(str(_add(cli, f"u{i}@example.com", "--imap-host", "smtp.example.com")["id"]))
         for i in range(3)
     ]
     old_keys = {p.name for p in (home / "keys").glob("*.key")}

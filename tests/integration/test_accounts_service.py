@@ -23,9 +23,9 @@ def _input(**changes: object) -> AccountInput:
     base: dict[str, object] = {
         "email": "ana@example.com",
         "display_name": "Ana",
-        "smtp_host": "smtp.example.com",
+        "smtp_host": "mail.example.com",
         "password": Secret("first password"),
-        "imap_host": "imap.example.com",
+        "imap_host": "mail.example.com",  # the same host: the SMTP password may be reused
     }
     return AccountInput(**{**base, **changes})  # type: ignore[arg-type]
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from fluenzr.core.secret import Secret
 from fluenzr.services.context import AppContext
 from fluenzr.services.jobs import run_jobs
 from tests.e2e.server import Caller, admin, other_user, serve
@@ -21,7 +22,7 @@ ACCOUNT = {
     "smtp_port": 587,
     "smtp_security": "tls",
     "password": PASSWORD,
-    "imap_host": "imap.example.com",
+    "imap_host": "smtp.example.com",  # the same host: the SMTP password may be reused
 }
 
 
@@ -261,21 +262,34 @@ def test_pause_resume_outbox_events_suppression(
 
 
 def test_workspace_members(app_any_db: AppContext, base_url: str, caller: Caller) -> None:
+    from fluenzr.services import invitations, tokens
+    from fluenzr.services.users import create_user
+
+    colleague, _ws = create_user(
+        app_any_db,
+        email="colleague@example.com",
+        password=Secret("colleague-pass-1"),
+        new_workspace="Colleague's",
+    )
     with _client(base_url, caller, lang="en") as http:
-        added = http.post(
-            "/api/v1/workspace/members",
-            json={"email": "colleague@example.com", "password": "colleague-pass-1"},
+        invited = http.post(
+            "/api/v1/workspaces/current/invitations", json={"email": "colleague@example.com"}
         )
-        assert added.status_code == 201, added.text
-        assert added.json()["role"] == "member" and "password" not in added.text
-        again = http.post("/api/v1/workspace/members", json={"email": "colleague@example.com"})
-        assert again.status_code == 409
+        assert invited.status_code == 201, invited.text
+        assert invited.json()["role"] == "member" and "/invitations/inv_" in invited.json()["url"]
         emails = [m["email"] for m in http.get("/api/v1/workspace/members").json()]
-        assert emails == ["admin@fluenzr.test", "colleague@example.com"]
+        assert emails == ["admin@fluenzr.test"]  # invited, not attached
         last_owner = http.delete(f"/api/v1/workspace/members/{caller.user_id}")
         assert last_owner.status_code == 409
-    member_id = added.json()["user_id"]
-    from fluenzr.services import tokens
+    member_id = colleague.id
+    invitations.accept(app_any_db, token=invited.json()["token"], user_id=member_id)
+    with _client(base_url, caller, lang="en") as http:
+        emails = [m["email"] for m in http.get("/api/v1/workspace/members").json()]
+        assert emails == ["admin@fluenzr.test", "colleague@example.com"]
+        again = http.post(
+            "/api/v1/workspaces/current/invitations", json={"email": "colleague@example.com"}
+        )
+        assert again.status_code == 409
 
     _view, secret = tokens.create_token(
         app_any_db, user_id=member_id, workspace_id=caller.workspace_id, name="m"
@@ -284,7 +298,7 @@ def test_workspace_members(app_any_db: AppContext, base_url: str, caller: Caller
     with httpx.Client(base_url=base_url, headers=member) as http:
         # A member sees the workspace's accounts but cannot manage its members.
         assert http.get("/api/v1/accounts").status_code == 200
-        refused = http.post("/api/v1/workspace/members", json={"email": "x@example.com"})
+        refused = http.post("/api/v1/workspaces/current/invitations", json={"email": "x@e.com"})
         assert refused.status_code == 403 and refused.json()["code"] == "not_allowed"
     with _client(base_url, caller) as http:
         assert http.delete(f"/api/v1/workspace/members/{member_id}").status_code == 204

@@ -230,22 +230,18 @@ def test_team_and_token_pages(base_url: str) -> None:
         team = http.get("/settings/workspace")
         assert team.status_code == 200 and ADMIN_EMAIL in team.text
         token = _csrf(team.text)
-        short = http.post(
-            "/settings/workspace/members",
-            data={"csrf": token, "email": "new@example.com", "password": "short"},
+        invalid = http.post(
+            "/settings/workspace/invitations", data={"csrf": token, "email": "not-an-email"}
         )
-        assert short.status_code == 422 and 'id="password-error"' in short.text
-        added = http.post(
-            "/settings/workspace/members",
-            data={
-                "csrf": token,
-                "email": "new@example.com",
-                "role": "member",
-                "password": "new-member-pass",
-            },
+        assert invalid.status_code == 422 and 'id="email-error"' in invalid.text
+        invited = http.post(
+            "/settings/workspace/invitations",
+            data={"csrf": token, "email": "new@example.com", "role": "member"},
         )
-        assert added.status_code == 303
-        assert "new@example.com" in http.get("/settings/workspace").text
+        assert invited.status_code == 200 and invited.headers["cache-control"] == "no-store"
+        assert re.search(r'id="invite-link" readonly value="[^"]+/invitations/inv_', invited.text)
+        again = http.get("/settings/workspace").text
+        assert "new@example.com" in again and "/invitations/inv_" not in again  # shown once
 
         created = http.post("/settings/tokens", data={"csrf": token, "name": "deploy"})
         assert created.status_code == 200 and created.headers["cache-control"] == "no-store"
@@ -384,7 +380,7 @@ def test_edit_connection(base_url: str, app: AppContext) -> None:
                 "smtp_port": "587",
                 "smtp_security": "starttls",
                 "password": SMTP_PASSWORD,
-                "imap_host": "imap.example.com",
+                "imap_host": "smtp.example.com",  # same host: the SMTP password is reused
             },
         )
         account_id = int(created.headers["location"].split("/")[2].split("?")[0])
@@ -400,6 +396,13 @@ def test_edit_connection(base_url: str, app: AppContext) -> None:
             "password": "",
             "imap_host": "",
         }
+        # A new server with a blank password (keep the stored one) is refused: the stored
+        # password only ever goes to the server it was given for.
+        kept = http.post(f"/accounts/{account_id}/edit", data=fields)
+        assert kept.status_code == 422 and 'id="password-error"' in kept.text
+        still = accounts.get_account(app, workspace_id=1, account_id=account_id)
+        assert (still.smtp_host, still.smtp_port) == ("smtp.example.com", 587)
+        fields["password"] = SMTP_PASSWORD
         saved = http.post(f"/accounts/{account_id}/edit", data=fields)
         assert saved.status_code == 303, saved.text[:500]
         view = accounts.get_account(app, workspace_id=1, account_id=account_id)

@@ -18,7 +18,7 @@ from fluenzr.mail.imap import ImapSession, connect_imap
 from tests.support import mailservers as ms
 from tests.support.certs import self_signed
 from tests.support.fault_imap import PASSWORD, USER, ImapFaults, imap_server
-from tests.support.fault_smtp import behaviours, closed_port, raw_server
+from tests.support.fault_smtp import closed_port, raw_server
 
 
 def assert_error(error: MailError, code: str, category: str) -> None:
@@ -79,12 +79,13 @@ async def test_cleartext_to_a_remote_host_is_refused_before_connecting() -> None
 
 
 async def test_stall_times_out_in_bounded_time() -> None:
-    async with raw_server(behaviours.stall()) as server:
+    async with raw_server({"greeting": "stall"}) as server:
         started = time.monotonic()
         with pytest.raises(MailError) as caught:
             await connect_imap(server.endpoint(Security.STARTTLS), timeout=1)
     assert_error(caught.value, "imap_timeout", "timeout")
-    assert time.monotonic() - started < 4
+    # Bounded by the 1 s asked for, not the 10 s default; the margin absorbs a loaded machine.
+    assert time.monotonic() - started < 8
 
 
 async def test_bye_greeting_is_reported_at_once() -> None:
@@ -92,10 +93,10 @@ async def test_bye_greeting_is_reported_at_once() -> None:
     async with imap_server(faults) as server:
         started = time.monotonic()
         with pytest.raises(MailError) as caught:
-            await connect_imap(server.endpoint(), timeout=5)
+            await connect_imap(server.endpoint(), timeout=60)
     assert_error(caught.value, "imap_server_disconnected", "connection")
     assert "Too many connections" in (caught.value.detail or "")
-    assert time.monotonic() - started < 1
+    assert time.monotonic() - started < 20  # reported at once, not the 60 s timeout waited out
 
 
 async def test_silent_command_is_a_bounded_timeout() -> None:
@@ -106,7 +107,8 @@ async def test_silent_command_is_a_bounded_timeout() -> None:
             await imap.list_folders()
         await imap.aclose()
     assert_error(caught.value, "imap_timeout", "timeout")
-    assert time.monotonic() - started < 3
+    # Bounded by the 1 s asked for, not the 10 s default; the margin absorbs a loaded machine.
+    assert time.monotonic() - started < 8
 
 
 async def test_drop_after_login_is_a_disconnect() -> None:
@@ -248,9 +250,11 @@ async def test_dovecot_wrong_password_is_fast(mailserver: None) -> None:
     )
     started = time.monotonic()
     with pytest.raises(MailError) as caught:
-        await connect_imap(wrong, timeout=10)
+        await connect_imap(wrong, timeout=60)
     assert_error(caught.value, "imap_auth_failed", "auth")
-    assert time.monotonic() - started < 2  # auth_failure_delay = 0 on the test Dovecot
+    # The NO reply is the answer: no retry, no waiting out the 60 s timeout (the test Dovecot
+    # has auth_failure_delay = 0).
+    assert time.monotonic() - started < 20
 
 
 @pytest.mark.mailserver

@@ -11,9 +11,9 @@ from fluenzr.config import load_settings
 from fluenzr.services.context import open_app
 from fluenzr.storage.engine import transaction
 from fluenzr.storage.models.detection import Suppression
-from tests.integration.fault_server import FaultServer
 from tests.integration.send_support import add_account
 from tests.support.cli import Cli
+from tests.support.fault_smtp import RawServer
 
 
 @pytest.fixture
@@ -172,7 +172,7 @@ def test_human_error_is_translated(cli: Cli, account: int) -> None:
 
 
 async def test_pause_resume_and_worker(home: Path, db_url: str) -> None:
-    server = await FaultServer().start()
+    server = await RawServer().start()
     try:
         ctx = open_app(load_settings(home=home, database_url=db_url))
         account_id = add_account(

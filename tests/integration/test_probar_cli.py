@@ -10,7 +10,7 @@ from pathlib import Path
 import email_validator
 import pytest
 
-from fluenzr.cli import diagnose as diagnose_cli
+from fluenzr.cli import autodetect as autodetect_cli
 from fluenzr.config import load_settings
 from fluenzr.core.endpoints import Security
 from fluenzr.core.secret import Secret
@@ -26,6 +26,7 @@ from tests.support.mailservers import (
     SERVER_CERT_FILE,
     SUBMISSION_PORT,
     MailUser,
+    ca_pem,
     create_user,
 )
 
@@ -51,7 +52,8 @@ def add_account(home: Path, user: MailUser, password: str, *, ca_file: str | Non
             imap_host="127.0.0.1",
             imap_port=IMAPS_PORT,
             imap_security="ssl",
-            ca_file=ca_file,
+            smtp_ca_pem=ca_pem(ca_file),
+            imap_ca_pem=ca_pem(ca_file),
             force=True,
         )
         return create_account(ctx, workspace_id=default_workspace_id(ctx.sessions), data=data).id
@@ -164,7 +166,7 @@ def test_autodetect_text_shows_provider_note_and_alternatives(
     other = proposal(Source.SRV, "smtp.other.test", 465)
     found = Detection("luis@zoho.eu", "zoho.eu", chosen, None, [chosen, other], [], 3)
     with use_language("es"):
-        diagnose_cli._print_detection(found)
+        autodetect_cli._print_detection(found)
     out = capsys.readouterr().out
     assert "App Password" in out  # the Zoho preset's note
     assert "Alternativas" in out

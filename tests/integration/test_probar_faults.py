@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from fluenzr.core.egress import EgressPolicy
 from fluenzr.core.endpoints import Endpoint, MailboxCredentials, Security, TlsPolicy
 from fluenzr.core.secret import Secret
 from fluenzr.diagnose.greeting_probe import GreetingProbe
@@ -29,7 +30,6 @@ from tests.support.fault_smtp import (
     PASSWORD,
     USER,
     SmtpFaults,
-    behaviours,
     closed_port,
     raw_server,
     smtp_server,
@@ -92,7 +92,7 @@ async def test_happy_path_over_starttls_with_ca() -> None:
         )
     assert report.ok, report.to_dict()
     assert seen == ["dns", "tcp", "tls", "ehlo", "auth", "send"]
-    assert "CA file" in report.steps[2].detail
+    assert "account CA" in report.steps[2].detail
     assert "AUTH" in report.steps[3].detail
     assert report.steps[4].detail.startswith("PLAIN")
     [received] = server.received
@@ -153,12 +153,14 @@ async def test_connection_refused_without_answering_alternative_suggests_nothing
 
 
 async def test_timeout_on_a_silent_port_is_bounded() -> None:
-    async with raw_server(behaviours.stall()) as server:
+    async with raw_server({"greeting": "stall"}) as server:
         started = asyncio.get_running_loop().time()
         report = await probar(server.endpoint(Security.STARTTLS), smtp_timeout=1.0)
         elapsed = asyncio.get_running_loop().time() - started
     assert_failure(report, "timeout", "timeout", "tls")
-    assert elapsed < 4.0  # patience + one TLS probe, far below the 10 s default
+    # Patience + one TLS probe at the 1 s asked for, below the 10 s default even on a loaded
+    # machine.
+    assert elapsed < 8.0
 
 
 async def test_tls_mode_mismatch_ssl_on_a_starttls_port() -> None:
@@ -172,10 +174,11 @@ async def test_tls_mode_mismatch_ssl_on_a_starttls_port() -> None:
 
 async def test_tls_mode_mismatch_starttls_on_an_implicit_tls_port() -> None:
     async with smtp_server(SmtpFaults(implicit_tls=True)) as server:
-        report = await probar(server.endpoint(Security.STARTTLS), smtp_timeout=4.0)
+        report = await probar(server.endpoint(Security.STARTTLS), smtp_timeout=60.0)
     error = assert_failure(report, "tls_mode_mismatch", "tls", "tls")
     assert "SSL" in error["message"]
-    assert report.steps[2].duration_ms < 3500  # found by probing, not by waiting for the timeout
+    # Found by probing, not by waiting out the 60 s timeout.
+    assert report.steps[2].duration_ms < 20_000
 
 
 @pytest.mark.parametrize(
@@ -240,8 +243,7 @@ async def test_auth_failed() -> None:
 
 
 async def test_auth_mechanism_unsupported() -> None:
-    behaviour = behaviours.script({}, ehlo=("AUTH XOAUTH2 GSSAPI",))
-    async with raw_server(behaviour) as server:
+    async with raw_server({"ehlo": "AUTH XOAUTH2 GSSAPI"}) as server:
         report = await probar(server.endpoint(Security.NONE))
     error = assert_failure(report, "auth_mechanism_unsupported", "auth", "auth")
     assert "XOAUTH2" in error["message"]
@@ -321,3 +323,11 @@ async def test_sent_folder_not_found_is_a_warning(imap_without_sent: int) -> Non
     assert data["warnings"][0]["code"] == "sent_folder_not_found"
     assert "error" not in data
     assert report.steps[-2].status is Status.SKIPPED  # no test email with --no-send
+
+
+async def test_multi_tenant_probar_refuses_a_loopback_server_at_the_tcp_step() -> None:
+    async with smtp_server() as server:
+        endpoint = replace(server.endpoint(), egress=EgressPolicy.MULTI_TENANT)
+        report = await probar(endpoint)
+        assert server.connections == 0
+    assert_failure(report, "egress_refused", "connection", "tcp")

@@ -30,7 +30,6 @@ from fluenzr.services.accounts import AccountInput, create_account, get_account,
 from fluenzr.services.context import AppContext, default_workspace_id
 from fluenzr.storage.models import Account, Event
 from tests.support.mailservers import (
-    CA_FILE,
     IMAP_PORT,
     IMAPS_PORT,
     LIMITED_PORT,
@@ -39,6 +38,7 @@ from tests.support.mailservers import (
     SUBMISSION_PORT,
     SUBMISSIONS_PORT,
     MailUser,
+    ca_pem,
     create_user,
     list_messages,
 )
@@ -83,7 +83,8 @@ def add_account(app: AppContext, user: MailUser, **fields: Any) -> int:
         "imap_host": "127.0.0.1",
         "imap_port": IMAPS_PORT,
         "imap_security": "ssl",
-        "ca_file": CA_FILE,
+        "smtp_ca_pem": ca_pem(),
+        "imap_ca_pem": ca_pem(),
         "force": True,
     }
     values.update(fields)
@@ -250,7 +251,7 @@ async def test_certificate_unknown_ca_shows_fingerprint_and_pinning_fixes_it(
     app: AppContext,
 ) -> None:
     user = create_user("probar")
-    account_id = add_account(app, user, ca_file=None, imap_host="")
+    account_id = add_account(app, user, smtp_ca_pem=None, imap_ca_pem=None, imap_host="")
     report = await probar(app, account_id, send_test_mail=False)
     error = failed(report, "certificate_invalid", "certificate", "tls")
     assert error["fingerprint"] == server_fingerprint()
@@ -261,7 +262,8 @@ async def test_certificate_unknown_ca_shows_fingerprint_and_pinning_fixes_it(
         app,
         workspace_id=workspace,
         account_id=account_id,
-        changes={"pin_sha256": error["fingerprint"]},
+        # The TLS trust is part of what the password is bound to: it is entered again with it.
+        changes={"pin_sha256": error["fingerprint"], "password": Secret(user.password)},
     )
     report = await probar(app, account_id, send_test_mail=False)
     assert report.ok, report.to_dict()

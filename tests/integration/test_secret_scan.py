@@ -39,7 +39,7 @@ def test_no_trace_of_the_password(home: Path) -> None:
             "--smtp-host",
             "smtp.example.com",
             "--imap-host",
-            "imap.example.com",
+            "smtp.example.com",
             "--password-stdin",
             "--json",
         ),

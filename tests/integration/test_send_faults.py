@@ -23,8 +23,8 @@ from fluenzr.storage.base import aware
 from fluenzr.storage.engine import transaction
 from fluenzr.storage.models import Account, Event
 from fluenzr.storage.models.outbox import OutboxRecipient
-from tests.integration.fault_server import FaultServer
 from tests.integration.send_support import FakeClock, add_account, enqueue, message
+from tests.support.fault_smtp import RawServer
 
 
 @pytest.fixture
@@ -36,13 +36,13 @@ def ctx(home: Path) -> Iterator[AppContext]:
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[FaultServer]:
-    fault = await FaultServer().start()
+async def server() -> AsyncIterator[RawServer]:
+    fault = await RawServer().start()
     yield fault
     await fault.stop()
 
 
-def _account(ctx: AppContext, server: FaultServer) -> int:
+def _account(ctx: AppContext, server: RawServer) -> int:
     return add_account(
         ctx, email="ana@fault.test", password="pw", port=server.port, security="none"
     )
@@ -80,7 +80,7 @@ def _clock(ctx: AppContext) -> FakeClock:
     ],
 )
 async def test_4xx_defers_then_delivers_once(
-    ctx: AppContext, server: FaultServer, stage: str, reply: str, reason: str
+    ctx: AppContext, server: RawServer, stage: str, reply: str, reason: str
 ) -> None:
     account_id = _account(ctx, server)
     queued = enqueue(ctx, account_id, "bob@example.org")
@@ -98,7 +98,7 @@ async def test_4xx_defers_then_delivers_once(
     assert len(server.delivered) == 1
 
 
-async def test_4xx_attempts_are_bounded(ctx: AppContext, server: FaultServer) -> None:
+async def test_4xx_attempts_are_bounded(ctx: AppContext, server: RawServer) -> None:
     account_id = _account(ctx, server)
     queued = enqueue(ctx, account_id, "bob@example.org")
     server.replies["mail"] = "451 4.3.0 Temporary local problem"
@@ -123,7 +123,7 @@ async def test_4xx_attempts_are_bounded(ctx: AppContext, server: FaultServer) ->
     ],
 )
 async def test_5xx_fails_the_message(
-    ctx: AppContext, server: FaultServer, stage: str, reply: str, reason: str
+    ctx: AppContext, server: RawServer, stage: str, reply: str, reason: str
 ) -> None:
     account_id = _account(ctx, server)
     queued = enqueue(ctx, account_id, "bob@example.org")
@@ -142,7 +142,7 @@ async def test_5xx_fails_the_message(
 
 
 async def test_recipient_rejection_fails_only_that_recipient(
-    ctx: AppContext, server: FaultServer
+    ctx: AppContext, server: RawServer
 ) -> None:
     account_id = _account(ctx, server)
     server.replies["rcpt:gone@example.org"] = "550 5.1.1 User unknown"
@@ -164,7 +164,7 @@ async def test_recipient_rejection_fails_only_that_recipient(
     assert len(server.delivered) == 1
 
 
-async def test_421_backs_off_the_account(ctx: AppContext, server: FaultServer) -> None:
+async def test_421_backs_off_the_account(ctx: AppContext, server: RawServer) -> None:
     account_id = _account(ctx, server)
     queued = enqueue(ctx, account_id, "bob@example.org")
     server.replies["mail"] = "421 4.3.2 Service shutting down, closing transmission channel"
@@ -181,7 +181,7 @@ async def test_421_backs_off_the_account(ctx: AppContext, server: FaultServer) -
     assert len(server.delivered) == 1
 
 
-async def test_454_at_auth_backs_off(ctx: AppContext, server: FaultServer) -> None:
+async def test_454_at_auth_backs_off(ctx: AppContext, server: RawServer) -> None:
     account_id = _account(ctx, server)
     queued = enqueue(ctx, account_id, "bob@example.org")
     server.replies["auth"] = "454 4.7.0 Temporary authentication failure"
@@ -194,7 +194,7 @@ async def test_454_at_auth_backs_off(ctx: AppContext, server: FaultServer) -> No
     assert message(ctx, queued.id).status == "sent"
 
 
-async def test_535_pauses_until_credentials_change(ctx: AppContext, server: FaultServer) -> None:
+async def test_535_pauses_until_credentials_change(ctx: AppContext, server: RawServer) -> None:
     account_id = _account(ctx, server)
     first = enqueue(ctx, account_id, "bob@example.org")
     second = enqueue(ctx, account_id, "carol@example.org")
@@ -228,7 +228,7 @@ async def test_535_pauses_until_credentials_change(ctx: AppContext, server: Faul
 
 
 async def test_sending_limit_pauses_and_resumes_by_itself(
-    ctx: AppContext, server: FaultServer
+    ctx: AppContext, server: RawServer
 ) -> None:
     account_id = _account(ctx, server)
     ids = [enqueue(ctx, account_id, f"r{i}@example.org").id for i in range(3)]
@@ -253,7 +253,7 @@ async def test_sending_limit_pauses_and_resumes_by_itself(
 
 
 async def test_drop_during_data_retries_without_duplicate(
-    ctx: AppContext, server: FaultServer
+    ctx: AppContext, server: RawServer
 ) -> None:
     account_id = _account(ctx, server)
     queued = enqueue(ctx, account_id, "bob@example.org", text="line\n" * 50)
@@ -270,7 +270,7 @@ async def test_drop_during_data_retries_without_duplicate(
 
 
 @pytest.mark.timeout(30)
-async def test_stall_times_out_and_backs_off(ctx: AppContext, server: FaultServer) -> None:
+async def test_stall_times_out_and_backs_off(ctx: AppContext, server: RawServer) -> None:
     account_id = _account(ctx, server)
     queued = enqueue(ctx, account_id, "bob@example.org")
     server.replies["mail"] = "stall"

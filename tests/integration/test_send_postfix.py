@@ -9,11 +9,11 @@ import pytest
 from fluenzr.services.context import AppContext
 from tests.integration.send_support import add_account, enqueue, message, run_until_idle
 from tests.support.mailservers import (
-    CA_FILE,
     IMAP_PORT,
     IMAPS_PORT,
     SUBMISSION_PORT,
     SUBMISSIONS_PORT,
+    ca_pem,
     create_user,
     list_messages,
     wait_for_message,
@@ -43,7 +43,8 @@ def test_send_arrives_with_copy_in_sent(
         security=security,
         imap_port=imap_port,
         imap_security=imap_security,
-        ca_file=CA_FILE,
+        smtp_ca_pem=ca_pem(),
+        imap_ca_pem=ca_pem(),
     )
     queued = enqueue(app, account_id, rcpt.email, subject="Reunión mañana")
     assert queued.status == "queued"

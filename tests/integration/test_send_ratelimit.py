@@ -15,7 +15,7 @@ from fluenzr.services.context import AppContext
 from fluenzr.storage.base import aware
 from fluenzr.storage.models import Account, Event
 from tests.integration.send_support import add_account, enqueue, run_until_idle, statuses
-from tests.support.mailservers import CA_FILE, LIMITED_PORT, create_user, list_messages
+from tests.support.mailservers import LIMITED_PORT, ca_pem, create_user, list_messages
 
 pytestmark = [pytest.mark.mailserver, pytest.mark.slow]
 
@@ -41,7 +41,8 @@ def test_anvil_limit_pauses_then_resumes(mailserver: None, app: AppContext) -> N
         password=sender.password,
         port=LIMITED_PORT,
         security="starttls",
-        ca_file=CA_FILE,
+        smtp_ca_pem=ca_pem(),
+        imap_ca_pem=ca_pem(),
     )
     ids = [enqueue(app, account_id, rcpt.email, subject=f"n{i}").id for i in range(6)]
 

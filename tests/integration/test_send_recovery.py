@@ -14,10 +14,10 @@ from fluenzr.storage.models import Event
 from fluenzr.storage.models.outbox import OutboxMessage
 from tests.integration.send_support import add_account, enqueue, message, run_until_idle
 from tests.support.mailservers import (
-    CA_FILE,
     IMAP_PORT,
     IMAPS_PORT,
     SUBMISSION_PORT,
+    ca_pem,
     create_user,
     list_messages,
     wait_for_message,
@@ -53,7 +53,8 @@ def test_found_in_sent_is_sent_missing_is_set_aside(
         security="starttls",
         imap_port=imap_port,
         imap_security=imap_security,
-        ca_file=CA_FILE,
+        smtp_ca_pem=ca_pem(),
+        imap_ca_pem=ca_pem(),
     )
     delivered = enqueue(app, account_id, rcpt.email, subject="delivered")
     run_until_idle(app)
@@ -84,7 +85,8 @@ def test_without_imap_a_stale_sending_needs_review(mailserver: None, app: AppCon
         password=sender.password,
         port=SUBMISSION_PORT,
         security="starttls",
-        ca_file=CA_FILE,
+        smtp_ca_pem=ca_pem(),
+        imap_ca_pem=ca_pem(),
     )
     queued = enqueue(app, account_id, rcpt.email)
     _abandon(app, queued.id)

@@ -18,8 +18,8 @@ from fluenzr.sending.connections import Connections
 from fluenzr.sending.worker import WorkerOptions
 from fluenzr.services.context import AppContext, open_app
 from fluenzr.services.runtime import credentials_opener, sending_worker
-from tests.integration.fault_server import FaultServer
 from tests.integration.send_support import FakeClock, add_account, enqueue, message
+from tests.support.fault_smtp import RawServer
 
 
 @pytest.fixture
@@ -31,20 +31,20 @@ def ctx(home: Path) -> Iterator[AppContext]:
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[FaultServer]:
-    fault = await FaultServer().start()
+async def server() -> AsyncIterator[RawServer]:
+    fault = await RawServer().start()
     yield fault
     await fault.stop()
 
 
-def _account(ctx: AppContext, server: FaultServer) -> int:
+def _account(ctx: AppContext, server: RawServer, **fields: object) -> int:
     return add_account(
-        ctx, email="ana@fault.test", password="pw", port=server.port, security="none"
+        ctx, email="ana@fault.test", password="pw", port=server.port, security="none", **fields
     )
 
 
 async def test_one_connection_carries_the_accounts_messages(
-    ctx: AppContext, server: FaultServer
+    ctx: AppContext, server: RawServer
 ) -> None:
     account_id = _account(ctx, server)
     ids = [enqueue(ctx, account_id, f"bob{n}@example.org").id for n in range(3)]
@@ -56,18 +56,30 @@ async def test_one_connection_carries_the_accounts_messages(
 
 
 async def test_cleartext_relay_without_auth_is_used_without_login(
-    ctx: AppContext, server: FaultServer
+    ctx: AppContext, server: RawServer
 ) -> None:
-    server.auth = False  # e.g. a local relay on loopback
-    queued = enqueue(ctx, _account(ctx, server), "bob@example.org")
+    server.replies["ehlo"] = ""  # e.g. a local relay on loopback, with the explicit "no auth" flag
+    queued = enqueue(ctx, _account(ctx, server, smtp_auth=False), "bob@example.org")
     await sending_worker(ctx, WorkerOptions(poll=0.02)).run(until_idle=True)
     assert message(ctx, queued.id).status == "sent"
     assert "AUTH" not in server.commands
     assert len(server.delivered) == 1
 
 
+async def test_a_relay_without_auth_is_refused_unless_the_account_says_no_auth(
+    ctx: AppContext, server: RawServer
+) -> None:
+    # An open local MTA must not become an unauthenticated relay by accident.
+    server.replies["ehlo"] = ""
+    queued = enqueue(ctx, _account(ctx, server), "bob@example.org")
+    await sending_worker(ctx, WorkerOptions(poll=0.02)).run(until_idle=True)
+    assert message(ctx, queued.id).status != "sent"
+    assert server.mail_from == []
+    assert server.delivered == []
+
+
 async def test_a_connection_closed_while_idle_is_replaced(
-    ctx: AppContext, server: FaultServer
+    ctx: AppContext, server: RawServer
 ) -> None:
     account_id = _account(ctx, server)
     connections = Connections(ctx, open_credentials=credentials_opener(ctx))
@@ -86,7 +98,7 @@ async def test_a_connection_closed_while_idle_is_replaced(
         await connections.close_all()
 
 
-async def test_transport_says_whether_it_is_connected(server: FaultServer) -> None:
+async def test_transport_says_whether_it_is_connected(server: RawServer) -> None:
     endpoint = Endpoint(
         host="127.0.0.1",
         port=server.port,
@@ -103,7 +115,7 @@ async def test_transport_says_whether_it_is_connected(server: FaultServer) -> No
     assert session.connected is False
 
 
-async def test_body_8bitmime_only_for_8bit_messages(server: FaultServer) -> None:
+async def test_body_8bitmime_only_for_8bit_messages(server: RawServer) -> None:
     endpoint = Endpoint(
         host="127.0.0.1",
         port=server.port,
@@ -120,7 +132,7 @@ async def test_body_8bitmime_only_for_8bit_messages(server: FaultServer) -> None
 
 
 async def test_unreachable_imap_keeps_the_copy_pending_with_its_error_code(
-    ctx: AppContext, server: FaultServer
+    ctx: AppContext, server: RawServer
 ) -> None:
     with socket.socket() as probe:  # a loopback port nobody listens on
         probe.bind(("127.0.0.1", 0))

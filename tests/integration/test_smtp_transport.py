@@ -17,7 +17,6 @@ from tests.support.fault_smtp import (
     PASSWORD,
     USER,
     SmtpFaults,
-    behaviours,
     closed_port,
     raw_server,
     smtp_server,
@@ -84,12 +83,13 @@ async def test_refused_port() -> None:
 
 
 async def test_stalled_server_times_out_in_bounded_time() -> None:
-    async with raw_server(behaviours.stall()) as server:
+    async with raw_server({"greeting": "stall"}) as server:
         started = time.monotonic()
         with pytest.raises(MailError) as caught:
             await connect_smtp(server.endpoint(), timeout=1)
     assert_error(caught.value, "timeout", "timeout")
-    assert time.monotonic() - started < 3
+    # Bounded by the 1 s asked for, not the 10 s default; the margin absorbs a loaded machine.
+    assert time.monotonic() - started < 8
 
 
 @pytest.mark.parametrize(
@@ -101,7 +101,7 @@ async def test_stalled_server_times_out_in_bounded_time() -> None:
     ],
 )
 async def test_greeting_refusal(greeting: str, code: str, category: str) -> None:
-    async with raw_server(behaviours.greet(greeting)) as server:
+    async with raw_server({"greeting": greeting}) as server:
         with pytest.raises(MailError) as caught:
             await connect_smtp(server.endpoint(Security.NONE), timeout=5)
     assert_error(caught.value, code, category)
@@ -109,7 +109,7 @@ async def test_greeting_refusal(greeting: str, code: str, category: str) -> None
 
 
 async def test_drop_during_data_is_an_unknown_outcome() -> None:
-    async with raw_server(behaviours.script({}, drop_on=".")) as server:
+    async with raw_server({"dot": "drop"}) as server:
         smtp = await connect_smtp(server.endpoint(Security.NONE), timeout=5, login=False)
         with pytest.raises(MailError) as caught:
             await smtp.send(RAW, sender=USER, recipients=["bob@fault.test"])
@@ -118,9 +118,11 @@ async def test_drop_during_data_is_an_unknown_outcome() -> None:
     assert caught.value.params["stage"] == "message"
 
 
-@pytest.mark.parametrize(("verb", "stage"), [("MAIL", "mail"), ("RCPT", "rcpt"), (".", "message")])
-async def test_silence_at_any_stage_is_a_bounded_timeout(verb: str, stage: str) -> None:
-    async with raw_server(behaviours.script({}, stall_on=verb)) as server:
+@pytest.mark.parametrize(
+    ("silent", "stage"), [("mail", "mail"), ("rcpt", "rcpt"), ("dot", "message")]
+)
+async def test_silence_at_any_stage_is_a_bounded_timeout(silent: str, stage: str) -> None:
+    async with raw_server({silent: "stall"}) as server:
         smtp = await connect_smtp(server.endpoint(Security.NONE), timeout=1, login=False)
         started = time.monotonic()
         with pytest.raises(MailError) as caught:
@@ -128,7 +130,8 @@ async def test_silence_at_any_stage_is_a_bounded_timeout(verb: str, stage: str) 
         await smtp.aclose()
     assert_error(caught.value, "timeout", "timeout")
     assert caught.value.params["stage"] == stage  # "message": the outcome is unknown
-    assert time.monotonic() - started < 3
+    # Bounded by the 1 s asked for, not the 10 s default; the margin absorbs a loaded machine.
+    assert time.monotonic() - started < 8
 
 
 @pytest.mark.parametrize(
@@ -238,8 +241,7 @@ async def test_auth_reply_is_classified() -> None:
 
 
 async def test_no_supported_mechanism() -> None:
-    script = behaviours.script({}, ehlo=("AUTH GSSAPI XOAUTH2",))
-    async with raw_server(script) as server:
+    async with raw_server({"ehlo": "AUTH GSSAPI XOAUTH2"}) as server:
         with pytest.raises(MailError) as caught:
             await connect_smtp(server.endpoint(Security.NONE), timeout=5)
     assert_error(caught.value, "auth_mechanism_unsupported", "auth")
@@ -281,10 +283,10 @@ async def test_implicit_tls_server_with_starttls_setting() -> None:
     async with smtp_server(SmtpFaults(implicit_tls=True)) as server:
         started = time.monotonic()
         with pytest.raises(MailError) as caught:
-            await connect_smtp(server.endpoint(Security.STARTTLS), timeout=10)
+            await connect_smtp(server.endpoint(Security.STARTTLS), timeout=60)
     assert_error(caught.value, "tls_mode_mismatch", "tls")
     assert caught.value.params["suggested"] == "SSL"
-    assert time.monotonic() - started < 5  # detected, not waited out
+    assert time.monotonic() - started < 20  # detected, not the 60 s timeout waited out
 
 
 async def test_starttls_server_with_ssl_setting() -> None:
@@ -341,7 +343,7 @@ async def test_postfix_wrong_password(mailserver: None) -> None:
         Security.STARTTLS,
         user.email,
         Secret("not-" + user.password),
-        TlsPolicy(ca_file=ms.CA_FILE),
+        TlsPolicy(ca_pem=ms.ca_pem()),
     )
     with pytest.raises(MailError) as caught:
         await connect_smtp(endpoint, timeout=10)

@@ -102,7 +102,7 @@ def test_normalise_fingerprint() -> None:
 
 
 def test_verified_context_checks_names() -> None:
-    context = tls.client_context(TlsPolicy(ca_file=pki().ca_file))
+    context = tls.client_context(TlsPolicy(ca_pem=pki().ca_pem))
     assert context.check_hostname
     assert context.verify_mode == ssl.CERT_REQUIRED
     pinned = tls.client_context(TlsPolicy(pin_sha256="ab" * 32))

@@ -11,15 +11,15 @@ from fluenzr.sending.worker import WorkerOptions
 from fluenzr.services import account_status
 from fluenzr.services.context import AppContext
 from fluenzr.services.runtime import sending_worker
-from tests.integration.fault_server import FaultServer
 from tests.integration.send_support import FakeClock, add_account, enqueue, statuses
+from tests.support.fault_smtp import RawServer
 
 MONDAY_10_MADRID = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[FaultServer]:
-    fault = await FaultServer().start()
+async def server() -> AsyncIterator[RawServer]:
+    fault = await RawServer().start()
     yield fault
     await fault.stop()
 
@@ -28,7 +28,7 @@ async def _run(ctx: AppContext) -> None:
     await sending_worker(ctx, WorkerOptions(poll=0.02)).run(until_idle=True)
 
 
-def _setup(ctx: AppContext, server: FaultServer, count: int, **limits: object) -> FakeClock:
+def _setup(ctx: AppContext, server: RawServer, count: int, **limits: object) -> FakeClock:
     clock = FakeClock(MONDAY_10_MADRID)
     ctx.clock = clock
     account_id = add_account(
@@ -40,7 +40,7 @@ def _setup(ctx: AppContext, server: FaultServer, count: int, **limits: object) -
     return clock
 
 
-async def test_daily_cap_by_local_day(app_any_db: AppContext, server: FaultServer) -> None:
+async def test_daily_cap_by_local_day(app_any_db: AppContext, server: RawServer) -> None:
     clock = _setup(app_any_db, server, 5, daily_limit=3, hourly_limit=100)
     await _run(app_any_db)
     assert statuses(app_any_db) == {"sent": 3, "queued": 2}
@@ -53,7 +53,7 @@ async def test_daily_cap_by_local_day(app_any_db: AppContext, server: FaultServe
     assert len(server.delivered) == 5
 
 
-async def test_hourly_cap_and_spacing(app_any_db: AppContext, server: FaultServer) -> None:
+async def test_hourly_cap_and_spacing(app_any_db: AppContext, server: RawServer) -> None:
     clock = _setup(app_any_db, server, 4, hourly_limit=2, min_interval=60, max_interval=120)
     await _run(app_any_db)
     assert statuses(app_any_db) == {"sent": 1, "queued": 3}  # then it waits 60–120 s
@@ -68,7 +68,7 @@ async def test_hourly_cap_and_spacing(app_any_db: AppContext, server: FaultServe
     assert statuses(app_any_db)["sent"] == 3
 
 
-async def test_window_and_warmup(app_any_db: AppContext, server: FaultServer) -> None:
+async def test_window_and_warmup(app_any_db: AppContext, server: RawServer) -> None:
     clock = _setup(app_any_db, server, 6, daily_limit=50, hourly_limit=100)
     clock.current = datetime(2026, 3, 7, 10, 0, tzinfo=UTC)  # Saturday
     window = account_status.window_json("mon-fri", "09:00", "18:00")

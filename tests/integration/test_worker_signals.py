@@ -13,12 +13,12 @@ from sqlalchemy import select
 from fluenzr.config import load_settings
 from fluenzr.services.context import open_app
 from fluenzr.storage.models.outbox import OutboxMessage
-from tests.integration.fault_server import FaultServer
 from tests.integration.send_support import add_account, enqueue, statuses
+from tests.support.fault_smtp import RawServer
 
 
 async def test_sigterm_finishes_the_current_message_then_exits(home: Path) -> None:
-    server = await FaultServer().start()
+    server = await RawServer().start()
     server.replies["dot"] = "slow:1.5"  # each message takes 1.5 s to be accepted
     ctx = open_app(load_settings(home=home))
     try:

@@ -3,7 +3,7 @@
 pki = pki()                      # one CA per test session (cached)
 good = pki.leaf()                     # valid for 127.0.0.1 and localhost
 server_ctx = good.server_context()    # for an in-process server
-policy = TlsPolicy(ca_file=pki.ca_file)
+policy = TlsPolicy(ca_pem=pki.ca_pem)
 pinned = TlsPolicy(pin_sha256=self_signed().fingerprint)
 """
 
@@ -57,13 +57,14 @@ class ServerCert:
 
 
 class PKI:
-    """A CA that clients trust via ``ca_file``, and leaves it issues."""
+    """A CA that clients trust via ``ca_pem`` (its PEM text), and leaves it issues."""
 
     def __init__(self) -> None:
         self.ca = trustme.CA(organization_name="FluenzR test CA")
         path = _DIR / f"ca-{id(self)}.pem"
         self.ca.cert_pem.write_to_path(str(path))
         self.ca_file = str(path)
+        self.ca_pem = self.ca.cert_pem.bytes().decode("ascii")
         self._count = 0
 
     def leaf(

@@ -60,6 +60,10 @@ class FaultImapServer:
     def ca_file(self) -> str:
         return pki().ca_file
 
+    @property
+    def ca_pem(self) -> str:
+        return pki().ca_pem
+
     def endpoint(
         self,
         security: Security | None = None,
@@ -69,7 +73,7 @@ class FaultImapServer:
     ) -> Endpoint:
         chosen = security or (Security.SSL if self.faults.implicit_tls else Security.STARTTLS)
         return Endpoint(
-            HOST, self.port, chosen, USER, Secret(password), tls or TlsPolicy(ca_file=self.ca_file)
+            HOST, self.port, chosen, USER, Secret(password), tls or TlsPolicy(ca_pem=self.ca_pem)
         )
 
     def saw_in_plaintext(self, secret: str) -> bool:

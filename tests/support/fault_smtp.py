@@ -7,11 +7,15 @@ Two kinds:
   STARTTLS, AUTH offered before TLS, implicit TLS, any certificate. It records what it received
   (``server.received``: envelopes + content; ``server.auth``: attempts; ``server.plaintext``:
   every byte received before TLS) so a test can prove a password never crossed in clear.
-- :func:`raw_server` — a tiny asyncio server for faults no real server produces on demand:
-  accept and never speak (stall), a greeting of any code, hang up mid-DATA. See :mod:`behaviours`.
+- :func:`raw_server` / :class:`RawServer` — a scripted asyncio SMTP server for faults no real
+  server produces on demand: any reply at any stage, read live (a test may change it between
+  worker runs), accept and never speak, hang up mid-DATA, answer late. See :class:`RawServer`.
 
     async with smtp_server(SmtpFaults(starttls=False)) as server:
         endpoint = server.endpoint(Security.STARTTLS)
+    async with raw_server({"greeting": "stall"}) as server:  # accepts, never speaks
+        ...
+    server = await RawServer(replies={"dot": "slow:1.5"}).start()  # a fixture's own lifetime
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import asyncio
 import base64
 import contextlib
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -123,6 +127,10 @@ class FaultSmtpServer:
     def ca_file(self) -> str:
         return pki().ca_file
 
+    @property
+    def ca_pem(self) -> str:
+        return pki().ca_pem
+
     def endpoint(
         self,
         security: Security | None = None,
@@ -138,7 +146,7 @@ class FaultSmtpServer:
             chosen,
             username,
             Secret(password if password is not None else self.faults.password),
-            tls or TlsPolicy(ca_file=self.ca_file),
+            tls or TlsPolicy(ca_pem=self.ca_pem),
         )
 
     def saw_in_plaintext(self, secret: str) -> bool:
@@ -213,33 +221,46 @@ async def smtp_server(faults: SmtpFaults | None = None) -> AsyncIterator[FaultSm
         await server.stop()
 
 
-# -- raw fault server -------------------------------------------------------------------------
-
-Behaviour = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+# -- scripted raw server ----------------------------------------------------------------------
 
 
+@dataclass
 class RawServer:
-    def __init__(self, behaviour: Behaviour) -> None:
-        self.behaviour = behaviour
-        self.port = 0
-        self.received = bytearray()
-        self._server: asyncio.Server | None = None
-        self._writers: list[asyncio.StreamWriter] = []
+    """A tiny asyncio SMTP server for what no real server does on demand: any reply at any stage,
+    drop, stall, late answers.
+
+    ``replies`` maps a stage to a reply line or an action, read at the moment the stage happens
+    (so a test can change it between worker runs). Stages: ``greeting``, ``ehlo`` (the extension
+    lines after the host name, one per line; default ``AUTH PLAIN LOGIN``; ``8BITMIME`` is always
+    last), ``auth``, ``mail``, ``rcpt`` (or ``rcpt:<address>``), ``data`` (the DATA command) and
+    ``dot`` (after the message). Actions: ``"drop"`` (close the connection; for ``dot``, in the
+    middle of the message), ``"stall"`` (never answer; wait for the client to give up) and
+    ``"slow:<seconds>"`` (answer normally, late). A greeting that is not 2xx ends the session
+    after the client's next line, as RFC 5321 §3.1 has it.
+
+    It records ``connections``, ``commands`` (verbs, in order), ``mail_from`` (whole MAIL lines),
+    ``delivered`` (messages accepted after the dot) and ``received`` (every byte read).
+    """
+
+    replies: dict[str, str] = field(default_factory=dict)
+    delivered: list[bytes] = field(default_factory=list)
+    connections: int = 0
+    port: int = 0
+    commands: list[str] = field(default_factory=list)
+    mail_from: list[str] = field(default_factory=list)
+    received: bytearray = field(default_factory=bytearray)
+    _server: asyncio.Server | None = None
+    _writers: list[asyncio.StreamWriter] = field(default_factory=list)
 
     def endpoint(
         self, security: Security = Security.STARTTLS, *, tls: TlsPolicy | None = None
     ) -> Endpoint:
         return Endpoint(HOST, self.port, security, USER, Secret(PASSWORD), tls or TlsPolicy())
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._writers.append(writer)
-        tapped = _TapReader(reader, self.received)
-        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
-            await self.behaviour(tapped, writer)  # type: ignore[arg-type]
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, HOST, 0)
+    async def start(self) -> RawServer:
+        self._server = await asyncio.start_server(self._handle, HOST, 0)
         self.port = self._server.sockets[0].getsockname()[1]
+        return self
 
     async def stop(self) -> None:
         for writer in self._writers:
@@ -250,29 +271,114 @@ class RawServer:
             with contextlib.suppress(asyncio.TimeoutError, TimeoutError):
                 await asyncio.wait_for(self._server.wait_closed(), 2)
 
+    def hang_up(self) -> None:
+        """Close every open connection from the server's side (an idle timeout)."""
+        for writer in self._writers:
+            writer.close()
 
-class _TapReader:
-    """A StreamReader that keeps a copy of what it read."""
-
-    def __init__(self, reader: asyncio.StreamReader, sink: bytearray) -> None:
-        self._reader = reader
-        self._sink = sink
-
-    async def readline(self) -> bytes:
-        line = await self._reader.readline()
-        self._sink.extend(line)
+    async def _readline(self, reader: asyncio.StreamReader) -> bytes:
+        line = await reader.readline()
+        self.received.extend(line)
         return line
 
-    async def read(self, n: int = -1) -> bytes:
-        data = await self._reader.read(n)
-        self._sink.extend(data)
-        return data
+    async def _reply(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        stage: str,
+        default: str,
+    ) -> bool:
+        """Answer a stage; False when the connection was dropped."""
+        action = self.replies.get(stage, default)
+        if action.startswith("slow:"):  # "slow:<seconds>" then the default reply
+            await asyncio.sleep(float(action[5:]))
+            action = default
+        if action == "stall":
+            self.received.extend(await reader.read())  # until the client gives up
+            return False
+        if action == "drop":
+            writer.close()
+            return False
+        writer.write(action.encode() + b"\r\n")
+        await writer.drain()
+        return True
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self._writers.append(writer)
+        try:
+            greeting = self.replies.get("greeting", "220 fault.test ESMTP")
+            if await self._reply(reader, writer, "greeting", "220 fault.test ESMTP"):
+                if greeting.startswith(("2", "slow:")):
+                    await self._session(reader, writer)
+                else:
+                    await self._readline(reader)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    def _ehlo(self) -> bytes:
+        extensions = self.replies.get("ehlo", "AUTH PLAIN LOGIN").splitlines()
+        lines = ["250-fault.test", *(f"250-{e}" for e in extensions if e), "250 8BITMIME"]
+        return ("\r\n".join(lines) + "\r\n").encode()
+
+    async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while line := await self._readline(reader):
+            verb = line.decode(errors="replace").strip()
+            upper = verb.upper()
+            self.commands.append(upper.split(" ", 1)[0])
+            if upper.startswith(("EHLO", "HELO")):
+                writer.write(self._ehlo())
+            elif upper.startswith("AUTH"):
+                if not await self._reply(reader, writer, "auth", "235 2.7.0 ok"):
+                    return
+            elif upper.startswith("MAIL"):
+                self.mail_from.append(verb)
+                if not await self._reply(reader, writer, "mail", "250 2.1.0 ok"):
+                    return
+            elif upper.startswith("RCPT"):
+                address = verb.split(":", 1)[1].strip().strip("<>").lower()
+                stage = f"rcpt:{address}" if f"rcpt:{address}" in self.replies else "rcpt"
+                if not await self._reply(reader, writer, stage, "250 2.1.5 ok"):
+                    return
+            elif upper == "DATA":
+                if not await self._reply(reader, writer, "data", "354 go ahead"):
+                    return
+                if not await self._message(reader, writer):
+                    return
+                continue
+            elif upper == "QUIT":
+                writer.write(b"221 bye\r\n")
+                await writer.drain()
+                return
+            else:
+                writer.write(b"250 ok\r\n")
+            await writer.drain()
+
+    async def _message(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        lines: list[bytes] = []
+        while True:
+            line = await self._readline(reader)
+            if not line:
+                return False
+            if self.replies.get("dot") == "drop" and len(lines) > 3:
+                writer.close()  # in the middle of the message
+                return False
+            if line in (b".\r\n", b".\n"):
+                break
+            lines.append(line[1:] if line.startswith(b"..") else line)
+        ok = self.replies.get("dot", "250 2.0.0 queued").startswith(("250", "slow:"))
+        if not await self._reply(reader, writer, "dot", "250 2.0.0 queued"):
+            return False
+        if ok:
+            self.delivered.append(b"".join(lines))
+        return True
 
 
 @contextlib.asynccontextmanager
-async def raw_server(behaviour: Behaviour) -> AsyncIterator[RawServer]:
-    server = RawServer(behaviour)
-    await server.start()
+async def raw_server(replies: dict[str, str] | None = None) -> AsyncIterator[RawServer]:
+    server = await RawServer(replies=dict(replies or {})).start()
     try:
         yield server
     finally:
@@ -288,72 +394,6 @@ async def closed_port() -> int:
     return port
 
 
-class behaviours:
-    """Ready-made raw behaviours."""
-
-    @staticmethod
-    def stall() -> Behaviour:
-        """Accept the connection and never say anything."""
-
-        async def run(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            await reader.read()  # until the client gives up
-
-        return run
-
-    @staticmethod
-    def greet(reply: str) -> Behaviour:
-        """Send one greeting line (e.g. ``421 4.3.2 Service not available``), then hang up."""
-
-        async def run(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            writer.write(reply.encode() + b"\r\n")
-            await writer.drain()
-            await reader.readline()
-            writer.close()
-
-        return run
-
-    @staticmethod
-    def script(
-        replies: dict[str, str],
-        *,
-        drop_on: str | None = None,
-        stall_on: str | None = None,
-        ehlo: tuple[str, ...] = (),
-    ) -> Behaviour:
-        """A plain SMTP dialogue: ``replies`` maps a verb (``MAIL``, ``RCPT``, ``DATA``, ``.``
-        for the end of the message) to its reply; others get 250. ``drop_on`` hangs up when that
-        verb arrives (``"."`` = after the whole message, before the reply); ``stall_on`` never
-        answers that verb."""
-
-        async def run(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            writer.write(b"220 raw.fluenzr.test ESMTP\r\n")
-            in_data = False
-            while line := await reader.readline():
-                text = line.decode(errors="replace").rstrip("\r\n")
-                verb = "." if in_data and text == "." else text.split(" ", 1)[0].upper()
-                if in_data and verb != ".":
-                    continue
-                if verb == drop_on:
-                    writer.transport.abort()
-                    return
-                if verb == stall_on:
-                    await reader.read()  # never answer; wait for the client to give up
-                    return
-                if verb == "EHLO":
-                    lines = ["250-raw.fluenzr.test", *[f"250-{e}" for e in ehlo], "250 8BITMIME"]
-                    writer.write(("\r\n".join(lines) + "\r\n").encode())
-                    continue
-                default = {"DATA": "354 go ahead", "QUIT": "221 bye"}.get(verb, "250 OK")
-                reply = replies.get(verb, default)
-                in_data = verb == "DATA" and reply.startswith("354")
-                writer.write(reply.encode() + b"\r\n")
-                if verb == "QUIT":
-                    writer.close()
-                    return
-
-        return run
-
-
 __all__ = [
     "PASSWORD",
     "USER",
@@ -361,7 +401,6 @@ __all__ = [
     "RawServer",
     "Received",
     "SmtpFaults",
-    "behaviours",
     "closed_port",
     "raw_server",
     "smtp_server",

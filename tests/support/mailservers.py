@@ -66,6 +66,13 @@ CA_FILE = str(MAIL_DIR / "tls" / "ca.crt")
 """PEM of the test CA that signed the servers' certificate (SANs localhost, 127.0.0.1,
 mail.fluenzr.test)."""
 SERVER_CERT_FILE = str(MAIL_DIR / "tls" / "server.crt")
+
+
+def ca_pem(path: str | None = CA_FILE) -> str | None:
+    """The text of a CA file: accounts store a CA as PEM text, never as a path."""
+    return Path(path).read_text(encoding="ascii") if path else None
+
+
 _USERS = MAIL_DIR / "users.d"
 
 
@@ -84,13 +91,13 @@ class MailUser:
         """An Endpoint for this user on the test Postfix (security follows the port)."""
         default = {SUBMISSIONS_PORT: Security.SSL, SMTP_PLAIN_PORT: Security.NONE}
         chosen = security or default.get(port, Security.STARTTLS)
-        return Endpoint(HOST, port, chosen, self.email, self.secret, TlsPolicy(ca_file=CA_FILE))
+        return Endpoint(HOST, port, chosen, self.email, self.secret, TlsPolicy(ca_pem=ca_pem()))
 
     def imap_endpoint(
         self, *, port: int = IMAPS_PORT, security: Security | None = None
     ) -> Endpoint:
         chosen = security or (Security.SSL if port == IMAPS_PORT else Security.STARTTLS)
-        return Endpoint(HOST, port, chosen, self.email, self.secret, TlsPolicy(ca_file=CA_FILE))
+        return Endpoint(HOST, port, chosen, self.email, self.secret, TlsPolicy(ca_pem=ca_pem()))
 
 
 def servers_up() -> bool:
@@ -315,6 +322,7 @@ __all__ = [
     "SUBMISSION_PORT",
     "MailUser",
     "StoredMessage",
+    "ca_pem",
     "client_tls_context",
     "create_user",
     "create_users",

@@ -44,7 +44,7 @@ def _fails(code: str, field: str, **changes: object) -> ValidationError:
         ("cleartext_not_loopback", "smtp_security", {"smtp_security": "none", "smtp_port": 25}),
         ("display_name_invalid", "name", {"display_name": "Ana\r\nBcc: x@y.z"}),
         ("pin_invalid", "pin_sha256", {"pin_sha256": "abc"}),
-        ("ca_file_invalid", "ca_file", {"ca_file": "/nonexistent/ca.pem"}),
+        ("ca_pem_invalid", "smtp_ca_pem", {"smtp_ca_pem": "/nonexistent/ca.pem"}),
         ("limit_invalid", "daily_limit", {"daily_limit": 0}),
         ("timezone_invalid", "timezone", {"timezone": "Mars/Olympus"}),
         ("preset_unknown", "preset", {"preset": "gmail"}),

@@ -5,14 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from email.utils import parseaddr
 
-import pytest
-
 from fluenzr.core.endpoints import Endpoint, MailboxCredentials, Security, TlsPolicy
 from fluenzr.core.secret import Secret
-from fluenzr.diagnose.connect import check_ca_file
 from fluenzr.diagnose.port_suggestions import STANDARD_IMAP, PortSuggestion, candidates
 from fluenzr.diagnose.probar import probar_message
-from fluenzr.errors import ValidationError
 from fluenzr.i18n import use_language
 
 
@@ -61,9 +57,3 @@ def test_test_message_has_unique_id_on_the_account_domain_and_is_auto_generated(
     assert first["Auto-Submitted"] == "auto-generated"
     assert str(first["Subject"]).startswith("FluenzR : e-mail de test")
     assert "José.Pérez@example.com" in first.get_content()
-
-
-def test_missing_ca_file_is_bad_input(tmp_path: object) -> None:
-    with pytest.raises(ValidationError) as caught:
-        check_ca_file(_credentials(ca_file="/nonexistent/ca.pem").smtp)
-    assert caught.value.params["field"] == "ca_file"

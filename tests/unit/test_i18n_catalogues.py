@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import string
 
-from fluenzr.error_codes import ErrorCode
+from fluenzr.error_codes import ErrorCode, parse_code
 from fluenzr.i18n import LANGUAGES, catalogue, from_accept_language, translate
 
 
@@ -48,4 +48,4 @@ def test_mail_error_takes_its_category_from_the_taxonomy() -> None:
 
     assert MailError(ErrorCode.AUTH_FAILED).category == "auth"
     assert MailError(ErrorCode.CERTIFICATE_INVALID).category == "certificate"
-    assert MailError("no_such_code").category == "mail"
+    assert MailError(parse_code("no_such_code")).category == "mail"

@@ -45,7 +45,11 @@ def _error(
 ) -> MailError:
     params = {"host": "h", "port": 25, "stage": stage}
     return mail_error(
-        code, params=params, detail=detail, reply_code=reply_code, enhanced_code=enhanced_code
+        ErrorCode(code),
+        params=params,
+        detail=detail,
+        reply_code=reply_code,
+        enhanced_code=enhanced_code,
     )
 
 

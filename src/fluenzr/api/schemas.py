@@ -37,7 +37,12 @@ class AccountFields(_Body):
     imap_security: Security | None = None
     imap_username: Annotated[str, Field(max_length=320)] | None = None
     imap_password: Password | None = None
-    ca_file: Annotated[str, Field(max_length=4096)] | None = None
+    # PEM text (never a server path); validated as X.509 by the accounts service.
+    smtp_ca_pem: Annotated[str, Field(max_length=70_000)] | None = None
+    imap_ca_pem: Annotated[str, Field(max_length=70_000)] | None = None
+    smtp_auth: bool | None = Field(
+        default=None, description="false: send without AUTH (a local relay; single-user only)."
+    )
     pin_sha256: Annotated[str, Field(max_length=128)] | None = None
     daily_limit: Count | None = None
     hourly_limit: Count | None = None

@@ -1,8 +1,13 @@
-"""Entry point: global options, then each area registers its commands.
+"""Entry point: global options, then each noun registers its commands.
 
-Areas (one module each, ``register(app, accounts=...)``): accounts/presets/keys (foundation),
-diagnose (Probar, autodetect), sending (send, outbox, worker, pause/resume), detection
-(classify, events, webhooks), web (serve, tokens).
+One module per noun (``register(app, accounts=...)``): accounts, account_pacing and probar (the
+``accounts`` group), autodetect, presets, home (``init``), keys, send, outbox, worker, classify_eml
+(``classify``), events, webhooks, suppression, serve, tokens, users.
+
+Start-up is kept to Typer alone: a noun module imports only Typer and the CLI helpers at load
+time; what a command needs (config, services, SQLAlchemy, Rich, asyncio…) is imported inside it,
+so ``fluenzr --help`` pays for nothing and each command pays only for what it uses.
+tests/unit/test_cli_startup.py guards it.
 """
 
 from __future__ import annotations
@@ -14,10 +19,27 @@ from typing import Annotated
 
 import typer
 
-from fluenzr.cli import detection, diagnose, foundation, sending, web
+from fluenzr.cli import (
+    account_pacing,
+    accounts,
+    autodetect,
+    classify_eml,
+    events,
+    home,
+    keys,
+    outbox,
+    presets,
+    probar,
+    send,
+    serve,
+    suppression,
+    tokens,
+    users,
+    webhooks,
+    worker,
+)
 from fluenzr.cli.output import handled
 from fluenzr.cli.state import STATE
-from fluenzr.i18n import set_language
 
 app = typer.Typer(
     name="fluenzr",
@@ -25,11 +47,13 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # Plain Click help: Rich's help renderer alone costs more than the 0.2 s `--help` budget.
+    rich_markup_mode=None,
 )
-accounts = typer.Typer(
+accounts_group = typer.Typer(
     help="Cuentas de Email: add, list, show, edit, remove, test.", no_args_is_help=True
 )
-app.add_typer(accounts, name="accounts")
+app.add_typer(accounts_group, name="accounts")
 
 
 @app.callback()
@@ -40,6 +64,8 @@ def _global(
     ] = None,
     lang: Annotated[str | None, typer.Option(help="Language: es, en, fr (FLUENZR_LANG).")] = None,
 ) -> None:
+    from fluenzr.i18n import set_language  # lazy: babel; `fluenzr --help` never gets here
+
     STATE.close()
     STATE.overrides = {"home": home, "database_url": database_url, "lang": lang}
     STATE._settings = None
@@ -48,8 +74,27 @@ def _global(
     set_language(lang or settings.lang)
 
 
-for area in (foundation, diagnose, sending, detection, web):
-    area.register(app, accounts=accounts)
+# Order = order in `fluenzr --help` (Typer lists commands as registered).
+for noun in (
+    home,
+    presets,
+    keys,
+    accounts,
+    autodetect,
+    probar,
+    send,
+    worker,
+    outbox,
+    account_pacing,
+    classify_eml,
+    events,
+    webhooks,
+    suppression,
+    serve,
+    tokens,
+    users,
+):
+    noun.register(app, accounts=accounts_group)
 
 
 def main() -> None:

@@ -1,27 +1,42 @@
 """How every command prints: Rich for people, one JSON document for machines, stable exits.
 
 Exit codes: 0 success, 1 failed operation, 2 bad input or configuration.
+
+Rich and the catalogues are imported on first use, not with this module: every
+command imports it, and ``fluenzr --help`` or a ``--json`` command never needs a Rich console.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from fluenzr.errors import FluenzrError
-from fluenzr.i18n import translate
 
-# Piped output (scripts, CI logs) is not cut at 80 columns.
-console = Console(width=None if sys.stdout.isatty() else 200)
-err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+@functools.cache
+def console() -> Console:
+    from rich.console import Console  # lazy: ~0.1 s of start-up that JSON output never needs
+
+    # Piped output (scripts, CI logs) is not cut at 80 columns.
+    return Console(width=None if sys.stdout.isatty() else 200)
+
+
+@functools.cache
+def err_console() -> Console:
+    from rich.console import Console  # lazy: see console()
+
+    return Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 
 def _default(value: Any) -> Any:
@@ -38,22 +53,26 @@ def print_json(data: Any) -> None:
 
 
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    from rich.table import Table  # lazy: see console()
+
     out = Table(title=title)
     for column in columns:
         out.add_column(column, overflow="fold")
     for row in rows:
         out.add_row(*("" if cell is None else str(cell) for cell in row))
-    console.print(out)
+    console().print(out)
 
 
 def fail(error: FluenzrError, *, as_json: bool) -> NoReturn:
+    from fluenzr.i18n import translate  # lazy: the catalogues load only when text is shown
+
     if as_json:
         print_json({"ok": False, "error": error.to_dict()})
     else:
-        err_console.print(f"[bold red]{translate('cli.error')}:[/] {error.render()}")
+        err_console().print(f"[bold red]{translate('cli.error')}:[/] {error.render()}")
         hint = error.hint()
         if hint and hint != error.hint_key:
-            err_console.print(f"[yellow]{translate('cli.hint')}:[/] {hint}")
+            err_console().print(f"[yellow]{translate('cli.hint')}:[/] {hint}")
     raise typer.Exit(error.exit_code)
 
 

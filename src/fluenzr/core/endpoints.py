@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from fluenzr.core.egress import EgressPolicy
 from fluenzr.core.secret import Secret
 
 
@@ -32,9 +33,10 @@ def is_loopback(host: str) -> bool:
 
 @dataclass(frozen=True)
 class TlsPolicy:
-    """How to trust the server: system store, plus an extra CA file, or a pinned certificate."""
+    """How to trust the server: system store, plus an extra CA (PEM text), or a pinned
+    certificate. The CA is text stored with the account, never a path on the server."""
 
-    ca_file: str | None = None
+    ca_pem: str | None = None
     pin_sha256: str | None = None  # 64 lowercase hex chars, no colons
 
 
@@ -46,6 +48,9 @@ class Endpoint:
     username: str
     password: Secret
     tls: TlsPolicy = TlsPolicy()
+    # False only when the account explicitly says "no authentication" (a local relay).
+    authenticate: bool = True
+    egress: EgressPolicy = EgressPolicy.SINGLE_USER
 
 
 @dataclass(frozen=True)

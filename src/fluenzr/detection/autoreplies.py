@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from email.message import Message
 from email.utils import parsedate_to_datetime
 
+from fluenzr.core import linear_re
 from fluenzr.detection.message import header
 
 # Phrases that mark an auto-reply wherever they appear in the subject.
@@ -60,12 +61,12 @@ OOF_SUBJECTS_START: tuple[str, ...] = (
     r"de f[ée]rias",
     r"met vakantie",
 )
-_ANYWHERE = re.compile("|".join(OOF_SUBJECTS_ANYWHERE), re.IGNORECASE)
-_START = re.compile(
+_ANYWHERE = linear_re.compile("|".join(OOF_SUBJECTS_ANYWHERE), linear_re.IGNORECASE)
+_START = linear_re.compile(
     r"^\s*(?:\[[^\]]{0,30}\]\s*)?(?:(?:re|aw|sv|rif|réf)\s*:\s*)?(?:"
     + "|".join(OOF_SUBJECTS_START)
     + r")\b",
-    re.IGNORECASE,
+    linear_re.IGNORECASE,
 )
 
 
@@ -125,7 +126,7 @@ _UNTIL = (
     r"até ao|até dia|até|regresso a|regresso em|retorno em|"
     r"tot en met|tot|terug op|vanaf"
 )
-_MONTH_NAMES = "|".join(sorted((re.escape(m) for m in MONTHS), key=len, reverse=True))
+_MONTH_NAMES = "|".join(sorted((linear_re.escape(m) for m in MONTHS), key=len, reverse=True))
 _WEEKDAY = r"(?:[A-Za-zÀ-ÿ]{2,12}\.?,?\s+)?"
 _DATE_NUMERIC = r"(?P<a>\d{1,4})[./-](?P<b>\d{1,2})(?:[./-](?P<c>\d{2,4}))?"
 _DATE_DAY_MONTH = (
@@ -136,7 +137,7 @@ _DATE_DAY_MONTH = (
 _DATE_MONTH_DAY = (
     r"(?P<m2>" + _MONTH_NAMES + r")\.?\s+(?P<d2>\d{1,2})(?:st|nd|rd|th)?(?:,?\s*(?P<y2>\d{4}))?"
 )
-_RETURN = re.compile(
+_RETURN = linear_re.compile(
     r"\b(?:"
     + _UNTIL
     + r")\s+(?:the\s+|le\s+|el\s+|il\s+|o\s+|dem\s+|den\s+)?"
@@ -148,7 +149,7 @@ _RETURN = re.compile(
     + "|"
     + _DATE_NUMERIC
     + r")\b",
-    re.IGNORECASE,
+    linear_re.IGNORECASE,
 )
 
 

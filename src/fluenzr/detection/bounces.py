@@ -9,10 +9,10 @@ Permanence follows RFC 3463: a 5.x.x status (or 5yz reply) is permanent, 4.x.x o
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from email.message import Message
 
+from fluenzr.core import linear_re
 from fluenzr.detection.message import (
     address,
     content_type,
@@ -29,10 +29,10 @@ DAEMON_LOCALPARTS = frozenset(
     {"mailer-daemon", "postmaster", "mail-daemon", "maildaemon", "mailerdaemon", "bounce"}
 )
 # Display names of bounce senders ("Mail Delivery Subsystem" is Sendmail and Gmail's).
-DAEMON_NAMES = re.compile(
+DAEMON_NAMES = linear_re.compile(
     r"mail delivery (subsystem|system|service)|mailer[- ]daemon|postmaster|"
     r"microsoft outlook|mail administrator|delivery status notification",
-    re.IGNORECASE,
+    linear_re.IGNORECASE,
 )
 # Subjects of bounces (failure or delay), by MTA / language.
 BOUNCE_SUBJECTS: tuple[tuple[str, str], ...] = (
@@ -61,40 +61,47 @@ BOUNCE_SUBJECTS: tuple[tuple[str, str], ...] = (
         r"undeliverable mail|returned mail|mail system error|nondeliverable",
     ),
 )
-_SUBJECTS = [(name, re.compile(pattern, re.IGNORECASE)) for name, pattern in BOUNCE_SUBJECTS]
+_SUBJECTS = [
+    (name, linear_re.compile(pattern, linear_re.IGNORECASE)) for name, pattern in BOUNCE_SUBJECTS
+]
 # Body phrases that only bounce texts use (checked when the sender is a daemon).
-BOUNCE_PHRASES = re.compile(
+BOUNCE_PHRASES = linear_re.compile(
     r"could not be delivered|couldn't be delivered|wasn't delivered|was not delivered|"
     r"delivery has failed|undeliverable|permanent error|unable to deliver|"
     r"wasn't able to deliver|was undeliverable|delivery to the following recipient|"
     r"following address(es)? failed|returned to sender|no se ha podido entregar|"
     r"n'a pas pu être remis|konnte nicht zugestellt|non è stato possibile recapitare",
-    re.IGNORECASE,
+    linear_re.IGNORECASE,
 )
-DELAY_PHRASES = re.compile(
+DELAY_PHRASES = linear_re.compile(
     r"\bdelayed\b|will (continue to )?retry|still trying|will keep trying|"
     r"has not yet been delivered|could not send message for past|no action is required",
-    re.IGNORECASE,
+    linear_re.IGNORECASE,
 )
-PERMANENT_PHRASES = re.compile(
+PERMANENT_PHRASES = linear_re.compile(
     r"permanent(ly)? (error|failure|fatal)|i've given up|user unknown|no such user|"
     r"address not found|does not exist|doesn't exist|mailbox unavailable|not found|"
     r"recipient address rejected|user not found|account (is )?disabled",
-    re.IGNORECASE,
+    linear_re.IGNORECASE,
 )
-_STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
-_REPLY_CODE = re.compile(r"(?:^|[\s#(:])([245]\d\d)(?=[\s\-])", re.MULTILINE)
-_EMAIL = re.compile(r"[A-Za-z0-9._%+'=/-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,253})\.[A-Za-z]{2,}")
+# RE2 has no lookaround: the neighbours are matched (and consumed); group(1) is the status.
+_STATUS = linear_re.compile(r"(?:^|[^\d.])(([245])\.(\d{1,3})\.(\d{1,3}))(?:[^\d.]|$)")
+_REPLY_CODE = linear_re.compile(r"(?:^|[\s#(:])([245]\d\d)[\s\-]", linear_re.MULTILINE)
+_EMAIL = linear_re.compile(
+    r"[A-Za-z0-9._%+'=/-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,253})\.[A-Za-z]{2,}"
+)
 # Where a non-standard bounce starts quoting the original message.
-_ORIGINAL_MARKERS = re.compile(
+_ORIGINAL_MARKERS = linear_re.compile(
     r"^[ \t]*(-{2,}.*(original message|copy of the message|below this line|"
     r"undelivered message|message headers follow|returned message).*|"
     r"(original message headers|encabezados del mensaje original|"
     r"en-têtes du message d'origine|kopfzeilen der ursprünglichen nachricht)\s*:?|"
     r"------ This is a copy of the message.*)$",
-    re.IGNORECASE | re.MULTILINE,
+    linear_re.IGNORECASE | linear_re.MULTILINE,
 )
-_HEADER_MSGID = re.compile(r"^[ \t>]*Message-ID:[ \t]*(<[^>\r\n]+>)", re.IGNORECASE | re.MULTILINE)
+_HEADER_MSGID = linear_re.compile(
+    r"^[ \t>]*Message-ID:[ \t]*(<[^>\r\n]+>)", linear_re.IGNORECASE | linear_re.MULTILINE
+)
 
 
 @dataclass(frozen=True)
@@ -191,7 +198,7 @@ def _from_dsn(msg: Message) -> Bounce | None:
             failed.append(recipient)
         found = _STATUS.search(header(block, "Status"))
         if found:
-            statuses.append(found.group(0))
+            statuses.append(found.group(1))
         diagnostic = diagnostic or header(block, "Diagnostic-Code") or None
     if not failed and not statuses and not delayed:
         return None
@@ -200,8 +207,8 @@ def _from_dsn(msg: Message) -> Bounce | None:
     original = _original_headers(msg)
     status = statuses[0] if statuses else None
     specific = _STATUS.search(diagnostic or "")
-    if status and status.endswith(".0.0") and specific and specific.group(1) == status[0]:
-        status = specific.group(0)  # "5.0.0" in Status, "550 5.1.1 …" in Diagnostic-Code
+    if status and status.endswith(".0.0") and specific and specific.group(2) == status[0]:
+        status = specific.group(1)  # "5.0.0" in Status, "550 5.1.1 …" in Diagnostic-Code
     return Bounce(
         rule="dsn",
         failed_recipients=tuple(failed),
@@ -253,10 +260,14 @@ def _human_text(msg: Message) -> str:
 
 
 def _strip_tags(html: str) -> str:
-    return re.sub(r"<[^>]{0,2000}>", " ", html)
+    return _TAGS.sub(" ", html)
 
 
-_ID_LINES = re.compile(r"^[ \t>]*(message-id|references|in-reply-to)\s*:.*$", re.I | re.M)
+_TAGS = linear_re.compile(r"<[^>]*>")  # linear in RE2: no need to cap the run
+_REPLY_CODE_WORD = linear_re.compile(r"\b[45]\d\d[ -]")
+_ID_LINES = linear_re.compile(
+    r"^[ \t>]*(message-id|references|in-reply-to)\s*:.*$", linear_re.I | linear_re.M
+)
 
 
 def _failed_in_text(text: str, *, ignore: set[str] | frozenset[str]) -> list[str]:
@@ -268,7 +279,7 @@ def _failed_in_text(text: str, *, ignore: set[str] | frozenset[str]) -> list[str
 
 
 def _permanence(text: str, *, subject: str) -> tuple[str | None, bool]:
-    statuses = [m.group(0) for m in _STATUS.finditer(text)]
+    statuses = [m.group(1) for m in _STATUS.finditer(text)]
     permanent_status = next((s for s in statuses if s.startswith("5")), None)
     if permanent_status:
         return permanent_status, True
@@ -288,7 +299,7 @@ def _permanence(text: str, *, subject: str) -> tuple[str | None, bool]:
 
 def _diagnostic(text: str) -> str | None:
     for line in text.splitlines():
-        if _STATUS.search(line) or re.search(r"\b[45]\d\d[ -]", line):
+        if _STATUS.search(line) or _REPLY_CODE_WORD.search(line):
             return line.strip()[:500] or None
     return None
 

@@ -1,9 +1,11 @@
 """What a detection changes, in the caller's transaction: events, suppression, stop-on-reply, pause.
 
-- ``bounce`` (matched to our mail): event; a permanent one suppresses the failed recipients in
-  the workspace and counts toward the account's bounce rate — over the threshold (default 5% of
-  the last 100 sent, with at least ``bounce_rate_min_sends`` sent) the account is paused with
-  reason ``bounce_rate``;
+- ``bounce`` (matched to our mail *and* to a recipient of it): event; a permanent one suppresses
+  the failed recipients this account wrote to and counts toward the account's bounce rate — over
+  the threshold (default 5% of the last 100 sent, with at least ``bounce_rate_min_sends`` sent)
+  the account is paused with reason ``bounce_rate``;
+- ``bounce_unmatched``: a bounce about no recipient of ours (forged, or for mail we never sent):
+  an event for the user to see, nothing else — no suppression, no bounce-rate count, no pause;
 - ``auto_reply``: event and the recipient's stated return date; never counts as a reply;
 - ``reply``: event, recipient marked replied, queued ``stop_on_reply`` messages to them
   cancelled; an unsubscribe request also suppresses the address and records ``unsubscribe``.
@@ -43,6 +45,40 @@ class Outcome:
     cancelled: tuple[int, ...] = ()
     suppressed: tuple[str, ...] = ()
     paused: bool = False
+
+
+def bounce_targets(classification: Classification, found: Match | None) -> list[str]:
+    """The failed recipients of a bounce this account really sent the matched message to."""
+    if found is None:
+        return []
+    if classification.failed_recipients:
+        mine = set(found.recipients) | ({found.recipient} if found.recipient else set())
+        return [f for f in classification.failed_recipients if f in mine]
+    return [found.recipient] if found.recipient else []
+
+
+def bounce_unmatched(
+    session: Session, classification: Classification, *, account: Account, found: Match | None
+) -> Outcome:
+    """Record a bounce that names nobody we wrote to: visible, without any consequence."""
+    data: dict[str, Any] = {
+        "rule": classification.rule,
+        "match_rule": found.rule if found else None,
+        "from": classification.from_address,
+        "subject": classification.subject,
+        "incoming_message_id": classification.message_id,
+        "failed_recipients": list(classification.failed_recipients)[:20],
+        "status": classification.status,
+    }
+    event = record_event(
+        session,
+        workspace_id=account.workspace_id,
+        type="bounce_unmatched",
+        account_id=account.id,
+        message_id=found.outbox_id if found else None,
+        data=data,
+    )
+    return Outcome(event=event)
 
 
 def apply(
@@ -87,9 +123,9 @@ def _bounce(
     now: datetime,
     config: DetectionConfig,
 ) -> Outcome:
-    failed = list(classification.failed_recipients) or (
-        [found.recipient] if found.recipient else []
-    )
+    failed = bounce_targets(classification, found)
+    if not failed:
+        return bounce_unmatched(session, classification, account=account, found=found)
     event = record_event(
         session,
         workspace_id=account.workspace_id,

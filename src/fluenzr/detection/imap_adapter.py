@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from fluenzr.core import linear_re
 from fluenzr.core.endpoints import OpenCredentials
 from fluenzr.detection.config import DetectionConfig
 from fluenzr.detection.mailbox import MailboxInfo
@@ -22,7 +22,7 @@ from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import MailError
 from fluenzr.mail.imap import ImapSession, connect_imap
 
-_EXISTS = re.compile(rb"^(?:\* )?(\d+) EXISTS")
+_EXISTS = linear_re.compile(rb"^(?:\* )?(\d+) EXISTS")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # aioimaplib re-scans a FETCH response on every line it receives (quadratic in its length):
 # many small commands are much cheaper than one large one.
@@ -94,22 +94,27 @@ class ImapMailbox:
             "SINCE", f"{day.day}-{_MONTHS[day.month - 1]}-{day.year}"
         )
 
-    async def _fetch(self, uids: Sequence[int], section: str) -> list[tuple[int, bytes]]:
-        out: list[tuple[int, bytes]] = []
+    async def _fetch(
+        self, uids: Sequence[int], section: str
+    ) -> list[tuple[int, bytes, int | None]]:
+        out: list[tuple[int, bytes, int | None]] = []
         ordered = sorted(set(uids))
         for start in range(0, len(ordered), FETCH_CHUNK):
             chunk = ordered[start : start + FETCH_CHUNK]
             fetched = await self.session.fetch(chunk, section=section)
-            out.extend((m.uid, m.data) for m in fetched if m.uid in chunk)
-        return sorted(out)
+            out.extend((m.uid, m.data, m.size) for m in fetched if m.uid in chunk)
+        return sorted(out, key=lambda item: item[0])
 
     async def fetch_headers(
-        self, uids: Sequence[int], fields: Sequence[str]
-    ) -> list[tuple[int, bytes]]:
-        return await self._fetch(uids, f"BODY.PEEK[HEADER.FIELDS ({' '.join(fields)})]")
+        self, uids: Sequence[int], fields: Sequence[str], *, limit: int
+    ) -> list[tuple[int, bytes, int | None]]:
+        # A partial fetch: a hostile message's megabytes of References never leave the server.
+        section = f"RFC822.SIZE BODY.PEEK[HEADER.FIELDS ({' '.join(fields)})]<0.{int(limit)}>"
+        return await self._fetch(uids, section)
 
     async def fetch_messages(self, uids: Sequence[int], *, limit: int) -> list[tuple[int, bytes]]:
-        return await self._fetch(uids, f"BODY.PEEK[]<0.{int(limit)}>")
+        fetched = await self._fetch(uids, f"BODY.PEEK[]<0.{int(limit)}>")
+        return [(uid, data) for uid, data, _ in fetched]
 
     async def wait_for_change(self, *, seconds: float, stop: asyncio.Event) -> bool:
         if self.unsynced_change:

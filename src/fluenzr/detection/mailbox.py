@@ -39,9 +39,10 @@ class Mailbox(Protocol):
         ...
 
     async def fetch_headers(
-        self, uids: Sequence[int], fields: Sequence[str]
-    ) -> list[tuple[int, bytes]]:
-        """(uid, header bytes) via BODY.PEEK[HEADER.FIELDS (...)], in UID order."""
+        self, uids: Sequence[int], fields: Sequence[str], *, limit: int
+    ) -> list[tuple[int, bytes, int | None]]:
+        """(uid, header bytes, RFC822.SIZE) via RFC822.SIZE BODY.PEEK[HEADER.FIELDS (...)]<0.limit>,
+        in UID order: at most ``limit`` bytes of header fields per message."""
         ...
 
     async def fetch_messages(self, uids: Sequence[int], *, limit: int) -> list[tuple[int, bytes]]:

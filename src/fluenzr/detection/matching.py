@@ -39,6 +39,7 @@ class Match:
     rule: str
     recipient: str | None  # the recipient of ours the incoming message is about
     stop_on_reply: bool
+    recipients: tuple[str, ...] = ()  # every recipient of the matched message (lower-cased)
 
 
 @dataclass
@@ -194,14 +195,18 @@ def _result(
         rule=rule,
         recipient=_recipient(recipients, classification),
         stop_on_reply=row.stop_on_reply,
+        recipients=tuple(recipients),
     )
 
 
 def _recipient(recipients: list[str], classification: Classification) -> str | None:
     if classification.kind == "bounce":
+        # Only a recipient we really wrote to: a bounce naming others is not about them.
         for failed in classification.failed_recipients:
             if failed in recipients:
                 return failed
+        if classification.failed_recipients:
+            return None
         return recipients[0] if len(recipients) == 1 else None
     if classification.from_address in recipients:
         return classification.from_address

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import codecs
 import contextlib
-import re
 from email import message_from_bytes, policy
 from email.header import decode_header, make_header
 from email.message import Message
 from email.utils import getaddresses, parseaddr
 from typing import Any
 
-_WS = re.compile(r"\s+")
-_MSGID = re.compile(r"<([^<>\s]{1,998})>")
+from fluenzr.core import linear_re
+
+_MSGID = linear_re.compile(r"<([^<>\s]{1,998})>")
 # Cap what we decode: a classifier never needs megabytes of text.
 MAX_TEXT = 200_000
 
@@ -26,7 +26,7 @@ def parse(raw: bytes) -> Message:
     return message_from_bytes(raw, policy=policy.compat32)
 
 
-_FOLD = re.compile(r"\r?\n[ \t]+")
+_FOLD = linear_re.compile(rb"\r?\n[ \t]+")
 
 
 def parse_headers(raw: bytes) -> Message:
@@ -37,19 +37,19 @@ def parse_headers(raw: bytes) -> Message:
     Decoded like the stdlib's bytes parser (ASCII, undecodable bytes kept as surrogates).
     """
     msg = _HeaderBlock()
-    text = _FOLD.sub(" ", raw.decode("ascii", "surrogateescape"))
+    text = _FOLD.sub(b" ", raw).decode("ascii", "surrogateescape")
     for line in text.split("\n"):
         line = line.rstrip("\r")
         if not line:
             break
         name, sep, value = line.partition(":")
         name = name.strip()
-        if sep and _FIELD_NAME.fullmatch(name):
+        if sep and name.isascii() and _FIELD_NAME.fullmatch(name):
             msg.add(name, value.strip())
     return msg
 
 
-_FIELD_NAME = re.compile(r"[!-9;-~]+")  # RFC 5322 ftext
+_FIELD_NAME = linear_re.compile(r"[!-9;-~]+")  # RFC 5322 ftext
 
 
 class _HeaderBlock(Message):
@@ -94,11 +94,13 @@ def decode_value(value: object) -> str:
     if "=?" in text:
         with contextlib.suppress(Exception):  # RFC 2047 garbage: keep the raw text
             text = str(make_header(decode_header(text)))
-    return _WS.sub(" ", text).strip()
+    return " ".join(text.split())  # str.split: Unicode whitespace, like re's \s
 
 
-_SIMPLE_ANGLE = re.compile(r'^\s*([^"<>(),;:\\]*?)\s*<([^<>\s"(),;:\\]+@[^<>\s"(),;:\\]+)>\s*$')
-_SIMPLE_BARE = re.compile(r'^\s*([^<>\s"(),;:\\]+@[^<>\s"(),;:\\]+)\s*$')
+_SIMPLE_ANGLE = linear_re.compile(
+    r'^\s*([^"<>(),;:\\]*?)\s*<([^<>\s"(),;:\\]+@[^<>\s"(),;:\\]+)>\s*$'
+)
+_SIMPLE_BARE = linear_re.compile(r'^\s*([^<>\s"(),;:\\]+@[^<>\s"(),;:\\]+)\s*$')
 
 
 def address(msg: Message, name: str) -> tuple[str, str]:
@@ -106,10 +108,10 @@ def address(msg: Message, name: str) -> tuple[str, str]:
     value = header(msg, name)
     # Fast path for the common shapes ("Name <a@b>", "a@b"); RFC 5322 oddities (quotes,
     # comments, groups) go through the stdlib parser.
-    simple = _SIMPLE_ANGLE.match(value)
+    simple = _SIMPLE_ANGLE.match(value) if value.isascii() else None
     if simple:
         return simple.group(1), simple.group(2).lower()
-    bare = _SIMPLE_BARE.match(value)
+    bare = _SIMPLE_BARE.match(value) if value.isascii() else None
     if bare:
         return "", bare.group(1).lower()
     display, addr = parseaddr(value)

@@ -14,12 +14,12 @@ an out-of-office must never pass for a prospect's answer:
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from email.message import Message
 from typing import Any, Literal
 
+from fluenzr.core import linear_re
 from fluenzr.detection import autoreplies, bounces, quotes
 from fluenzr.detection.message import (
     address,
@@ -34,10 +34,10 @@ from fluenzr.detection.subjects import has_reply_prefix
 Kind = Literal["bounce", "auto_reply", "reply", "other"]
 KINDS: tuple[str, ...] = ("bounce", "auto_reply", "reply", "other")
 
-NOREPLY_SENDER = re.compile(
+NOREPLY_SENDER = linear_re.compile(
     r"^(no-?reply|do-?not-?reply|donotreply|notifications?|notify|alerts?|newsletter|news|"
     r"mailer|info-noreply)([+.\-_].*)?@",
-    re.IGNORECASE,
+    linear_re.IGNORECASE,
 )
 _BULK_PRECEDENCE = frozenset({"bulk", "list", "junk"})
 

@@ -5,6 +5,10 @@ body fetch (they reference one of our Message-IDs, look like a bounce, or come f
 wrote to recently); :func:`process_message` classifies one of those and records it exactly once
 per (account, mailbox, UIDVALIDITY, UID) — and once per Message-ID, so a resync after a
 UIDVALIDITY change cannot double-count.
+
+Incoming mail is hostile: a message beyond the limits of :mod:`limits`, or whose parsing or
+classification fails, is recorded as an ``unparseable`` event (reason code, size; never its
+text) and the batch goes on — one message can never hold the mailbox's position back.
 """
 
 from __future__ import annotations
@@ -13,14 +17,18 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from email.message import Message
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fluenzr.detection import bounces, consequences, matching
 from fluenzr.detection.config import DetectionConfig
-from fluenzr.detection.message import address, header, message_ids, parse, parse_headers
-from fluenzr.detection.message_kinds import Classification, classify
+from fluenzr.detection.limits import Unparseable
+from fluenzr.detection.message import address, header, message_ids, parse_headers
+from fluenzr.detection.message_kinds import Classification
+from fluenzr.detection.offloop import Classifier, Parsed, classify_guarded
+from fluenzr.storage.events import record_event
 from fluenzr.storage.models import Account, Event
 from fluenzr.storage.models.detection import IncomingMessage
 from fluenzr.storage.models.outbox import SENT, OutboxMessage, OutboxRecipient
@@ -64,9 +72,15 @@ def relevant_uids(
     """UIDs whose header fields make them worth fetching whole (few, in an outreach inbox)."""
     triaged = []
     for uid, raw in headers:
-        msg = parse_headers(raw)
-        refs = message_ids(header(msg, "In-Reply-To")) + message_ids(header(msg, "References"))
-        triaged.append((uid, msg, refs, address(msg, "From")[1]))
+        try:
+            msg = parse_headers(raw)
+            refs = message_ids(header(msg, "In-Reply-To")) + message_ids(header(msg, "References"))
+            sender = address(msg, "From")[1]
+        except Exception:  # triage is a hint: such a message is fetched and judged whole
+            msg, refs, sender = parse_headers(b""), [], ""
+            triaged.append((uid, msg, ["\x00unreadable"], sender))
+            continue
+        triaged.append((uid, msg, refs[:200], sender))
     ours = _our_ids(
         session, workspace_id=workspace_id, ids={r for _, _, refs, _ in triaged for r in refs}
     )
@@ -79,8 +93,18 @@ def relevant_uids(
     return [
         uid
         for uid, msg, refs, sender in triaged
-        if any(ref in ours for ref in refs) or sender in wrote_to or bounces.looks_like_bounce(msg)
+        if any(ref in ours for ref in refs)
+        or sender in wrote_to
+        or "\x00unreadable" in refs
+        or _looks_like_bounce(msg)
     ]
+
+
+def _looks_like_bounce(msg: Message) -> bool:
+    try:
+        return bounces.looks_like_bounce(msg)
+    except Exception:
+        return True  # unsure: fetch it whole, where a failure is quarantined
 
 
 def _our_ids(session: Session, *, workspace_id: int, ids: Iterable[str]) -> set[str]:
@@ -169,16 +193,70 @@ def process_batch(
     uidvalidity: int,
     now: datetime,
     config: DetectionConfig,
+    classifier: Classifier | None = None,
 ) -> list[Processed]:
-    """Process fetched messages in the caller's transaction, flushing once at the end.
+    """Classify (in this thread) and process fetched messages; see :func:`process_parsed`."""
+    own = frozenset({account.email.lower()})
+    parsed: list[tuple[int, Parsed]] = [
+        (uid, classify_guarded(raw, own_addresses=own, config=config, classifier=classifier))
+        for uid, raw in messages
+    ]
+    return process_parsed(
+        session,
+        parsed,
+        account=account,
+        mailbox=mailbox,
+        uidvalidity=uidvalidity,
+        now=now,
+        config=config,
+    )
+
+
+def record_unparseable(
+    session: Session,
+    found: Unparseable,
+    *,
+    account: Account,
+    mailbox: str,
+    uidvalidity: int,
+    uid: int,
+) -> Event:
+    """The quarantine record of one message: an ``unparseable`` event, its reason code."""
+    data = {**found.to_dict(), "mailbox": mailbox, "uidvalidity": uidvalidity, "uid": uid}
+    return record_event(
+        session,
+        workspace_id=account.workspace_id,
+        type="unparseable",
+        account_id=account.id,
+        data=data,
+    )
+
+
+def process_parsed(
+    session: Session,
+    parsed_all: Sequence[tuple[int, Parsed]],
+    *,
+    account: Account,
+    mailbox: str,
+    uidvalidity: int,
+    now: datetime,
+    config: DetectionConfig,
+) -> list[Processed]:
+    """Process classified messages in the caller's transaction, flushing once at the end.
 
     Autoflush is off: a flush per query (or even per message) cost more than everything else.
     What later messages of the batch must see is kept in memory instead — the Message-IDs done
     so far, and the recipient states (see :func:`consequences.recipient_state`); a bounce still
     flushes, because the account's bounce rate is counted in SQL.
     """
-    own = frozenset({account.email.lower()})
-    parsed = [(uid, classify(parse(raw), own_addresses=own)) for uid, raw in messages]
+    parsed: list[tuple[int, Classification]] = []
+    for uid, item in parsed_all:
+        if isinstance(item, Unparseable):
+            record_unparseable(
+                session, item, account=account, mailbox=mailbox, uidvalidity=uidvalidity, uid=uid
+            )
+        else:
+            parsed.append((uid, item))
     known = matching.prefetch(session, [c for _, c in parsed], workspace_id=account.workspace_id)
     seen = _processed_ids(session, account_id=account.id, parsed=parsed)
     _prefetch_recipient_states(session, workspace_id=account.workspace_id, parsed=parsed)
@@ -265,13 +343,18 @@ def _process(
         window=config.match_window,
         known=known,
     )
-    if found is None:
+    kind: str = result.kind
+    if kind == "bounce" and not consequences.bounce_targets(result, found):
+        kind = "bounce_unmatched"  # about nobody we wrote to: kept, without consequence
+    elif found is None:
         return None
     if result.kind == "other" and result.rule == "not_a_reply":
         # Linked to our mail by its headers or subject: a person answered (no "Re:" kept).
         result = replace(result, kind="reply", rule="human_matched")
     if result.kind == "other":
         return None
+    if result.kind == "reply":
+        kind = "reply"
     if incoming_id:
         seen.add(incoming_id)
     row = IncomingMessage(
@@ -281,28 +364,31 @@ def _process(
         uidvalidity=uidvalidity,
         uid=uid,
         message_id=result.message_id,
-        kind=result.kind,
+        kind=kind,
         rule=result.rule[:64],
-        outbox_id=found.outbox_id,
-        match_rule=found.rule,
+        outbox_id=found.outbox_id if found else None,
+        match_rule=found.rule if found else None,
         from_address=result.from_address[:320],
-        recipient=found.recipient,
+        recipient=found.recipient if kind != "bounce_unmatched" and found else None,
         subject=result.subject,
         permanent=result.permanent,
         data=json.dumps(result.to_dict(), ensure_ascii=False, default=str),
         received_at=now,
     )
     session.add(row)
-    if result.kind == "bounce":
-        session.flush()  # the account's bounce rate counts this message too
-    outcome = consequences.apply(
-        session, result, account=account, found=found, now=now, config=config
-    )
+    if kind == "bounce_unmatched":
+        outcome = consequences.bounce_unmatched(session, result, account=account, found=found)
+    else:
+        if kind == "bounce":
+            session.flush()  # the account's bounce rate counts this message too
+        outcome = consequences.apply(
+            session, result, account=account, found=found, now=now, config=config
+        )
     processed = Processed(
         incoming_id=0,
-        kind=result.kind,
-        outbox_id=found.outbox_id,
-        match_rule=found.rule,
+        kind=kind,
+        outbox_id=found.outbox_id if found else None,
+        match_rule=found.rule if found else None,
         event_id=None,
     )
     return processed, row, outcome.event

@@ -11,9 +11,10 @@ and the signature after "-- ". HTML: drop Gmail (``gmail_quote``), Apple Mail an
 
 from __future__ import annotations
 
-import re
 from html import unescape
 from html.parser import HTMLParser
+
+from fluenzr.core import linear_re
 
 ATTRIBUTION_LINES: tuple[str, ...] = (
     r"^on\b.{0,300}\bwrote\s*:\s*$",
@@ -37,10 +38,10 @@ BLOCK_LINES = (
     r"verzonden|skickat|to|para|à|a|an|aan|till|cc|subject|asunto|objet|betreff|oggetto|"
     r"assunto|onderwerp|ämne)\s?\*?\s?:"
 )
-_ATTRIBUTION = [re.compile(p, re.IGNORECASE) for p in ATTRIBUTION_LINES]
-_SEPARATOR = [re.compile(p, re.IGNORECASE) for p in SEPARATORS]
-_FROM = re.compile(FROM_LINE, re.IGNORECASE)
-_BLOCK = re.compile(BLOCK_LINES, re.IGNORECASE)
+_ATTRIBUTION = [linear_re.compile(p, linear_re.IGNORECASE) for p in ATTRIBUTION_LINES]
+_SEPARATOR = [linear_re.compile(p, linear_re.IGNORECASE) for p in SEPARATORS]
+_FROM = linear_re.compile(FROM_LINE, linear_re.IGNORECASE)
+_BLOCK = linear_re.compile(BLOCK_LINES, linear_re.IGNORECASE)
 
 UNSUBSCRIBE_PHRASES: tuple[str, ...] = (
     # en
@@ -71,8 +72,8 @@ UNSUBSCRIBE_PHRASES: tuple[str, ...] = (
     r"\bne me (contactez|écrivez|ecrivez) plus\b",
     r"\barr[êe]te[zr]? de m['’](écrire|ecrire|envoyer|contacter)",
 )
-_UNSUBSCRIBE = re.compile("|".join(UNSUBSCRIBE_PHRASES), re.IGNORECASE)
-_SIGNATURE = re.compile(r"^-- ?$")
+_UNSUBSCRIBE = linear_re.compile("|".join(UNSUBSCRIBE_PHRASES), linear_re.IGNORECASE)
+_SIGNATURE = linear_re.compile(r"^-- ?$")
 
 
 def wants_unsubscribe(text: str) -> bool:
@@ -175,17 +176,53 @@ class _ReplyHtml(HTMLParser):
             self.out.append(data)
 
 
+_ANY_TAG = linear_re.compile(r"<[^>]*>")
+# A whole tag or declaration — or a lone "<". The stdlib HTMLParser rescans the rest of the
+# document from every "<" that does not close ("<div <div <div …": quadratic, minutes on
+# 100 KB), so every lone "<" becomes "&lt;" first (the same text once entities are decoded) and
+# each tag the parser sees is complete and scanned once. No alternative may look past the next
+# "<": each search then reads a bounded stretch and the whole pass stays linear (an alternative
+# for comments would rescan to the end from every "<!--" that never closes).
+_TAG_OR_LT = linear_re.compile(r"</?[A-Za-z][^<>]*>|<![^<>]*>|<")
+
+
+def _complete_tags(html: str) -> str:
+    return _TAG_OR_LT.sub(
+        lambda m: "&lt;" if m.group(0) == "<" else m.group(0), _without_comments(html)
+    )
+
+
+def _without_comments(html: str) -> str:
+    """Drop <!-- … --> comments in one pass (an unclosed one runs to the end, as in browsers)."""
+    out: list[str] = []
+    at = 0
+    while True:
+        start = html.find("<!--", at)
+        if start < 0:
+            out.append(html[at:])
+            return "".join(out)
+        out.append(html[at:start])
+        end = html.find("-->", start + 4)
+        if end < 0:
+            return "".join(out)
+        at = end + 3
+
+
+_BLANKS = linear_re.compile(r"[ \t]+")
+_EMPTY_LINES = linear_re.compile(r"\n{3,}")
+
+
 def html_to_reply_text(html: str) -> str:
     parser = _ReplyHtml()
     try:
-        parser.feed(html[:500_000])
+        parser.feed(_complete_tags(html[:500_000]))
         parser.close()
     except Exception:  # broken HTML: fall back to a crude tag strip
-        return strip_quotes(unescape(re.sub(r"<[^>]*>", " ", html)))
+        return strip_quotes(unescape(_ANY_TAG.sub(" ", html)))
     text = "".join(parser.out).replace("\xa0", " ")
-    text = re.sub(r"[ \t]+", " ", text)
+    text = _BLANKS.sub(" ", text)
     text = "\n".join(line.strip() for line in text.split("\n"))
-    text = re.sub(r"\n{3,}", "\n\n", text)
+    text = _EMPTY_LINES.sub("\n\n", text)
     return strip_quotes(text)
 
 

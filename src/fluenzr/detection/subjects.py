@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+from fluenzr.core import linear_re
 
 # Reply and forward prefixes as clients write them (case-insensitive), e.g. "Re:", "RE:",
 # "Réf.", "AW:" (de), "SV:" (sv/da/no), "Rif:" (it), "RV:" (es reenvío), "TR:" (fr transfert),
@@ -38,20 +38,20 @@ FORWARD_PREFIXES: tuple[str, ...] = (
     "转发",
 )
 _ALL = sorted(REPLY_PREFIXES + FORWARD_PREFIXES, key=len, reverse=True)
-_PREFIX = re.compile(
+_PREFIX = linear_re.compile(
     r"^\s*(?:\[[^\]]{0,40}\]\s*)?(?:"
-    + "|".join(re.escape(p) for p in _ALL)
+    + "|".join(linear_re.escape(p) for p in _ALL)
     + r")\s*(?:\[\d+\]|\(\d+\))?\s*[.:：](?:\s*:)?\s*",
-    re.IGNORECASE,
+    linear_re.IGNORECASE,
 )
-_REPLY = re.compile(
+_REPLY = linear_re.compile(
     r"^\s*(?:\[[^\]]{0,40}\]\s*)?(?:"
-    + "|".join(re.escape(p) for p in sorted(REPLY_PREFIXES, key=len, reverse=True))
+    + "|".join(linear_re.escape(p) for p in sorted(REPLY_PREFIXES, key=len, reverse=True))
     + r")\s*(?:\[\d+\]|\(\d+\))?\s*[.:：]",
-    re.IGNORECASE,
+    linear_re.IGNORECASE,
 )
-_TAG = re.compile(r"^\s*\[[^\]]{0,40}\]\s*")
-_WS = re.compile(r"\s+")
+_TAG = linear_re.compile(r"^\s*\[[^\]]{0,40}\]\s*")
+_WS = linear_re.compile(r"\s+")
 
 
 def normalise_subject(subject: str) -> str:

@@ -11,6 +11,12 @@ First sight of a mailbox: mail older than the account's first sent message (minu
 cannot be a reply to us, so the scan starts there (or at UIDNEXT when nothing was sent yet).
 Initial and catch-up syncs share a semaphore so a worker starting with 1,000 mailboxes does
 not fetch from all of them at once; idle connections cost one socket each.
+
+Hostile mail cannot stop or stall a watcher: header fetches are partial (``max_header_bytes``),
+messages over ``max_message_bytes`` are never fetched, classification runs in the shared
+:class:`~fluenzr.detection.offloop.ClassifyPool` with a time budget, and a batch whose
+recording fails is retried one message per transaction (:mod:`recording`) so only the faulty
+message is quarantined (an ``unparseable`` event) while the position still advances past it.
 """
 
 from __future__ import annotations
@@ -28,8 +34,11 @@ from sqlalchemy.orm import Session
 from fluenzr.core.endpoints import OpenCredentials
 from fluenzr.detection.config import DetectionConfig, from_settings
 from fluenzr.detection.imap_adapter import connect_account
+from fluenzr.detection.limits import check_size
 from fluenzr.detection.mailbox import Mailbox, MailboxInfo
-from fluenzr.detection.processing import TRIAGE_FIELDS, process_batch, relevant_uids
+from fluenzr.detection.offloop import Classifier, ClassifyPool, Parsed
+from fluenzr.detection.processing import TRIAGE_FIELDS, relevant_uids
+from fluenzr.detection.recording import record_batch
 from fluenzr.detection.webhooks import WebhookRuntime, run_webhooks
 from fluenzr.errors import FluenzrError
 from fluenzr.storage.base import aware
@@ -53,13 +62,16 @@ class MailboxWatcher:
         config: DetectionConfig,
         connect: Connect,
         gate: asyncio.Semaphore,
+        pool: ClassifyPool | None = None,
     ) -> None:
         self.ctx = ctx
         self.account_id = account_id
         self.config = config
         self.connect = connect
         self.gate = gate
+        self.pool = pool or ClassifyPool(config)
         self.processed = 0
+        self.quarantined = 0
         self.synced = asyncio.Event()  # set after each completed catch-up (tests, benchmarks)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -150,44 +162,45 @@ class MailboxWatcher:
         return ((aware(first) or first) - timedelta(days=1)).date()
 
     async def _process_batch(self, mailbox: Mailbox, info: MailboxInfo, uids: Sequence[int]) -> int:
-        headers = await mailbox.fetch_headers(uids, TRIAGE_FIELDS)
+        fetched = await mailbox.fetch_headers(
+            uids, TRIAGE_FIELDS, limit=self.config.max_header_bytes
+        )
+        sizes = {uid: size for uid, _, size in fetched}
         now = self.ctx.clock.now()
         with self.ctx.sessions() as session:
             account = session.get(Account, self.account_id)
             if account is None:
                 return 0
+            own = frozenset({account.email.lower()})
             wanted = relevant_uids(
                 session,
-                headers,
+                [(uid, data) for uid, data, _ in fetched],
                 workspace_id=account.workspace_id,
                 account_id=account.id,
                 now=now,
                 config=self.config,
             )
-        bodies = (
-            await mailbox.fetch_messages(wanted, limit=self.config.body_limit) if wanted else []
+        parsed: list[tuple[int, Parsed]] = []
+        for uid in wanted:
+            too_large = check_size(sizes.get(uid), self.config)
+            if too_large is not None:
+                parsed.append((uid, too_large))
+        skipped = {uid for uid, _ in parsed}
+        fetch = [uid for uid in wanted if uid not in skipped]
+        bodies = await mailbox.fetch_messages(fetch, limit=self.config.body_limit) if fetch else []
+        for uid, raw in bodies:
+            parsed.append((uid, await self.pool.classify(raw, own_addresses=own)))
+        parsed.sort(key=lambda item: item[0])
+        done, quarantined = record_batch(
+            self.ctx,
+            account_id=self.account_id,
+            info=info,
+            uids=uids,
+            parsed=parsed,
+            now=now,
+            config=self.config,
         )
-        done = 0
-        with transaction(self.ctx.sessions) as session:
-            account = session.get(Account, self.account_id)
-            if account is None:
-                return 0
-            done = len(
-                process_batch(
-                    session,
-                    bodies,
-                    account=account,
-                    mailbox=INBOX,
-                    uidvalidity=info.uidvalidity,
-                    now=now,
-                    config=self.config,
-                )
-            )
-            state = session.get(ImapSyncState, (self.account_id, INBOX))
-            if state is not None and state.uidvalidity == info.uidvalidity:
-                state.last_uid = max(state.last_uid, max(uids))
-                state.last_sync_at = now
-                state.last_error = None
+        self.quarantined += quarantined
         return done
 
     def _set_last_uid(self, info: MailboxInfo, uid: int) -> None:
@@ -239,20 +252,58 @@ async def watch_accounts(
     config: DetectionConfig,
     until_idle: bool = False,
     rescan_every: float = 30.0,
+    classifier: Classifier | None = None,
 ) -> dict[int, MailboxWatcher]:
-    """Run one watcher per IMAP account; pick up added/removed accounts every ``rescan_every``."""
+    """Run one watcher per IMAP account; pick up added/removed accounts every ``rescan_every``.
+
+    ``classifier`` replaces the default parse-and-classify step (a seam for tests).
+    """
     gate = asyncio.Semaphore(config.initial_sync_concurrency)
+    pool = ClassifyPool(config, classifier=classifier)
+    try:
+        return await _watch_all(
+            ctx,
+            stop=stop,
+            connect=connect,
+            config=config,
+            until_idle=until_idle,
+            rescan_every=rescan_every,
+            gate=gate,
+            pool=pool,
+        )
+    finally:
+        pool.close()
+
+
+async def _watch_all(
+    ctx: Runtime,
+    *,
+    stop: asyncio.Event,
+    connect: Connect,
+    config: DetectionConfig,
+    until_idle: bool,
+    rescan_every: float,
+    gate: asyncio.Semaphore,
+    pool: ClassifyPool,
+) -> dict[int, MailboxWatcher]:
     watchers: dict[int, MailboxWatcher] = {}
     tasks: dict[int, asyncio.Task[None]] = {}
     if until_idle:
-        await _sync_once(ctx, connect=connect, config=config, gate=gate, watchers=watchers)
+        await _sync_once(
+            ctx, connect=connect, config=config, gate=gate, watchers=watchers, pool=pool
+        )
         return watchers
     try:
         while not stop.is_set():
             wanted = set(imap_account_ids(ctx))
             for account_id in wanted - set(tasks):
                 watcher = MailboxWatcher(
-                    ctx, account_id=account_id, config=config, connect=connect, gate=gate
+                    ctx,
+                    account_id=account_id,
+                    config=config,
+                    connect=connect,
+                    gate=gate,
+                    pool=pool,
                 )
                 watchers[account_id] = watcher
                 tasks[account_id] = asyncio.create_task(watcher.run(stop))
@@ -277,10 +328,11 @@ async def _sync_once(
     config: DetectionConfig,
     gate: asyncio.Semaphore,
     watchers: dict[int, MailboxWatcher],
+    pool: ClassifyPool,
 ) -> None:
     async def one(account_id: int) -> None:
         watcher = MailboxWatcher(
-            ctx, account_id=account_id, config=config, connect=connect, gate=gate
+            ctx, account_id=account_id, config=config, connect=connect, gate=gate, pool=pool
         )
         watchers[account_id] = watcher
         mailbox = None
@@ -306,6 +358,7 @@ async def run_detection(
     until_idle: bool = False,
     config: DetectionConfig | None = None,
     connect: Connect | None = None,
+    classifier: Classifier | None = None,
 ) -> None:
     """The worker's detection role: watch every IMAP mailbox and deliver webhooks.
 
@@ -319,10 +372,12 @@ async def run_detection(
 
     opener = connect or default_connect
     if until_idle:
-        await watch_accounts(ctx, stop=stop, connect=opener, config=chosen, until_idle=True)
+        await watch_accounts(
+            ctx, stop=stop, connect=opener, config=chosen, until_idle=True, classifier=classifier
+        )
         await run_webhooks(ctx, stop=stop, config=chosen, until_idle=True)
         return
     await asyncio.gather(
-        watch_accounts(ctx, stop=stop, connect=opener, config=chosen),
+        watch_accounts(ctx, stop=stop, connect=opener, config=chosen, classifier=classifier),
         run_webhooks(ctx, stop=stop, config=chosen),
     )

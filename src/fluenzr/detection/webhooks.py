@@ -11,6 +11,11 @@ secret shown at ``fluenzr webhooks add``, compares in constant time, and rejects
 older than a few minutes (replay). Any 2xx is success; anything else (or no answer within the
 timeout) is retried with exponential backoff until ``webhook_max_attempts``.
 
+Every connection goes through the egress policy (``fluenzr.mail.egress_http``): link-local and
+cloud-metadata addresses are never reached; under ``multi_tenant`` only public https targets are.
+Each POST has one overall deadline and reads at most ``webhook_body_limit`` bytes of the answer;
+redirects are not followed.
+
 The dispatcher keeps a cursor per webhook (``last_event_id``): new events become delivery rows
 in the same transaction that advances it, so an event is queued once per webhook even with
 several workers; a delivery is claimed by pushing its ``next_attempt_at`` forward first.
@@ -33,9 +38,12 @@ import httpx
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from fluenzr.core.egress import EgressPolicy
 from fluenzr.core.secret import Secret
 from fluenzr.detection.config import DetectionConfig, from_settings
 from fluenzr.errors import VaultError
+from fluenzr.mail.egress import EgressRefused
+from fluenzr.mail.egress_http import egress_client
 from fluenzr.storage.engine import transaction
 from fluenzr.storage.events import to_view
 from fluenzr.storage.models import Event
@@ -48,6 +56,12 @@ PENDING = "pending"
 DELIVERED = "delivered"
 FAILED = "failed"
 USER_AGENT = "FluenzR-Webhooks/1"
+BODY_LIMIT = 64 * 1024  # bytes of a receiver's answer read at most (we only need the status)
+
+
+def webhook_client(policy: EgressPolicy, *, timeout: httpx.Timeout) -> httpx.AsyncClient:
+    """Connections only where the egress policy allows a webhook (never link-local/metadata)."""
+    return egress_client(policy=policy, purpose="webhook", timeout=timeout)
 
 
 class WebhookRuntime(Runtime, Protocol):
@@ -172,7 +186,20 @@ def claim_due(
 Result = tuple[int | None, str | None]  # (HTTP status, error) — error None means delivered
 
 
-async def post(client: httpx.AsyncClient, job: DeliveryJob, secret: Secret) -> Result:
+async def post(
+    client: httpx.AsyncClient,
+    job: DeliveryJob,
+    secret: Secret,
+    *,
+    deadline: float,
+    body_limit: int = BODY_LIMIT,
+    policy: EgressPolicy = EgressPolicy.SINGLE_USER,
+) -> Result:
+    """One signed POST, bounded: ``deadline`` seconds for the whole exchange (a server that
+    trickles an endless body cannot hold it), at most ``body_limit`` bytes of the answer read,
+    redirects never followed (a 30x is a failure), https required under multi-tenant."""
+    if policy is EgressPolicy.MULTI_TENANT and not job.url.lower().startswith("https://"):
+        return None, "egress_refused: https required"
     timestamp = int(time.time())
     headers = {
         "Content-Type": "application/json",
@@ -183,8 +210,24 @@ async def post(client: httpx.AsyncClient, job: DeliveryJob, secret: Secret) -> R
         "X-FluenzR-Signature": sign(secret, timestamp=timestamp, body=job.body),
     }
     try:
-        response = await client.post(job.url, content=job.body, headers=headers)
+        async with asyncio.timeout(deadline):
+            request = client.build_request("POST", job.url, content=job.body, headers=headers)
+            response = await client.send(request, stream=True, follow_redirects=False)
+            try:
+                read = 0
+                async for chunk in response.aiter_raw():
+                    read += len(chunk)
+                    if read >= body_limit:
+                        break  # the answer's body means nothing to us; stop reading
+            finally:
+                await response.aclose()
+    except EgressRefused as exc:
+        return None, f"egress_refused: {exc.kind}"
+    except TimeoutError:
+        return None, f"timeout after {deadline:g} s"
     except httpx.HTTPError as exc:
+        return None, f"{type(exc).__name__}: {exc}"[:500]
+    except OSError as exc:
         return None, f"{type(exc).__name__}: {exc}"[:500]
     if 200 <= response.status_code < 300:
         return response.status_code, None
@@ -220,6 +263,7 @@ class Dispatcher:
     def __init__(self, ctx: WebhookRuntime, *, config: DetectionConfig) -> None:
         self.ctx = ctx
         self.config = config
+        self.policy = EgressPolicy(ctx.settings.egress_policy)
         self._secrets: dict[int, Secret] = {}
 
     def _secret(self, job: DeliveryJob) -> Secret | None:
@@ -235,6 +279,8 @@ class Dispatcher:
         return self._secrets[job.webhook_id]
 
     async def run_once(self, client: httpx.AsyncClient) -> int:
+        """Queue new events, then deliver every due one concurrently; each result is recorded
+        as soon as its own POST ends, so one slow target never holds back the others'."""
         now = self.ctx.clock.now()
         lease = timedelta(seconds=self.config.webhook_timeout * 3)
         with transaction(self.ctx.sessions) as session:
@@ -243,24 +289,38 @@ class Dispatcher:
             jobs = claim_due(session, now=now, limit=50, lease=lease)
         if not jobs:
             return 0
-        results = await asyncio.gather(*(self._attempt(client, job) for job in jobs))
-        with transaction(self.ctx.sessions) as session:
-            for job, (code, error) in zip(jobs, results, strict=True):
-                record_result(
-                    session,
-                    job,
-                    code=code,
-                    error=error,
-                    now=self.ctx.clock.now(),
-                    max_attempts=self.config.webhook_max_attempts,
-                )
+        outcomes = await asyncio.gather(
+            *(self._deliver(client, job) for job in jobs), return_exceptions=True
+        )
+        for job, outcome in zip(jobs, outcomes, strict=True):
+            if isinstance(outcome, BaseException):  # one bad row never stops the others
+                log.error("webhook delivery %s failed: %r", job.delivery_id, outcome)
         return len(jobs)
+
+    async def _deliver(self, client: httpx.AsyncClient, job: DeliveryJob) -> None:
+        code, error = await self._attempt(client, job)
+        with transaction(self.ctx.sessions) as session:
+            record_result(
+                session,
+                job,
+                code=code,
+                error=error,
+                now=self.ctx.clock.now(),
+                max_attempts=self.config.webhook_max_attempts,
+            )
 
     async def _attempt(self, client: httpx.AsyncClient, job: DeliveryJob) -> Result:
         secret = self._secret(job)
         if secret is None:
             return None, "cannot open the webhook secret (vault key missing)"
-        return await post(client, job, secret)
+        return await post(
+            client,
+            job,
+            secret,
+            deadline=self.config.webhook_timeout,
+            body_limit=self.config.webhook_body_limit,
+            policy=self.policy,
+        )
 
 
 async def run_webhooks(
@@ -275,7 +335,8 @@ async def run_webhooks(
     dispatcher = Dispatcher(ctx, config=chosen)
     stop = stop or asyncio.Event()
     timeout = httpx.Timeout(chosen.webhook_timeout)
-    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+    client = webhook_client(dispatcher.policy, timeout=timeout)
+    async with client:
         while not stop.is_set():
             try:
                 done = await dispatcher.run_once(client)

@@ -26,6 +26,7 @@ import httpx
 from email_validator import EmailNotValidError, validate_email
 
 from fluenzr.config import Settings
+from fluenzr.core.egress import EgressPolicy
 from fluenzr.core.endpoints import Security
 from fluenzr.diagnose import autoconfig, guess
 from fluenzr.diagnose.candidates import (
@@ -40,6 +41,7 @@ from fluenzr.diagnose.greeting_probe import GreetingProbe, ProbeFunc
 from fluenzr.diagnose.resolve import DnsLookup, SrvRecord
 from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import MailError, ValidationError
+from fluenzr.mail.egress_http import egress_client
 from fluenzr.presets.catalogue import Preset, match_mx, match_preset
 
 SRV_SERVICES = (
@@ -64,8 +66,14 @@ def default_seams(settings: Settings) -> AutodetectSeams:
     lookup = DnsLookup(timeout=4.0)
     return AutodetectSeams(
         lookup=lookup,
-        http=lambda: httpx.AsyncClient(timeout=4.0, follow_redirects=False),
-        probe=GreetingProbe(lookup=lookup, timeout=settings.probe_timeout),
+        http=lambda: egress_client(
+            policy=EgressPolicy(settings.egress_policy), purpose="http", timeout=4.0
+        ),
+        probe=GreetingProbe(
+            lookup=lookup,
+            timeout=settings.probe_timeout,
+            egress=EgressPolicy(settings.egress_policy),
+        ),
     )
 
 

@@ -9,30 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import os
 import socket
 
+from fluenzr.core.egress import refusal
 from fluenzr.core.endpoints import Endpoint
 from fluenzr.error_codes import IMAP_CODES, ErrorCode
-from fluenzr.errors import MailError, ValidationError, mail_error
+from fluenzr.errors import MailError, mail_error
+from fluenzr.mail.egress import EgressRefused, check_peer
 
 _UNREACHABLE = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL}
-
-
-def check_ca_file(endpoint: Endpoint) -> None:
-    """An account's CA file that vanished or is unreadable is bad input, not a server fault."""
-    ca_file = endpoint.tls.ca_file
-    if ca_file and not os.access(ca_file, os.R_OK):
-        raise ValidationError(
-            ErrorCode.CA_FILE_INVALID, params={"field": "ca_file", "value": ca_file}
-        )
 
 
 def trust_label(endpoint: Endpoint) -> str:
     """How the server's certificate is trusted, for a step's detail line."""
     if endpoint.tls.pin_sha256:
         return "pinned SHA-256"
-    return "CA file" if endpoint.tls.ca_file else "system"
+    return "account CA" if endpoint.tls.ca_pem else "system"
 
 
 def socket_error(endpoint: Endpoint, exc: OSError, *, imap: bool) -> MailError:
@@ -47,7 +39,11 @@ def socket_error(endpoint: Endpoint, exc: OSError, *, imap: bool) -> MailError:
         code = ErrorCode.HOST_UNREACHABLE
     elif isinstance(exc, ConnectionError):
         code = ErrorCode.SERVER_DISCONNECTED
-    return mail_error(IMAP_CODES[code] if imap else code, params=params, detail=detail)
+    return mail_error(_for(code, imap=imap), params=params, detail=detail)
+
+
+def _for(code: ErrorCode, *, imap: bool) -> ErrorCode:
+    return IMAP_CODES[code] if imap else code
 
 
 async def _connect_one(address: str, port: int) -> socket.socket:
@@ -65,15 +61,35 @@ async def _connect_one(address: str, port: int) -> socket.socket:
 async def open_tcp(
     endpoint: Endpoint, addresses: list[str], *, seconds: float, imap: bool = False
 ) -> tuple[socket.socket, str]:
-    """A connected socket to the first address that accepts, within ``seconds`` in all."""
+    """A connected socket to the first address that accepts, within ``seconds`` in all.
+
+    Only addresses the egress policy allows are tried, and the connected peer is checked again.
+    """
+    allowed = [a for a in addresses if refusal(a, policy=endpoint.egress, purpose="mail") is None]
+    if addresses and not allowed:
+        kind = refusal(addresses[0], policy=endpoint.egress, purpose="mail")
+        raise mail_error(
+            _for(ErrorCode.EGRESS_REFUSED, imap=imap),
+            params={"host": endpoint.host, "port": endpoint.port, "kind": kind},
+        )
     last: OSError = ConnectionRefusedError(errno.ECONNREFUSED, "no address")
     try:
         async with asyncio.timeout(seconds):
-            for address in addresses:
+            for address in allowed:
                 try:
-                    return await _connect_one(address, endpoint.port), address
+                    sock = await _connect_one(address, endpoint.port)
                 except OSError as exc:
                     last = exc
+                    continue
+                try:
+                    check_peer(sock, host=endpoint.host, policy=endpoint.egress, purpose="mail")
+                except EgressRefused as exc:
+                    sock.close()
+                    raise mail_error(
+                        _for(ErrorCode.EGRESS_REFUSED, imap=imap),
+                        params={"host": endpoint.host, "port": endpoint.port, "kind": exc.kind},
+                    ) from None
+                return sock, address
     except TimeoutError:
         last = TimeoutError()
     raise socket_error(endpoint, last, imap=imap)

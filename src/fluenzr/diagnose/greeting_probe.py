@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from fluenzr.core.egress import EgressPolicy, refusal
 from fluenzr.core.endpoints import Security, TlsPolicy
 from fluenzr.diagnose.resolve import DnsLookup
 from fluenzr.errors import MailError
@@ -46,10 +47,16 @@ class GreetingProbe:
     """The default probe. ``tls`` is the trust to check certificates with (system store)."""
 
     def __init__(
-        self, *, lookup: DnsLookup, timeout: float, tls: ssl.SSLContext | None = None
+        self,
+        *,
+        lookup: DnsLookup,
+        timeout: float,
+        tls: ssl.SSLContext | None = None,
+        egress: EgressPolicy = EgressPolicy.SINGLE_USER,
     ) -> None:
         self._lookup = lookup
         self._timeout = timeout
+        self._egress = egress
         self._tls = tls or client_context(TlsPolicy())  # the system store (cached)
 
     async def __call__(self, target: ProbeTarget) -> ProbeOutcome:
@@ -68,6 +75,8 @@ class GreetingProbe:
 
     async def _run(self, target: ProbeTarget) -> tuple[bool, bool, str]:
         address = (await self._lookup.addresses(target.host))[0]
+        if refusal(address, policy=self._egress, purpose="mail") is not None:
+            return False, False, "egress_refused"  # never connect where the policy forbids
         implicit = target.security is Security.SSL
         verified = False
         try:

@@ -20,8 +20,9 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 from fluenzr.config import Settings
+from fluenzr.core.egress import EgressPolicy
 from fluenzr.core.endpoints import MailboxCredentials, Security
-from fluenzr.diagnose import connect, imap_checks, smtp_checks
+from fluenzr.diagnose import imap_checks, smtp_checks
 from fluenzr.diagnose.greeting_probe import GreetingProbe, ProbeFunc
 from fluenzr.diagnose.port_suggestions import (
     IMAP_TRIGGERS,
@@ -57,7 +58,11 @@ def default_seams(settings: Settings) -> ProbarSeams:
     lookup = DnsLookup(timeout=settings.smtp_timeout)
     return ProbarSeams(
         lookup=lookup,
-        probe=GreetingProbe(lookup=lookup, timeout=settings.probe_timeout),
+        probe=GreetingProbe(
+            lookup=lookup,
+            timeout=settings.probe_timeout,
+            egress=EgressPolicy(settings.egress_policy),
+        ),
         smtp_timeout=settings.smtp_timeout,
         imap_timeout=settings.imap_timeout,
         test_mail_wait=settings.test_mail_wait,
@@ -207,9 +212,6 @@ async def probe_mailbox(
     """Run every step against the account's servers and return the report (never raises for a
     mail failure: that is the report's ``error``)."""
     tested_at = now()
-    for endpoint in (credentials.smtp, credentials.imap):
-        if endpoint is not None:
-            connect.check_ca_file(endpoint)
     run = _build(credentials, seams=seams, send=send, now=now)
     run.smtp.on_slow = run.probe_alternatives_early
     try:

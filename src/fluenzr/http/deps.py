@@ -2,10 +2,14 @@
 
 Callers authenticate with ``Authorization: Bearer <token>`` or with the browser session cookie;
 a cookie-authenticated write must also send the session's CSRF token (``X-CSRF-Token``).
+The workspace is the token's (a token is bound to one) or the session's; ``X-Workspace: <id>``
+picks another workspace of the caller's for one request. A workspace the caller is not a member
+of (or, for a token, any other than its own) is 404, like every cross-workspace access.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import json
 from collections.abc import Iterator
@@ -16,11 +20,11 @@ from sqlalchemy.orm import Session
 
 from fluenzr.diagnose.autodetect import AutodetectSeams, default_seams
 from fluenzr.error_codes import ErrorCode
-from fluenzr.errors import FluenzrError, ValidationError
+from fluenzr.errors import FluenzrError, NotFoundError, ValidationError
 from fluenzr.http.errors import request_language
 from fluenzr.services.context import AppContext
 from fluenzr.services.tokens import Principal, principal_for_session, principal_for_token
-from fluenzr.services.users import NotAuthenticatedError
+from fluenzr.services.users import NotAuthenticatedError, is_member
 
 SESSION_COOKIE = "fluenzr_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -73,12 +77,28 @@ def session_principal(request: Request, ctx: AppContext) -> Principal | None:
     return principal_for_session(ctx, cookie) if cookie else None
 
 
+WORKSPACE_HEADER = "x-workspace"
+
+
+def _asked_workspace(request: Request) -> int | None:
+    raw = request.headers.get(WORKSPACE_HEADER)
+    if raw is None:
+        return None
+    text = raw.strip()
+    if not text.isdigit() or len(text) > 10 or not 1 <= int(text) <= 2**31 - 1:
+        raise NotFoundError(params={"field": "workspace"})
+    return int(text)
+
+
 def current_principal(request: Request, ctx: CtxDep) -> Principal:
+    asked = _asked_workspace(request)
     token = _bearer(request)
     if token is not None:
         principal = principal_for_token(ctx, token)
         if principal is None:
             raise NotAuthenticatedError()
+        if asked is not None and asked != principal.workspace_id:
+            raise NotFoundError(params={"field": "workspace"})  # a token is bound to one
         return principal
     principal = session_principal(request, ctx)
     if principal is None:
@@ -87,6 +107,10 @@ def current_principal(request: Request, ctx: CtxDep) -> Principal:
         sent = request.headers.get("x-csrf-token", "")
         if not principal.csrf_token or not hmac.compare_digest(sent, principal.csrf_token):
             raise CsrfError()
+    if asked is not None and asked != principal.workspace_id:
+        if not is_member(ctx, user_id=principal.user_id, workspace_id=asked):
+            raise NotFoundError(params={"field": "workspace"})
+        principal = dataclasses.replace(principal, workspace_id=asked)
     return principal
 
 

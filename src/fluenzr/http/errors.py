@@ -57,7 +57,8 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/") or request.url.path == "/openapi.json"
 
 
-def _respond(request: Request, error: FluenzrError, status: int) -> Response:
+def respond(request: Request, error: FluenzrError, status: int) -> Response:
+    """The response for an error: JSON under /api, else the error page."""
     lang = request_language(request)
     if not _is_api(request):
         error_page: ErrorPage = request.app.state.error_page
@@ -68,14 +69,14 @@ def _respond(request: Request, error: FluenzrError, status: int) -> Response:
 
 async def _fluenzr_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, FluenzrError)
-    return _respond(request, exc, exc.http_status)
+    return respond(request, exc, exc.http_status)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     if not _is_api(request):
         # A page URL with a malformed id (``/accounts/abc``) is simply not there.
-        return _respond(request, FluenzrError(ErrorCode.NOT_FOUND), 404)
+        return respond(request, FluenzrError(ErrorCode.NOT_FOUND), 404)
     field = "body"
     for problem in exc.errors():
         loc = [
@@ -86,7 +87,7 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     error = FluenzrError(ErrorCode.INVALID_INPUT, params={"field": field})
     error.http_status = 422
     error.category = "validation"
-    return _respond(request, error, 422)
+    return respond(request, error, 422)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -94,7 +95,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     code = _HTTP_CODES.get(exc.status_code, ErrorCode.HTTP_ERROR)
     error = FluenzrError(code, params={"status": exc.status_code})
     error.http_status = exc.status_code
-    response = _respond(request, error, exc.status_code)
+    response = respond(request, error, exc.status_code)
     if exc.headers:
         response.headers.update(exc.headers)
     return response
@@ -104,7 +105,7 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     # Log the type and where only: an exception's text may carry user data.
     log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
     error = FluenzrError(ErrorCode.INTERNAL_ERROR)
-    return _respond(request, error, 500)
+    return respond(request, error, 500)
 
 
 def install(app: FastAPI, *, error_page: ErrorPage) -> None:
@@ -115,4 +116,4 @@ def install(app: FastAPI, *, error_page: ErrorPage) -> None:
     app.add_exception_handler(Exception, _unexpected)
 
 
-__all__ = ["ErrorPage", "error_body", "install", "request_language", "translate"]
+__all__ = ["ErrorPage", "error_body", "install", "request_language", "respond", "translate"]

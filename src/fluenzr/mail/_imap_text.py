@@ -11,6 +11,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from fluenzr.core import linear_re
+
 # Used when no folder carries the \Sent special-use flag (RFC 6154).
 SENT_FALLBACK_NAMES: tuple[str, ...] = (
     "Sent",
@@ -28,12 +30,13 @@ SENT_FALLBACK_NAMES: tuple[str, ...] = (
     "[Gmail]/Sent Mail",
 )
 
-_LIST = re.compile(
-    rb'^(?:LIST )?\((?P<flags>[^)]*)\) (?P<delim>"(?:[^"\\]|\\.)*"|NIL) (?P<name>.*)$'
-)
-_UID = re.compile(rb"UID (\d+)")
-_FLAGS = re.compile(rb"FLAGS \(([^)]*)\)")
-_FETCH_START = re.compile(rb"^\d+ FETCH \(")
+# Positional groups: google-re2 names the groups of a bytes pattern in str only.
+_LIST = linear_re.compile(rb'^(?:LIST )?\(([^)]*)\) ("(?:[^"\\]|\\.)*"|NIL) (.*)$')
+_SHIFTED = linear_re.compile(r"&([^-]*)-")
+_UID = linear_re.compile(rb"UID (\d+)")
+_FLAGS = linear_re.compile(rb"FLAGS \(([^)]*)\)")
+_SIZE = linear_re.compile(rb"RFC822\.SIZE (\d{1,12})")
+_FETCH_START = linear_re.compile(rb"^\d+ FETCH \(")
 
 
 def quote(name: str) -> str:
@@ -70,7 +73,7 @@ def decode_mailbox(name: str) -> str:
         padded = chunk.replace(",", "/") + "=" * (-len(chunk) % 4)
         return base64.b64decode(padded).decode("utf-16-be", errors="replace")
 
-    return re.sub(r"&([^-]*)-", replace, name)
+    return _SHIFTED.sub(replace, name)
 
 
 def _unquote(value: bytes) -> str:
@@ -87,9 +90,9 @@ def parse_list(lines: Sequence[Any]) -> list[tuple[frozenset[str], str | None, s
         match = _LIST.match(bytes(line))
         if not match:
             continue
-        flags = frozenset(match.group("flags").decode(errors="replace").split())
-        delim = None if match.group("delim") == b"NIL" else _unquote(match.group("delim"))
-        found.append((flags, delim, _unquote(match.group("name").strip())))
+        flags = frozenset(match.group(1).decode(errors="replace").split())
+        delim = None if match.group(2) == b"NIL" else _unquote(match.group(2))
+        found.append((flags, delim, _unquote(match.group(3).strip())))
     return found
 
 
@@ -109,7 +112,14 @@ def parse_search(lines: Sequence[Any]) -> list[int]:
 
 def parse_fetch(lines: Sequence[Any]) -> list[tuple[int, frozenset[str], bytes]]:
     """(uid, flags, literal) per FETCH item; the literal is the first body section (or b"")."""
-    items: list[tuple[int, frozenset[str], bytes]] = []
+    return [(uid, flags, literal) for uid, flags, literal, _ in parse_fetch_sized(lines)]
+
+
+def parse_fetch_sized(
+    lines: Sequence[Any],
+) -> list[tuple[int, frozenset[str], bytes, int | None]]:
+    """Like :func:`parse_fetch`, with each item's RFC822.SIZE (None when not asked for)."""
+    items: list[tuple[int, frozenset[str], bytes, int | None]] = []
     head: list[bytes] = []
     literal = b""
     for line in [*lines, b""]:
@@ -125,13 +135,15 @@ def parse_fetch(lines: Sequence[Any]) -> list[tuple[int, frozenset[str], bytes]]
     return [item for item in items if item[0]]
 
 
-def _fetch_item(meta: bytes, literal: bytes) -> tuple[int, frozenset[str], bytes]:
+def _fetch_item(meta: bytes, literal: bytes) -> tuple[int, frozenset[str], bytes, int | None]:
     uid = _UID.search(meta)
     flags = _FLAGS.search(meta)
+    size = _SIZE.search(meta)
     return (
         int(uid.group(1)) if uid else 0,
         frozenset(flags.group(1).decode(errors="replace").split()) if flags else frozenset(),
         literal,
+        int(size.group(1)) if size else None,
     )
 
 
@@ -140,6 +152,7 @@ __all__ = [
     "decode_mailbox",
     "encode_mailbox",
     "parse_fetch",
+    "parse_fetch_sized",
     "parse_list",
     "parse_search",
     "quote",

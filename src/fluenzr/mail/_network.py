@@ -13,6 +13,7 @@ import ssl
 
 from fluenzr.error_codes import ErrorCode
 from fluenzr.mail import tls
+from fluenzr.mail.egress import EgressRefused
 
 _UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EADDRNOTAVAIL}
 
@@ -28,7 +29,9 @@ def root_cause(error: BaseException) -> BaseException:
 
 
 def classify_network_error(error: BaseException) -> ErrorCode | None:
-    """``dns_not_found``, ``connection_refused``, ``certificate_invalid``… or None if not one."""
+    """``egress_refused``, ``dns_not_found``, ``certificate_invalid``… or None if not one."""
+    if isinstance(error, EgressRefused):
+        return ErrorCode.EGRESS_REFUSED
     if tls.is_certificate_error(error):
         return ErrorCode.CERTIFICATE_INVALID
     if isinstance(error, socket.gaierror):

@@ -18,23 +18,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import ssl
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
 
 import aioimaplib
 
+from fluenzr.core import linear_re
 from fluenzr.core.endpoints import Endpoint, Security, is_loopback
 from fluenzr.error_codes import IMAP_CODES, ErrorCode
 from fluenzr.errors import MailError, mail_error
-from fluenzr.mail import tls
+from fluenzr.mail import egress, tls
 from fluenzr.mail._imap_text import (
     SENT_FALLBACK_NAMES,
     decode_mailbox,
-    parse_fetch,
+    parse_fetch_sized,
     parse_list,
     parse_search,
     quote,
@@ -49,6 +49,11 @@ from fluenzr.mail.imap_results import (
 )
 
 DEFAULT_TIMEOUT = 10.0
+# A tenant's IMAP server is untrusted. aioimaplib buffers a line until its CRLF and a literal
+# until its announced size, with no limit; these bound what one connection may make us hold.
+MAX_RESPONSE_BYTES = 128 << 20  # one command's response (a FETCH of 50 bodies at body_limit)
+MAX_LINE_BYTES = 8 << 20  # one line still without its CRLF (a SEARCH of 1M UIDs is ~7 MB)
+_APPENDUID = linear_re.compile(rb"APPENDUID \d+ (\d+)")
 GREETING_PATIENCE = 1.5  # see mail.smtp: silence this long suggests an implicit-TLS port
 T = TypeVar("T")
 
@@ -66,6 +71,7 @@ class ImapSession:
         self._idle: asyncio.Future[Any] | None = None
         self.greeting = ""
         self._inspecting = False  # a probe that only reads a failing server's certificate
+        self._overflow = False  # the server sent more than MAX_RESPONSE_BYTES / MAX_LINE_BYTES
 
     def _context(self) -> ssl.SSLContext:
         if self._inspecting:
@@ -80,13 +86,13 @@ class ImapSession:
         if ep.security is Security.NONE and not is_loopback(ep.host):
             raise self._error(ErrorCode.IMAP_CLEARTEXT_NOT_ALLOWED)
         implicit = ep.security is Security.SSL
-        self._client = aioimaplib.IMAP4(
-            host=ep.host,
-            port=ep.port,
+        self._client = _CheckedIMAP4(
+            ep,
             timeout=self.timeout,
             conn_lost_cb=lambda _exc: self._lost.set(),
             ssl_context=self._context() if implicit else None,
         )
+        self._bound(self._client.protocol)
         try:
             await self._greeting(self._client, implicit=implicit)
             if implicit:
@@ -233,7 +239,8 @@ class ImapSession:
         )
         response = await self._checked(call, "UID FETCH")
         return [
-            FetchedMessage(uid, flags, data) for uid, flags, data in parse_fetch(response.lines)
+            FetchedMessage(uid, flags, data, size)
+            for uid, flags, data, size in parse_fetch_sized(response.lines)
         ]
 
     async def append(
@@ -255,7 +262,7 @@ class ImapSession:
             timeout=self.timeout,
         )
         response = await self._checked(call, "APPEND")
-        match = re.search(rb"APPENDUID \d+ (\d+)", b" ".join(bytes(x) for x in response.lines))
+        match = _APPENDUID.search(b" ".join(bytes(x) for x in response.lines))
         return int(match.group(1)) if match else None
 
     # -- IDLE ------------------------------------------------------------------------------
@@ -354,6 +361,42 @@ class ImapSession:
         if client.protocol.state not in {"NONAUTH", "AUTH"}:
             raise self._error(ErrorCode.IMAP_UNEXPECTED_RESPONSE, command="CONNECT")
 
+    def _bound(self, protocol: Any) -> None:
+        """Hang up on a server whose response outgrows the limits (memory stays bounded)."""
+        received = 0
+        original_receive = protocol.data_received
+        original_send = protocol.send
+
+        def send(line: str, scrub: str | None = None) -> None:
+            nonlocal received
+            received = 0  # a new command: a new response
+            original_send(line, scrub)
+
+        def data_received(data: bytes) -> None:
+            nonlocal received
+            received += len(data)
+            pending = len(protocol.incomplete_line) + len(data)
+            if received > MAX_RESPONSE_BYTES or pending > MAX_LINE_BYTES:
+                self._overflow = True
+                protocol.incomplete_line = b""
+                if protocol.transport is not None:
+                    protocol.transport.abort()
+                # aioimaplib never fails the commands pending on a lost connection (and holds
+                # its state lock while one runs): end them, so nothing waits forever.
+                commands: list[Any] = [
+                    protocol.pending_sync_command,
+                    *protocol.pending_async_commands.values(),
+                ]
+                for command in commands:
+                    if command is not None:
+                        command._exception = aioimaplib.Abort("response over the size limit")
+                        command._event.set()
+                return
+            original_receive(data)
+
+        protocol.send = send
+        protocol.data_received = data_received
+
     def _watch_greeting(self, protocol: Any) -> asyncio.Event:
         """Record the greeting line; a refusal (``* BYE``) sets the returned event.
 
@@ -375,7 +418,10 @@ class ImapSession:
     async def _speaks_implicit_tls(self) -> bool:
         try:
             await tls.fetch_leaf_certificate(
-                self.endpoint.host, self.endpoint.port, timeout=min(2.0, self.timeout)
+                self.endpoint.host,
+                self.endpoint.port,
+                timeout=min(2.0, self.timeout),
+                egress_policy=self.endpoint.egress,
             )
         except (OSError, TimeoutError, ValueError):
             return False
@@ -443,6 +489,8 @@ class ImapSession:
         **params: Any,
     ) -> MailError:
         ep = self.endpoint
+        if self._overflow and code in (ErrorCode.IMAP_SERVER_DISCONNECTED, ErrorCode.IMAP_TIMEOUT):
+            code, detail = ErrorCode.IMAP_UNEXPECTED_RESPONSE, "response over the size limit"
         base: dict[str, Any] = {"host": ep.host, "port": ep.port, "username": ep.username}
         base.setdefault("command", params.get("command", ""))
         return mail_error(code, params={**base, **params}, detail=detail, variant=variant)
@@ -479,7 +527,9 @@ class ImapSession:
         budget = min(self.timeout, 5.0)
         if ep.security is Security.SSL:
             try:
-                return await tls.fetch_leaf_certificate(ep.host, ep.port, timeout=budget)
+                return await tls.fetch_leaf_certificate(
+                    ep.host, ep.port, timeout=budget, egress_policy=ep.egress
+                )
             except (OSError, TimeoutError, ValueError):
                 return None
         probe = ImapSession(ep, timeout=budget)
@@ -492,6 +542,54 @@ class ImapSession:
             return None
         finally:
             await probe.aclose()
+
+
+class _CheckedIMAP4(aioimaplib.IMAP4):  # type: ignore[misc]
+    """aioimaplib over a socket opened through the egress policy (resolved once, checked,
+    connected by address, peer checked); the host name is only used for TLS (SNI)."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        *,
+        timeout: float,
+        conn_lost_cb: Callable[[Exception | None], None],
+        ssl_context: ssl.SSLContext | None,
+    ) -> None:
+        self._endpoint = endpoint
+        super().__init__(
+            host=endpoint.host,
+            port=endpoint.port,
+            timeout=timeout,
+            conn_lost_cb=conn_lost_cb,
+            ssl_context=ssl_context,
+        )
+
+    def create_client(
+        self,
+        host: str,
+        port: int,
+        loop: asyncio.AbstractEventLoop | None,
+        conn_lost_cb: Callable[[Exception | None], None] | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        local_loop = loop if loop is not None else asyncio.get_running_loop()
+        self.protocol = aioimaplib.IMAP4ClientProtocol(local_loop, conn_lost_cb)
+        self._client_task = local_loop.create_task(self._connect(local_loop, ssl_context))
+
+    async def _connect(
+        self, loop: asyncio.AbstractEventLoop, ssl_context: ssl.SSLContext | None
+    ) -> Any:
+        ep = self._endpoint
+        sock = await egress.open_socket(
+            ep.host, ep.port, policy=ep.egress, purpose="mail", timeout=self.timeout
+        )
+        return await loop.create_connection(
+            lambda: self.protocol,
+            sock=sock,
+            ssl=ssl_context,
+            server_hostname=ep.host if ssl_context is not None else None,
+        )
 
 
 async def connect_imap(

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from fluenzr.core import linear_re
+
+_EXISTS = linear_re.compile(rb"(\d+) EXISTS")
+_UIDVALIDITY = linear_re.compile(rb"UIDVALIDITY (\d+)")
+_UIDNEXT = linear_re.compile(rb"UIDNEXT (\d+)")
 
 
 @dataclass(frozen=True)
@@ -30,13 +35,14 @@ class FetchedMessage:
     uid: int
     flags: frozenset[str]
     data: bytes  # the fetched body section (whole message for BODY.PEEK[])
+    size: int | None = None  # RFC822.SIZE, when the FETCH asked for it
 
 
 def folder_status(name: str, lines: Sequence[Any], *, read_only: bool) -> FolderStatus:
     text = b"\n".join(bytes(line) for line in lines)
-    exists = re.search(rb"(\d+) EXISTS", text)
-    validity = re.search(rb"UIDVALIDITY (\d+)", text)
-    uidnext = re.search(rb"UIDNEXT (\d+)", text)
+    exists = _EXISTS.search(text)
+    validity = _UIDVALIDITY.search(text)
+    uidnext = _UIDNEXT.search(text)
     return FolderStatus(
         name,
         int(exists.group(1)) if exists else 0,

@@ -21,7 +21,6 @@ built with ``policy.SMTPUTF8`` and :attr:`Built.smtputf8` tells the transport.
 from __future__ import annotations
 
 import functools
-import re
 import secrets
 import time
 from collections.abc import Sequence
@@ -31,17 +30,18 @@ from email import policy as email_policy
 from email.message import EmailMessage
 from email.utils import format_datetime
 
+from fluenzr.core import linear_re
 from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import ValidationError
 
 _ASCII_POLICY = email_policy.SMTP
 _UTF8_POLICY = email_policy.SMTPUTF8
 _BODY_POLICY = email_policy.SMTP.clone(cte_type="7bit")
-_SIMPLE = re.compile(r"^[\x20-\x7e]*$")
-_ATOM_PHRASE = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]*$")
-_FIELD_NAME = re.compile(r"^[!-9;-~]{1,76}$")  # printable ASCII except ':' (RFC 5322 2.2)
-_MSG_ID = re.compile(r"^<?([!-;=?-~]{1,250}@[!-;=?-~]{1,250})>?$")
-_URI = re.compile(r"^(mailto:|https://)[!-;=?-~]+$")  # no space, '<' or '>'
+_SIMPLE = linear_re.compile(r"^[\x20-\x7e]*$")
+_ATOM_PHRASE = linear_re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]*$")
+_FIELD_NAME = linear_re.compile(r"^[!-9;-~]{1,76}$")  # printable ASCII except ':' (RFC 5322 2.2)
+_MSG_ID = linear_re.compile(r"^<?([!-;=?-~]{1,250}@[!-;=?-~]{1,250})>?$")
+_URI = linear_re.compile(r"^(mailto:|https://)[!-;=?-~]+$")  # no space, '<' or '>'
 MAX_LINE = 78
 
 # Headers the builder owns: a user --header may not set them.

@@ -8,11 +8,11 @@ A "try again in N minutes" hint is read into ``retry_after`` (seconds) whatever 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final, Literal
 
+from fluenzr.core import linear_re
 from fluenzr.error_codes import ErrorCode
 
 
@@ -62,12 +62,12 @@ class ClassifiedReply:
 @dataclass(frozen=True)
 class LimitPattern:
     provider: str
-    pattern: re.Pattern[str]
+    pattern: linear_re.Pattern[str]
     example: tuple[int, str]  # a real-looking reply: (code, text)
 
 
 def _p(provider: str, regex: str, code: int, text: str) -> LimitPattern:
-    return LimitPattern(provider, re.compile(regex, re.IGNORECASE), (code, text))
+    return LimitPattern(provider, linear_re.compile(regex, linear_re.IGNORECASE), (code, text))
 
 
 # Phrases providers use when an account or a client sends too much. Generic rows last.
@@ -174,22 +174,30 @@ LIMIT_PATTERNS: tuple[LimitPattern, ...] = (
 )
 LIMIT_REPLY_CODES = frozenset({421, 432, 450, 451, 452, 454, 550, 554})
 
-_ENHANCED = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
+_ENHANCED = linear_re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
 # Enhanced codes that name the failure whatever the text says (RFC 3463 subjects/details).
 _RECIPIENT_DETAILS = {"1.0", "1.1", "1.2", "1.3", "1.6", "1.10", "2.1"}
 _SENDER_DETAILS = {"1.7", "1.8"}
-_MAILBOX_FULL_TEXT = re.compile(
+_MAILBOX_FULL_TEXT = linear_re.compile(
     r"mailbox (is )?full|over ?quota|quota exceeded.*mailbox|mailbox.*(quota|exceed)|"
     r"insufficient (storage|space) (for|in) (the )?mailbox",
-    re.IGNORECASE,
+    linear_re.IGNORECASE,
 )
-_SIZE_TEXT = re.compile(r"(message|mail) (size|too (big|large))|size (limit|exceed)", re.I)
-_RELAY_TEXT = re.compile(r"relay(ing)? (access )?(denied|not permitted|disallowed)", re.I)
-_SENDER_TEXT = re.compile(r"sender (address )?(rejected|refused|denied)|not owned by", re.I)
-_RECIPIENT_TEXT = re.compile(
-    r"recipient (address )?(rejected|refused)|user unknown|no such (user|mailbox)", re.I
+_SIZE_TEXT = linear_re.compile(
+    r"(message|mail) (size|too (big|large))|size (limit|exceed)", linear_re.I
 )
-_AUTH_REQUIRED_TEXT = re.compile(r"auth(entication)? required|must (issue|authenticate)", re.I)
+_RELAY_TEXT = linear_re.compile(
+    r"relay(ing)? (access )?(denied|not permitted|disallowed)", linear_re.I
+)
+_SENDER_TEXT = linear_re.compile(
+    r"sender (address )?(rejected|refused|denied)|not owned by", linear_re.I
+)
+_RECIPIENT_TEXT = linear_re.compile(
+    r"recipient (address )?(rejected|refused)|user unknown|no such (user|mailbox)", linear_re.I
+)
+_AUTH_REQUIRED_TEXT = linear_re.compile(
+    r"auth(entication)? required|must (issue|authenticate)", linear_re.I
+)
 
 
 def parse_reply(code: int, text: str) -> Reply:
@@ -274,14 +282,14 @@ _UNITS = {
     "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600, "heure": 3600,
     "heures": 3600, "hora": 3600, "horas": 3600,
 }  # fmt: skip
-_RETRY = re.compile(
+_RETRY = linear_re.compile(
     r"\b(?:again|retry|wait|after|later|in|dans|en|tard|après|apres|durante|de nuevo en)"
     r"\s*(?:in\s+|after\s+|for\s+)?:?\s*(\d{1,6})\s*"
     r"(seconds?|secs?|secondes?|segundos?|minutes?|minutos?|mins?|hours?|hrs?|heures?|horas?"
     r"|[smh])\b",
-    re.IGNORECASE,
+    linear_re.IGNORECASE,
 )
-_RETRY_AFTER_HEADER = re.compile(r"retry-after:?\s*(\d{1,6})\b", re.IGNORECASE)
+_RETRY_AFTER_HEADER = linear_re.compile(r"retry-after:?\s*(\d{1,6})\b", linear_re.IGNORECASE)
 
 
 def retry_after_hint(text: str) -> int | None:

@@ -30,10 +30,11 @@ from typing import Any
 
 import aiosmtplib
 
+from fluenzr.core.egress import EgressPolicy
 from fluenzr.core.endpoints import Endpoint, Security, is_loopback
 from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import MailError, mail_error
-from fluenzr.mail import tls
+from fluenzr.mail import egress, tls
 from fluenzr.mail._network import classify_network_error, root_cause
 from fluenzr.mail.reply_codes import ClassifiedReply, Stage, classify_reply
 from fluenzr.mail.smtp_results import (
@@ -78,9 +79,14 @@ class SmtpSession:
         if ep.security is Security.NONE and not is_loopback(ep.host):
             raise self._error(ErrorCode.CLEARTEXT_NOT_ALLOWED, Stage.GREETING)
         implicit = ep.security is Security.SSL
+        try:
+            sock = await self._socket(self.timeout)
+        except Exception as exc:
+            raise await self._translate(exc, Stage.GREETING) from exc
+        # A connected socket checked by the egress policy; the name is only used for TLS (SNI).
         self._client = aiosmtplib.SMTP(
             hostname=ep.host,
-            port=ep.port,
+            sock=sock,
             use_tls=implicit,
             start_tls=False,
             tls_context=tls.client_context(ep.tls) if implicit else None,
@@ -117,8 +123,17 @@ class SmtpSession:
         """AUTH with the best mechanism both sides support (or ``mechanism`` if offered).
 
         Returns the mechanism used. One attempt only: retrying other mechanisms after a refusal
-        would only count more failures against the account."""
+        would only count more failures against the account.
+
+        Mail is never sent unauthenticated by accident: AUTH is skipped (``"none"``) only when
+        the account explicitly says so (``Endpoint.authenticate`` false) and the egress policy
+        is single-user; otherwise a server offering no AUTH is refused here, before MAIL FROM."""
         client = self._require()
+        if not self.endpoint.authenticate:
+            if self.endpoint.egress is not EgressPolicy.SINGLE_USER:
+                raise self._error(ErrorCode.NO_AUTH_NOT_ALLOWED, Stage.AUTH)
+            self.mechanism = "none"
+            return "none"
         if not self.secure and not (
             self.endpoint.security is Security.NONE and is_loopback(self.endpoint.host)
         ):
@@ -243,10 +258,19 @@ class SmtpSession:
             )
         return await connecting
 
+    async def _socket(self, timeout: float) -> socket.socket:  # noqa: ASYNC109
+        ep = self.endpoint
+        return await egress.open_socket(
+            ep.host, ep.port, policy=ep.egress, purpose="mail", timeout=timeout
+        )
+
     async def _speaks_implicit_tls(self) -> bool:
         try:
             await tls.fetch_leaf_certificate(
-                self.endpoint.host, self.endpoint.port, timeout=min(2.0, self.timeout)
+                self.endpoint.host,
+                self.endpoint.port,
+                timeout=min(2.0, self.timeout),
+                egress_policy=self.endpoint.egress,
             )
         except (OSError, TimeoutError, ValueError):
             return False
@@ -410,10 +434,12 @@ class SmtpSession:
         budget = min(self.timeout, 5.0)
         try:
             if ep.security is Security.SSL:
-                return await tls.fetch_leaf_certificate(ep.host, ep.port, timeout=budget)
+                return await tls.fetch_leaf_certificate(
+                    ep.host, ep.port, timeout=budget, egress_policy=ep.egress
+                )
             probe = aiosmtplib.SMTP(
                 hostname=ep.host,
-                port=ep.port,
+                sock=await self._socket(budget),
                 start_tls=False,
                 timeout=budget,
                 local_hostname=self._local_hostname,
@@ -481,7 +507,7 @@ async def connect_smtp(
     await session.open()
     try:
         await session.hello()
-        if login and endpoint.password:
+        if login:
             await session.login()
     except BaseException:
         await session.aclose()

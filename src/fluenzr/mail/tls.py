@@ -2,8 +2,8 @@
 
 Two ways to trust a server:
 
-- **verified** (the default): the system store, plus the account's CA file if it has one; the
-  chain and the host name are checked during the handshake.
+- **verified** (the default): the system store, plus the account's CA certificate (PEM text,
+  never a file path) if it has one; the chain and the host name are checked in the handshake.
 - **pinned** (``TlsPolicy.pin_sha256``): for servers with their own self-signed certificate (a
   Proton Bridge on 127.0.0.1, a home server). Chain and host checks are off, and the SHA-256 of the
   leaf certificate must equal the pin; transports call :func:`check_pin` right after the
@@ -20,16 +20,19 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
-import re
 import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from cryptography import x509
 
+from fluenzr.core import linear_re
+from fluenzr.core.egress import EgressPolicy
 from fluenzr.core.endpoints import TlsPolicy
+from fluenzr.mail import egress
 
-_PIN = re.compile(r"^[0-9a-f]{64}$")
+_PIN = linear_re.compile(r"^[0-9a-f]{64}$")
+_PIN_NOISE = linear_re.compile(r"[\s:]")
 
 # OpenSSL X509_V_ERR_* codes → our reasons (stable words used in message keys).
 _VERIFY_REASONS = {
@@ -79,7 +82,7 @@ class LeafCertificate:
 
 def normalise_fingerprint(value: str) -> str:
     """'AB:CD:…' or 'abcd…' → 64 lowercase hex chars; ValueError if it is not a SHA-256."""
-    cleaned = re.sub(r"[\s:]", "", value).lower()
+    cleaned = _PIN_NOISE.sub("", value).lower()
     if cleaned.startswith("sha256/") or cleaned.startswith("sha256="):
         cleaned = cleaned[7:]
     if not _PIN.match(cleaned):
@@ -95,14 +98,15 @@ def client_context(policy: TlsPolicy) -> ssl.SSLContext:
     """The context to connect with under ``policy`` (cached: contexts are not mutated)."""
     if policy.pin_sha256:
         return _pinned_context()
-    return _verifying_context(policy.ca_file)
+    return _verifying_context(policy.ca_pem)
 
 
 @functools.lru_cache(maxsize=32)
-def _verifying_context(ca_file: str | None) -> ssl.SSLContext:
+def _verifying_context(ca_pem: str | None) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
-    if ca_file:
-        context.load_verify_locations(cafile=ca_file)
+    if ca_pem:
+        # Text validated as X.509 PEM when it was saved; never a file the server would open.
+        context.load_verify_locations(cadata=ca_pem)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     return context
 
@@ -187,11 +191,15 @@ async def fetch_leaf_certificate(
     *,
     timeout: float,  # noqa: ASYNC109 - bounds connect + handshake
     server_hostname: str | None = None,
+    egress_policy: EgressPolicy = EgressPolicy.SINGLE_USER,
 ) -> LeafCertificate:
     """Connect with implicit TLS only to read the server's leaf certificate, then hang up."""
     async with asyncio.timeout(timeout):
+        sock = await egress.open_socket(
+            host, port, policy=egress_policy, purpose="mail", timeout=timeout
+        )
         _, writer = await asyncio.open_connection(
-            host, port, ssl=inspection_context(), server_hostname=server_hostname or host
+            sock=sock, ssl=inspection_context(), server_hostname=server_hostname or host
         )
     try:
         der = peer_der(writer.get_extra_info("ssl_object"))

@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from fluenzr.core.endpoints import Endpoint, Security
+from fluenzr.core.endpoints import Endpoint
 from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import MailError
 from fluenzr.mail import reply_codes, smtp
@@ -126,11 +126,10 @@ class AccountConnection:
         transport = smtp.SmtpSession(endpoint, timeout=timeout)
         try:
             await transport.open()
-            capabilities = await transport.hello()
-            # Cleartext (loopback only, e.g. ProtonMail Bridge): AUTH only if the server offers it.
-            offered = endpoint.security is not Security.NONE or capabilities.auth_mechanisms
-            if endpoint.password and offered:
-                await transport.login()
+            await transport.hello()
+            # Always AUTH, unless the account explicitly says "no authentication" (the
+            # transport allows that only under the single-user egress policy).
+            await transport.login()
         except MailError as exc:
             await transport.aclose()
             raise SmtpFailure(failure_of(exc)) from None

@@ -9,32 +9,50 @@ from fluenzr.core.endpoints import MailboxCredentials, OpenCredentials
 from fluenzr.sending.account_connection import AccountConnection
 from fluenzr.storage.runtime import Runtime
 
+Key = tuple[datetime | None, tuple[object, ...]]
+
 
 class Connections:
-    """At most one SMTP connection per account; credentials opened once per change."""
+    """At most one SMTP connection per account; credentials opened once per change.
+
+    Opened credentials and the live connection are keyed by the password's change time *and*
+    the endpoint the row names (host, port, user, TLS trust...): a fixed host, pin or CA is used
+    from the next send on — or refused, when the password was not entered again with it.
+    """
 
     def __init__(self, ctx: Runtime, *, open_credentials: OpenCredentials) -> None:
         self.ctx = ctx
         self._open_credentials = open_credentials
         self.open: dict[int, AccountConnection] = {}
-        self._creds: dict[int, tuple[datetime | None, MailboxCredentials]] = {}
+        self._creds: dict[int, tuple[Key, MailboxCredentials]] = {}
 
-    def credentials(self, account_id: int, changed_at: datetime | None) -> MailboxCredentials:
+    def credentials(
+        self, account_id: int, changed_at: datetime | None, endpoint: tuple[object, ...] = ()
+    ) -> MailboxCredentials:
+        key: Key = (changed_at, endpoint)
         cached = self._creds.get(account_id)
-        if cached is not None and cached[0] == changed_at:
+        if cached is not None and cached[0] == key:
             return cached[1]
+        self._creds.pop(account_id, None)
         creds = self._open_credentials(account_id)
-        self._creds[account_id] = (changed_at, creds)
+        self._creds[account_id] = (key, creds)
         return creds
 
     async def get(
-        self, account_id: int, *, changed_at: datetime | None
+        self,
+        account_id: int,
+        *,
+        changed_at: datetime | None,
+        endpoint: tuple[object, ...] = (),
     ) -> tuple[AccountConnection, bool]:
         """A live session and whether it was reused (a reused one may have gone stale)."""
+        cached = self._creds.get(account_id)
+        if cached is not None and cached[0] != (changed_at, endpoint):
+            await self.drop(account_id)  # logged in with what the row no longer says
         current = self.open.get(account_id)
         if current is not None and current.alive:
             return current, True
-        creds = self.credentials(account_id, changed_at)
+        creds = self.credentials(account_id, changed_at, endpoint)
         fresh = await AccountConnection.open(creds.smtp, timeout=self.ctx.settings.smtp_timeout)
         self.open[account_id] = fresh
         return fresh, False

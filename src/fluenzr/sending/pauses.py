@@ -22,7 +22,17 @@ from fluenzr.storage.models.outbox import SendingState
 AUTH_FAILED = "auth_failed"
 MANUAL = "manual"
 # Pauses that last until the account is fixed: new credentials (or a manual resume).
-UNTIL_FIXED = frozenset({AUTH_FAILED, "relay_denied", "sender_rejected"})
+# A password that no longer matches its server (``credentials_endpoint_changed``) or was never
+# bound to one (``credentials_need_rebind``) waits for the password to be entered again.
+UNTIL_FIXED = frozenset(
+    {
+        AUTH_FAILED,
+        "relay_denied",
+        "sender_rejected",
+        "credentials_endpoint_changed",
+        "credentials_need_rebind",
+    }
+)
 
 
 def resume_account(session: Session, account: Account, *, now: datetime, by: str) -> None:

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fluenzr.errors import VaultError
 from fluenzr.mail.mime import with_date
 from fluenzr.sending import leases, message_records, pacing, pauses, suppression
 from fluenzr.sending.account_connection import RecipientOutcome, SmtpFailure
@@ -62,6 +63,7 @@ class Batch:
     copy: bool
     credentials_changed_at: datetime | None
     jobs: list[OutboxJob]
+    endpoint: tuple[object, ...] = ()  # what the credentials are bound to, as the row says now
 
 
 class BatchSender:
@@ -129,6 +131,7 @@ class BatchSender:
                 copy=bool(account.imap_host),
                 credentials_changed_at=aware(account.credentials_changed_at),
                 jobs=jobs,
+                endpoint=endpoint_of(account),
             )
 
     async def run(self, claim: leases.Claim, *, stop: asyncio.Event) -> None:
@@ -183,6 +186,14 @@ class BatchSender:
 
         try:
             outcome = await self._attempt(job, batch, mime, before_data)
+        except VaultError as exc:
+            if exc.code not in pauses.UNTIL_FIXED:
+                raise  # a key problem of the installation, not of this account
+            # The stored password cannot be used for this server (changed since it was entered,
+            # or never bound): nothing was sent anywhere; the account waits for the password.
+            self._credentials_refused(job, batch.account_id, exc)
+            await self.connections.drop(batch.account_id)
+            return False
         except SmtpFailure as exc:
             keep_going = self._failed(
                 job, batch.account_id, exc.failure, data_started=bool(started)
@@ -240,7 +251,7 @@ class BatchSender:
     ) -> list[RecipientOutcome]:
         for retry in (True, False):
             smtp, reused = await self.connections.get(
-                batch.account_id, changed_at=batch.credentials_changed_at
+                batch.account_id, changed_at=batch.credentials_changed_at, endpoint=batch.endpoint
             )
             try:
                 return await smtp.send(
@@ -278,6 +289,19 @@ class BatchSender:
                 results=outcome,
             )
 
+    def _credentials_refused(self, job: OutboxJob, account_id: int, exc: VaultError) -> None:
+        now = self.ctx.clock.now()
+        log.info("account %s: credentials refused (%s)", account_id, exc.code)
+        with transaction(self.ctx.sessions) as session:
+            row = session.get(OutboxMessage, job.outbox_id)
+            account = session.get(Account, account_id)
+            assert row is not None
+            assert account is not None
+            leases.refund_slots(session, account_id=account_id, count=1)
+            _requeue(row, now=now)
+            error = {"code": exc.code, "field": exc.params.get("field"), "stage": "credentials"}
+            pause_account(session, account, reason=exc.code, now=now, until=None, error=error)
+
     def _failed(
         self, job: OutboxJob, account_id: int, failure: Failure, *, data_started: bool
     ) -> bool:
@@ -303,6 +327,24 @@ class BatchSender:
             _requeue(row, now=now)
             _stop_account(session, account, decision, failure, now=now)
         return False
+
+
+def endpoint_of(account: Account) -> tuple[object, ...]:
+    """Every value a password is bound to: opened credentials are reused only while equal."""
+    return (
+        account.smtp_host,
+        account.smtp_port,
+        account.smtp_security,
+        account.smtp_username,
+        account.imap_host,
+        account.imap_port,
+        account.imap_security,
+        account.imap_username,
+        account.pin_sha256,
+        account.smtp_ca_pem,
+        account.imap_ca_pem,
+        account.provider,
+    )
 
 
 def _requeue(row: OutboxMessage, *, now: datetime) -> None:

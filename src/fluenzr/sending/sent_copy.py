@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select, update
 
 from fluenzr.core.endpoints import OpenCredentials
-from fluenzr.errors import MailError
+from fluenzr.errors import MailError, VaultError
 from fluenzr.mail.mime import with_date
 from fluenzr.sending import imap_sent, pacing
 from fluenzr.storage.base import aware
@@ -112,7 +112,11 @@ class SentCopier:
             return row.account_id, with_date(row.mime, when.astimezone(tz))
 
     async def _append(self, account_id: int, messages: list[bytes]) -> list[str | None]:
-        creds = self._open_credentials(account_id)
+        try:
+            creds = self._open_credentials(account_id)
+        except VaultError as exc:  # e.g. the IMAP server changed: never log in there
+            log.info("copy to Sent skipped for account %s: %s", account_id, exc.code)
+            return [exc.code] * len(messages)
         if creds.imap is None:
             return [None] * len(messages)  # IMAP removed since: nothing to copy to
         try:
@@ -143,7 +147,11 @@ class SentCopier:
 
     async def find_in_sent(self, account_id: int, message_id: str) -> bool | None:
         """Recovery's question: is this Message-ID in the account's Sent folder?"""
-        creds = self._open_credentials(account_id)
+        try:
+            creds = self._open_credentials(account_id)
+        except VaultError as exc:
+            log.warning("Sent lookup skipped for account %s: %s", account_id, exc.code)
+            return None
         if creds.imap is None:
             return None
         try:

@@ -15,10 +15,12 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 
 from fluenzr import __version__
+from fluenzr.api.body_limit import BodyLimit, limit_for_path
 from fluenzr.api.routes import (
     accounts,
     events,
     health,
+    invitations,
     jobs,
     me,
     outbox,
@@ -35,7 +37,18 @@ from fluenzr.web.render import error_page, mount_static
 
 log = logging.getLogger(__name__)
 WebRole = Literal["all", "web"]
-_ROUTES = (health, accounts, jobs, presets, me, outbox, events, suppression, webhooks)
+_ROUTES = (
+    health,
+    accounts,
+    jobs,
+    presets,
+    me,
+    invitations,
+    outbox,
+    events,
+    suppression,
+    webhooks,
+)
 
 
 def _api_router() -> APIRouter:
@@ -128,6 +141,8 @@ def create_app(
     app.state.role = role
     app.state.autodetect_seams = autodetect_seams
     app.middleware("http")(_security_headers)
+    # Added last, so it runs first: before any other middleware, route or authentication.
+    app.add_middleware(BodyLimit, limit_for=lambda path: limit_for_path(ctx.settings, path))
     errors.install(app, error_page=error_page)
     app.include_router(_api_router())
     app.include_router(pages.router)

@@ -29,8 +29,11 @@ class AccountInput:
     imap_security: str | None = None
     imap_username: str | None = None
     imap_password: Secret | None = None
-    ca_file: str | None = None
+    smtp_ca_pem: str | None = None
+    imap_ca_pem: str | None = None
     pin_sha256: str | None = None
+    # False only when the user explicitly chose "no authentication" (a local relay).
+    smtp_auth: bool = True
     daily_limit: int | None = None
     hourly_limit: int | None = None
     min_interval: int | None = None
@@ -61,8 +64,10 @@ class AccountConfig:
     imap_port: int | None
     imap_security: Security | None
     imap_username: str | None
-    ca_file: str | None
+    smtp_ca_pem: str | None
+    imap_ca_pem: str | None
     pin_sha256: str | None
+    smtp_auth: bool
     limits: dict[str, int]
     timezone: str | None
 
@@ -153,7 +158,11 @@ def resolve(data: AccountInput) -> AccountConfig:
         imap_port=imap_port,
         imap_security=imap_security,
         imap_username=imap_username,
-        ca_file=account_rules.ca_file(data.ca_file),
+        smtp_ca_pem=account_rules.ca_pem(data.smtp_ca_pem, field="smtp_ca_pem"),
+        imap_ca_pem=account_rules.ca_pem(data.imap_ca_pem, field="imap_ca_pem")
+        if imap_host
+        else None,
+        smtp_auth=bool(data.smtp_auth),
         pin_sha256=account_rules.pin(data.pin_sha256),
         limits=_limits(data),
         timezone=account_rules.timezone(data.timezone),

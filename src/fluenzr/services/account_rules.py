@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from email_validator import EmailNotValidError, validate_email
 
 from fluenzr.core.endpoints import Security, is_loopback
@@ -28,6 +29,7 @@ PORT_SECURITY: dict[int, Security] = {
     993: Security.SSL,
     143: Security.STARTTLS,
 }
+CA_PEM_MAX_BYTES = 64 * 1024  # a CA bundle of a few certificates; more is not a CA
 DEFAULT_SMTP_PORT = {Security.STARTTLS: 587, Security.SSL: 465, Security.NONE: 25}
 DEFAULT_IMAP_PORT = {Security.STARTTLS: 143, Security.SSL: 993, Security.NONE: 143}
 
@@ -115,17 +117,26 @@ def password(value: Secret | None, *, field: str = "password") -> Secret:
     return value
 
 
-def ca_file(value: str | None) -> str | None:
-    if not value:
+def ca_pem(value: str | None, *, field: str) -> str | None:
+    """A CA certificate as PEM *text* (one or more certificates), re-serialised canonically.
+
+    Never a path: the server opens no file on a tenant's behalf, so nothing here can block on a
+    FIFO or reveal whether a path exists — a path is just text that is not PEM, refused with the
+    same message as any other garbage."""
+    if value is None or not value.strip():
         return None
-    path = Path(value).expanduser()
+    data = value.encode("utf-8", "replace")
+    if len(data) > CA_PEM_MAX_BYTES:
+        raise invalid(ErrorCode.CA_PEM_TOO_LARGE, field, limit=CA_PEM_MAX_BYTES // 1024)
+    if b"PRIVATE KEY" in data:
+        raise invalid(ErrorCode.CA_PEM_PRIVATE_KEY, field)
+    if b"-----BEGIN CERTIFICATE-----" not in data:
+        raise invalid(ErrorCode.CA_PEM_INVALID, field)
     try:
-        text = path.read_text(encoding="ascii")
-    except (OSError, UnicodeDecodeError):
-        raise invalid(ErrorCode.CA_FILE_INVALID, "ca_file", value=str(path)) from None
-    if "-----BEGIN CERTIFICATE-----" not in text:
-        raise invalid(ErrorCode.CA_FILE_INVALID, "ca_file", value=str(path))
-    return str(path.resolve())
+        certificates = x509.load_pem_x509_certificates(data)
+    except ValueError:
+        raise invalid(ErrorCode.CA_PEM_INVALID, field) from None
+    return "".join(c.public_bytes(serialization.Encoding.PEM).decode("ascii") for c in certificates)
 
 
 def pin(value: str | None) -> str | None:

@@ -28,8 +28,10 @@ class AccountView(BaseModel):
     imap_security: str | None
     imap_username: str | None
     imap_password_set: bool
-    ca_file: str | None
+    smtp_ca_pem: str | None
+    imap_ca_pem: str | None
     pin_sha256: str | None
+    smtp_auth: bool
     daily_limit: int
     hourly_limit: int
     min_interval: int
@@ -69,8 +71,10 @@ def to_view(account: Account) -> AccountView:
         imap_security=account.imap_security,
         imap_username=account.imap_username,
         imap_password_set=bool(account.imap_password_sealed or account.imap_host),
-        ca_file=account.ca_file,
+        smtp_ca_pem=account.smtp_ca_pem,
+        imap_ca_pem=account.imap_ca_pem,
         pin_sha256=account.pin_sha256,
+        smtp_auth=account.smtp_auth,
         daily_limit=account.daily_limit,
         hourly_limit=account.hourly_limit,
         min_interval=account.min_interval,

@@ -2,7 +2,9 @@
 
 Every write validates first (services.account_config) and runs in one transaction, so a
 rejected command leaves the database as it was. Passwords are sealed by the vault with the
-row id and field bound in, so only the sending system (holding a private key) can open them.
+row, the field and the endpoint bound in (services.credential_binding), so only the sending
+system (holding a private key) can open them, and only for the server they were given for:
+an endpoint change without the password again is refused here, for every boundary.
 """
 
 from __future__ import annotations
@@ -13,18 +15,27 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from fluenzr.core.egress import EgressPolicy
 from fluenzr.core.endpoints import Endpoint, MailboxCredentials, Security, TlsPolicy
 from fluenzr.core.secret import Secret
 from fluenzr.error_codes import ErrorCode
-from fluenzr.errors import DuplicateError, NotFoundError
+from fluenzr.errors import CredentialsEndpointChanged, DuplicateError, NotFoundError, VaultError
 from fluenzr.services import account_rules
 from fluenzr.services.account_config import AccountConfig, AccountInput, resolve
 from fluenzr.services.account_views import AccountView, to_view
 from fluenzr.services.context import AppContext
+from fluenzr.services.credential_binding import (
+    IMAP_FIELD,
+    SMTP_FIELD,
+    imap_context,
+    may_reuse_smtp_password,
+    smtp_context,
+)
+from fluenzr.services.seal_keys import ensure_sealing_key_current
 from fluenzr.storage.engine import transaction
 from fluenzr.storage.models import Account
+from fluenzr.vault import sealed_version
 
-SMTP_FIELD = "smtp_password"
 # Conservative defaults: a new mailbox sending like a robot gets blocked or burned.
 DEFAULTS: dict[str, Any] = {
     "daily_limit": 50,
@@ -34,9 +45,10 @@ DEFAULTS: dict[str, Any] = {
     "timezone": "UTC",
     "status": "active",
 }
-IMAP_FIELD = "imap_password"
 
 __all__ = [
+    "IMAP_FIELD",
+    "SMTP_FIELD",
     "AccountInput",
     "AccountView",
     "create_account",
@@ -44,14 +56,8 @@ __all__ = [
     "list_accounts",
     "open_credentials",
     "remove_account",
-    "seal_context",
     "update_account",
 ]
-
-
-def seal_context(account_id: int, field: str) -> str:
-    """Associated data binding a ciphertext to its row and column."""
-    return f"account:{account_id}:{field}"
 
 
 def _load(session: Session, *, workspace_id: int, account_id: int) -> Account:
@@ -80,7 +86,9 @@ def _apply(account: Account, config: AccountConfig) -> None:
     account.imap_port = config.imap_port
     account.imap_security = config.imap_security.value if config.imap_security else None
     account.imap_username = config.imap_username
-    account.ca_file = config.ca_file
+    account.smtp_ca_pem = config.smtp_ca_pem
+    account.imap_ca_pem = config.imap_ca_pem
+    account.smtp_auth = config.smtp_auth
     account.pin_sha256 = config.pin_sha256
     for name, value in config.limits.items():
         setattr(account, name, value)
@@ -92,18 +100,48 @@ def _apply(account: Account, config: AccountConfig) -> None:
         account.imap_password_sealed = None
 
 
-def _seal_passwords(ctx: AppContext, account: Account, data: AccountInput) -> None:
+def _check_bindings(
+    account: Account, data: AccountInput, *, before: tuple[str | None, str | None]
+) -> None:
+    """An endpoint may change only together with its password (nothing is written otherwise).
+
+    ``before`` is the (SMTP, IMAP) context of the row as stored, ``(None, None)`` for a new row.
+    """
+    new_imap = bool(data.imap_password is not None and data.imap_password.reveal())
+    if smtp_context(account) != before[0] and data.password is None:
+        raise account_rules.invalid(ErrorCode.ENDPOINT_CHANGED_PASSWORD_REQUIRED, "password")
+    imap = imap_context(account)
+    if imap is None or new_imap:
+        return
+    if account.imap_password_sealed:
+        if imap != before[1]:
+            raise account_rules.invalid(
+                ErrorCode.ENDPOINT_CHANGED_PASSWORD_REQUIRED, "imap_password"
+            )
+        return
+    if not may_reuse_smtp_password(
+        smtp_host=account.smtp_host, imap_host=str(account.imap_host), provider=account.provider
+    ):
+        raise account_rules.invalid(
+            ErrorCode.IMAP_PASSWORD_REQUIRED, "imap_password", host=account.imap_host
+        )
+
+
+def _seal_passwords(
+    ctx: AppContext, session: Session, account: Account, data: AccountInput
+) -> None:
+    sealed: list[bytes] = []
     if data.password is not None:
         secret = account_rules.password(data.password)
-        account.smtp_password_sealed = ctx.vault.seal(
-            secret, context=seal_context(account.id, SMTP_FIELD)
-        )
+        account.smtp_password_sealed = ctx.vault.seal(secret, context=smtp_context(account))
+        sealed.append(account.smtp_password_sealed)
+    imap = imap_context(account)
+    if data.imap_password is not None and data.imap_password.reveal() and imap is not None:
+        account.imap_password_sealed = ctx.vault.seal(data.imap_password, context=imap)
+        sealed.append(account.imap_password_sealed)
+    if sealed:
         account.credentials_changed_at = ctx.clock.now()
-    if data.imap_password is not None and data.imap_password.reveal() and account.imap_host:
-        account.imap_password_sealed = ctx.vault.seal(
-            data.imap_password, context=seal_context(account.id, IMAP_FIELD)
-        )
-        account.credentials_changed_at = ctx.clock.now()
+        ensure_sealing_key_current(session, sealed)
 
 
 def create_account(ctx: AppContext, *, workspace_id: int, data: AccountInput) -> AccountView:
@@ -120,7 +158,8 @@ def create_account(ctx: AppContext, *, workspace_id: int, data: AccountInput) ->
             raise DuplicateError(
                 ErrorCode.ACCOUNT_DUPLICATE, params={"field": "email", "email": config.email}
             ) from None
-        _seal_passwords(ctx, account, data)
+        _check_bindings(account, data, before=(None, None))
+        _seal_passwords(ctx, session, account, data)
         return to_view(account)
 
 
@@ -136,8 +175,10 @@ def _as_input(account: Account) -> AccountInput:
         imap_port=account.imap_port,
         imap_security=account.imap_security,
         imap_username=account.imap_username,
-        ca_file=account.ca_file,
+        smtp_ca_pem=account.smtp_ca_pem,
+        imap_ca_pem=account.imap_ca_pem,
         pin_sha256=account.pin_sha256,
+        smtp_auth=account.smtp_auth,
         force=True,
     )
 
@@ -153,6 +194,7 @@ def update_account(
     with transaction(ctx.sessions) as session:
         account = _load(session, workspace_id=workspace_id, account_id=account_id)
         current = _as_input(account)
+        before = (smtp_context(account), imap_context(account))
         touched_ports = {"smtp_port", "smtp_security", "imap_port", "imap_security"} & set(changes)
         merged = current.with_changes({"force": not touched_ports, **changes})
         config = resolve(merged)
@@ -161,7 +203,8 @@ def update_account(
         _apply(account, config)
         if "preset" not in changes and config.provider == "custom":
             account.provider = keep_provider
-        _seal_passwords(ctx, account, merged)
+        _check_bindings(account, merged, before=before)
+        _seal_passwords(ctx, session, account, merged)
         return to_view(account)
 
 
@@ -189,17 +232,23 @@ def open_credentials(ctx: AppContext, *, account_id: int) -> MailboxCredentials:
         account = session.get(Account, account_id)
         if account is None:
             raise NotFoundError(ErrorCode.ACCOUNT_NOT_FOUND, params={"id": account_id})
-        smtp_password = ctx.vault.open(
-            account.smtp_password_sealed, context=seal_context(account.id, SMTP_FIELD)
+        smtp_password = _open(
+            ctx,
+            account.smtp_password_sealed,
+            account=account,
+            field=SMTP_FIELD,
+            context=smtp_context(account),
         )
-        tls = TlsPolicy(ca_file=account.ca_file, pin_sha256=account.pin_sha256)
+        egress = EgressPolicy(ctx.settings.egress_policy)
         smtp = Endpoint(
             host=account.smtp_host,
             port=account.smtp_port,
             security=Security(account.smtp_security),
             username=account.smtp_username,
             password=smtp_password,
-            tls=tls,
+            tls=TlsPolicy(ca_pem=account.smtp_ca_pem, pin_sha256=account.pin_sha256),
+            authenticate=account.smtp_auth,
+            egress=egress,
         )
         return MailboxCredentials(
             account_id=account.id,
@@ -207,25 +256,48 @@ def open_credentials(ctx: AppContext, *, account_id: int) -> MailboxCredentials:
             email=account.email,
             display_name=account.display_name,
             smtp=smtp,
-            imap=_imap_endpoint(ctx, account, smtp_password, tls),
+            imap=_imap_endpoint(ctx, account, smtp_password, egress),
         )
+
+
+def _open(ctx: AppContext, sealed: bytes, *, account: Account, field: str, context: str) -> Secret:
+    """Open one password for the endpoint the row names now, or raise a typed error."""
+    if sealed_version(sealed) < 2:
+        # Not bound to an endpoint: never used to log in; `fluenzr keys rebind` upgrades it.
+        raise VaultError(
+            ErrorCode.CREDENTIALS_NEED_REBIND, params={"id": account.id, "field": field}
+        )
+    try:
+        return ctx.vault.open(sealed, context=context)
+    except VaultError as exc:
+        if exc.code != "vault_open_failed":
+            raise
+        raise CredentialsEndpointChanged(params={"id": account.id, "field": field}) from None
 
 
 def _imap_endpoint(
-    ctx: AppContext, account: Account, smtp_password: Secret, tls: TlsPolicy
+    ctx: AppContext, account: Account, smtp_password: Secret, egress: EgressPolicy
 ) -> Endpoint | None:
-    if not account.imap_host or account.imap_port is None or account.imap_security is None:
+    context = imap_context(account)
+    if context is None or not account.imap_host:
         return None
+    assert account.imap_port is not None and account.imap_security is not None
     password = smtp_password
     if account.imap_password_sealed:
-        password = ctx.vault.open(
-            account.imap_password_sealed, context=seal_context(account.id, IMAP_FIELD)
+        password = _open(
+            ctx, account.imap_password_sealed, account=account, field=IMAP_FIELD, context=context
         )
+    elif not may_reuse_smtp_password(
+        smtp_host=account.smtp_host, imap_host=account.imap_host, provider=account.provider
+    ):
+        # The IMAP host was moved away from the SMTP one behind the service's back.
+        raise CredentialsEndpointChanged(params={"id": account.id, "field": IMAP_FIELD})
     return Endpoint(
         host=account.imap_host,
         port=account.imap_port,
         security=Security(account.imap_security),
         username=account.imap_username or account.smtp_username,
         password=password,
-        tls=tls,
+        tls=TlsPolicy(ca_pem=account.imap_ca_pem, pin_sha256=account.pin_sha256),
+        egress=egress,
     )

@@ -12,8 +12,8 @@ from fluenzr.config import Settings
 from fluenzr.core.clock import Clock
 from fluenzr.logs import configure_logging, release_logging
 from fluenzr.storage.engine import check_connection, make_engine, make_session_factory
-from fluenzr.storage.migrate import upgrade
 from fluenzr.storage.models import Workspace
+from fluenzr.storage.schema import ensure_schema
 from fluenzr.vault import Vault, load_keyring
 from fluenzr.vault.keyring import ensure_keys
 
@@ -64,7 +64,7 @@ def open_app(settings: Settings, *, migrate: bool = True) -> AppContext:
     engine = make_engine(settings.effective_database_url)
     check_connection(engine)
     if migrate:
-        upgrade(engine)
+        ensure_schema(engine)
     sessions = make_session_factory(engine)
     default_workspace_id(sessions)
     return AppContext(settings=settings, engine=engine, sessions=sessions, vault=Vault(keyring))

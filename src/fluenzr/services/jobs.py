@@ -20,9 +20,10 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 
 from fluenzr.error_codes import ErrorCode
-from fluenzr.errors import FluenzrError, NotFoundError
+from fluenzr.errors import FluenzrError, NotFoundError, RateLimitedError
 from fluenzr.services import account_probar
 from fluenzr.services.context import AppContext
 from fluenzr.storage.base import aware
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 3
 POLL_SECONDS = 0.5
+PROBAR_RATE_WINDOW = timedelta(minutes=1)
 
 
 class JobView(BaseModel):
@@ -68,11 +70,15 @@ def _view(job: Job) -> JobView:
 def enqueue_probar(
     ctx: AppContext, *, workspace_id: int, account_id: int, send_test_mail: bool = True
 ) -> JobView:
-    """Queue a Probar run for an account the caller can see (else NotFoundError)."""
+    """Queue a Probar run for an account the caller can see (else NotFoundError).
+
+    At most ``settings.probar_rate_limit`` runs per workspace per minute: each run connects to
+    servers a member chose, so a workspace cannot turn the worker into a port scanner."""
     with transaction(ctx.sessions) as session:
         account = session.get(Account, account_id)
         if account is None or account.workspace_id != workspace_id:
             raise NotFoundError(ErrorCode.ACCOUNT_NOT_FOUND, params={"id": account_id})
+        _check_probar_rate(ctx, session, workspace_id=workspace_id)
         job = Job(
             workspace_id=workspace_id,
             account_id=account_id,
@@ -86,6 +92,23 @@ def enqueue_probar(
         session.add(job)
         session.flush()
         return _view(job)
+
+
+def _check_probar_rate(ctx: AppContext, session: Session, *, workspace_id: int) -> None:
+    now = ctx.clock.now()
+    since = now - PROBAR_RATE_WINDOW
+    recent = session.scalars(
+        select(Job.created_at)
+        .where(Job.workspace_id == workspace_id, Job.kind == "probar", Job.created_at > since)
+        .order_by(Job.created_at)
+    ).all()
+    limit = ctx.settings.probar_rate_limit
+    if len(recent) >= limit:
+        oldest = aware(recent[-limit]) or now
+        wait = max(1, int((oldest + PROBAR_RATE_WINDOW - now).total_seconds()) + 1)
+        raise RateLimitedError(
+            ErrorCode.PROBAR_RATE_LIMITED, params={"limit": limit, "retry_after": wait}
+        )
 
 
 def get_job(ctx: AppContext, *, workspace_id: int, job_id: int) -> JobView:

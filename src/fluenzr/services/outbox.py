@@ -16,14 +16,15 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fluenzr.error_codes import ErrorCode
-from fluenzr.errors import ConflictError, NotFoundError, ValidationError
+from fluenzr.errors import ConflictError, FluenzrError, NotFoundError, ValidationError
 from fluenzr.mail import mime
 from fluenzr.mail.mime import Address, Draft
 from fluenzr.sending import suppression
-from fluenzr.services import account_rules
+from fluenzr.services import account_rules, idempotency
 from fluenzr.services.context import AppContext
 from fluenzr.storage.base import aware
 from fluenzr.storage.engine import transaction
@@ -232,40 +233,147 @@ def _queued_view(row: dict[str, Any], recipients: list[dict[str, Any]]) -> Outbo
     )
 
 
+def _build(
+    session: Session, *, workspace_id: int, requests: Sequence[SendRequest], now: datetime
+) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Validate and build every message (reads only): a bad one raises before any write."""
+    accounts: dict[int, Account] = {}
+    built = []
+    for request in requests:
+        account = accounts.get(request.account_id)
+        if account is None:
+            account = _account(session, workspace_id=workspace_id, account_id=request.account_id)
+            accounts[request.account_id] = account
+        built.append(_row(workspace_id=workspace_id, account=account, request=request, now=now))
+    everyone = [r["email"] for _, recipients in built for r in recipients]
+    suppression.refuse_suppressed(session, workspace_id=workspace_id, emails=everyone)
+    return built
+
+
+def _write(
+    session: Session, built: list[tuple[dict[str, Any], list[dict[str, Any]]]]
+) -> list[OutboxView]:
+    """The rows go in as two multi-row INSERTs (messages, then their recipients)."""
+    statement = insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True)
+    ids = session.execute(statement, [row for row, _ in built]).scalars().all()
+    for (row, recipients), outbox_id in zip(built, ids, strict=True):
+        row["id"] = outbox_id
+        for recipient in recipients:
+            recipient["outbox_id"] = outbox_id
+    session.execute(insert(OutboxRecipient), [r for _, rs in built for r in rs])
+    return [_queued_view(row, recipients) for row, recipients in built]
+
+
 def enqueue_many(
     ctx: AppContext, *, workspace_id: int, requests: Sequence[SendRequest]
 ) -> list[OutboxView]:
     """Enqueue several messages in one transaction: all of them, or none.
 
-    Everything is validated and built before the first write; the rows then go in as two
-    multi-row INSERTs (messages, then their recipients).
+    Everything is validated and built before the first write.
     """
     now = ctx.clock.now()
     with transaction(ctx.sessions) as session:
+        return _write(
+            session, _build(session, workspace_id=workspace_id, requests=requests, now=now)
+        )
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    view: OutboxView
+    replayed: bool  # True: an earlier request with this idempotency key created the message
+
+
+def _replay(ctx: AppContext, *, workspace_id: int, key: str, fingerprint: str) -> Enqueued | None:
+    with ctx.sessions() as session:
+        outbox_id = idempotency.find(
+            session, workspace_id=workspace_id, key=key, fingerprint=fingerprint
+        )
+        if outbox_id is None:
+            return None
+        row = _load(session, workspace_id=workspace_id, outbox_id=outbox_id)
+        return Enqueued(to_view(row, _recipients(session, [row.id])[row.id]), replayed=True)
+
+
+def enqueue_once(
+    ctx: AppContext, *, workspace_id: int, request: SendRequest, idempotency_key: str | None
+) -> Enqueued:
+    """Enqueue one message; with a key, at most once per (workspace, key) within the retention.
+
+    The same key with the same request returns the message the first request created (its
+    current state); with a different request it is refused (422, as the IETF draft says). The
+    key row and the message are written in one transaction, so two identical requests racing
+    each other create one message: the loser's insert hits the unique key and it reads the
+    winner's message instead.
+    """
+    if idempotency_key is None:
+        return Enqueued(enqueue_many(ctx, workspace_id=workspace_id, requests=[request])[0], False)
+    key = idempotency.normalise_key(idempotency_key)
+    fingerprint = idempotency.fingerprint(request)
+    now = ctx.clock.now()
+    idempotency.purge_expired(ctx.sessions, now=now)
+    found = _replay(ctx, workspace_id=workspace_id, key=key, fingerprint=fingerprint)
+    if found is not None:
+        return found
+    try:
+        with transaction(ctx.sessions) as session:
+            built = _build(session, workspace_id=workspace_id, requests=[request], now=now)
+            view = _write(session, built)[0]
+            idempotency.claim(
+                session,
+                workspace_id=workspace_id,
+                key=key,
+                fingerprint=fingerprint,
+                outbox_id=view.id,
+                now=now,
+            )
+            return Enqueued(view, replayed=False)
+    except IntegrityError:
+        found = _replay(ctx, workspace_id=workspace_id, key=key, fingerprint=fingerprint)
+        if found is None:
+            raise
+        return found
+
+
+def enqueue(
+    ctx: AppContext,
+    *,
+    workspace_id: int,
+    request: SendRequest,
+    idempotency_key: str | None = None,
+) -> OutboxView:
+    return enqueue_once(
+        ctx, workspace_id=workspace_id, request=request, idempotency_key=idempotency_key
+    ).view
+
+
+def check_many(
+    ctx: AppContext, *, workspace_id: int, requests: Sequence[SendRequest]
+) -> dict[int, FluenzrError]:
+    """Validate each request as :func:`enqueue_many` would, writing nothing: errors by index.
+
+    Lets a bulk caller refuse a whole file before its first write and name every bad item.
+    """
+    now = ctx.clock.now()
+    errors: dict[int, FluenzrError] = {}
+    with ctx.sessions() as session:
         accounts: dict[int, Account] = {}
-        built = []
-        for request in requests:
-            account = accounts.get(request.account_id)
-            if account is None:
-                account = _account(
-                    session, workspace_id=workspace_id, account_id=request.account_id
+        for index, request in enumerate(requests):
+            try:
+                account = accounts.get(request.account_id)
+                if account is None:
+                    account = _account(
+                        session, workspace_id=workspace_id, account_id=request.account_id
+                    )
+                    accounts[request.account_id] = account
+                _, recipients = _row(
+                    workspace_id=workspace_id, account=account, request=request, now=now
                 )
-                accounts[request.account_id] = account
-            built.append(_row(workspace_id=workspace_id, account=account, request=request, now=now))
-        everyone = [r["email"] for _, recipients in built for r in recipients]
-        suppression.refuse_suppressed(session, workspace_id=workspace_id, emails=everyone)
-        statement = insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True)
-        ids = session.execute(statement, [row for row, _ in built]).scalars().all()
-        for (row, recipients), outbox_id in zip(built, ids, strict=True):
-            row["id"] = outbox_id
-            for recipient in recipients:
-                recipient["outbox_id"] = outbox_id
-        session.execute(insert(OutboxRecipient), [r for _, rs in built for r in rs])
-        return [_queued_view(row, recipients) for row, recipients in built]
-
-
-def enqueue(ctx: AppContext, *, workspace_id: int, request: SendRequest) -> OutboxView:
-    return enqueue_many(ctx, workspace_id=workspace_id, requests=[request])[0]
+                emails = [r["email"] for r in recipients]
+                suppression.refuse_suppressed(session, workspace_id=workspace_id, emails=emails)
+            except FluenzrError as error:
+                errors[index] = error
+    return errors
 
 
 def _recipients(session: Session, ids: Sequence[int]) -> dict[int, list[OutboxRecipient]]:
@@ -339,12 +447,14 @@ def cancel(ctx: AppContext, *, workspace_id: int, outbox_id: int) -> OutboxView:
 
 
 __all__ = [
+    "Enqueued",
     "OutboxView",
     "RecipientView",
     "SendRequest",
     "cancel",
     "enqueue",
     "enqueue_many",
+    "enqueue_once",
     "get_message",
     "list_outbox",
     "parse_address",

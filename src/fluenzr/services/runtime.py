@@ -17,6 +17,7 @@ from fluenzr.sending.worker import Worker, WorkerOptions
 from fluenzr.services.accounts import open_credentials
 from fluenzr.services.context import AppContext
 from fluenzr.services.jobs import run_jobs
+from fluenzr.services.keys import rebind
 
 
 def credentials_opener(ctx: AppContext) -> OpenCredentials:
@@ -40,8 +41,13 @@ async def run_worker(
     stop: asyncio.Event | None = None,
     options: WorkerOptions | None = None,
 ) -> None:
-    """The sending system: outbox (``send``), reply detection (``detect``), jobs (always)."""
+    """The sending system: outbox (``send``), reply detection (``detect``), jobs (always).
+
+    Passwords stored before endpoint binding are bound to their endpoint first, before anything
+    here can use one (``fluenzr keys rebind`` does the same by hand).
+    """
     stop = stop or asyncio.Event()
+    await asyncio.to_thread(rebind, ctx)
     runners: list[Coroutine[Any, Any, None]] = []
     if only in ("send", "all"):
         runners.append(sending_worker(ctx, options).run(until_idle=until_idle, stop=stop))

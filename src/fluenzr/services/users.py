@@ -1,4 +1,4 @@
-"""Users and workspaces: first-run admin, login with rate limiting, memberships.
+"""Users and workspaces: first-run admin, login (throttled by ``login_throttle``), memberships.
 
 Passwords are hashed with argon2id; the plain password only ever travels as a ``Secret``.
 A user sees a workspace only through a membership; callers turn "not a member" into 404.
@@ -6,13 +6,12 @@ A user sees a workspace only through a membership; callers turn "not a member" i
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import BaseModel
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fluenzr.core.secret import Secret
@@ -24,19 +23,15 @@ from fluenzr.errors import (
     NotFoundError,
     ValidationError,
 )
-from fluenzr.services import account_rules
+from fluenzr.services import account_rules, login_throttle
 from fluenzr.services.context import AppContext
 from fluenzr.storage.engine import transaction
 from fluenzr.storage.models import Workspace
-from fluenzr.storage.models.users import LoginAttempt, Membership, User
+from fluenzr.storage.models.users import Membership, User
 
 Role = Literal["owner", "member"]
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
-# Rate limiting: failures counted over a sliding window, per email and per client address.
-WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_EMAIL = 5
-MAX_FAILURES_PER_CLIENT = 20
 
 _hasher = PasswordHasher()
 # Verified when the email is unknown, so a wrong email costs as long as a wrong password.
@@ -53,12 +48,6 @@ class NotAuthenticatedError(FluenzrError):
     code = ErrorCode.NOT_AUTHENTICATED
     category = "auth"
     http_status = 401
-
-
-class RateLimitedError(FluenzrError):
-    code = ErrorCode.LOGIN_RATE_LIMITED
-    category = "auth"
-    http_status = 429
 
 
 class UserView(BaseModel):
@@ -83,6 +72,10 @@ def normalise_email(value: str) -> str:
         return account_rules.email(value).lower()  # one rule for every address we accept
     except ValidationError:
         raise ValidationError(ErrorCode.USER_EMAIL_INVALID, params={"field": "email"}) from None
+
+
+def hash_password(password: Secret) -> str:
+    return _hasher.hash(password.reveal())
 
 
 def check_password(password: Secret) -> None:
@@ -179,23 +172,12 @@ def create_user(
         return _view(user), target
 
 
-def _failures(session: Session, key: str, since: object) -> int:
-    stmt = select(func.count()).where(LoginAttempt.key == key, LoginAttempt.created_at >= since)
-    return int(session.scalar(stmt) or 0)
-
-
 def authenticate(ctx: AppContext, *, email: str, password: Secret, client: str) -> UserView:
-    """Check a login. Wrong email and wrong password look the same; too many failures → 429."""
+    """Check a login. Wrong email and wrong password look the same; a locked-out
+    (account, client) pair or client address gets 429 before any password is checked."""
     address = email.strip().lower()[:320]
-    now = ctx.clock.now()
-    keys = (f"email:{address}", f"client:{client}"[:400])
+    attempt = login_throttle.begin(ctx, email=address, client=client)
     with transaction(ctx.sessions) as session:
-        since = now - WINDOW
-        if (
-            _failures(session, keys[0], since) >= MAX_FAILURES_PER_EMAIL
-            or _failures(session, keys[1], since) >= MAX_FAILURES_PER_CLIENT
-        ):
-            raise RateLimitedError(params={"minutes": int(WINDOW.total_seconds() // 60)})
         user = session.scalar(select(User).where(User.email == address))
         try:
             _hasher.verify(user.password_hash if user else _DUMMY_HASH, password.reveal())
@@ -203,16 +185,13 @@ def authenticate(ctx: AppContext, *, email: str, password: Secret, client: str) 
         except (VerificationError, InvalidHashError):
             ok = False
         if not ok or user is None:
-            # Old failures no longer count: drop them so the table stays small under attack.
-            session.execute(delete(LoginAttempt).where(LoginAttempt.created_at < since))
-            session.add_all([LoginAttempt(key=key, created_at=now) for key in keys])
-        else:
-            session.execute(delete(LoginAttempt).where(LoginAttempt.key == keys[0]))
-            user.last_login_at = now
-            if _hasher.check_needs_rehash(user.password_hash):
-                user.password_hash = _hasher.hash(password.reveal())
-            return _view(user)
-    raise LoginFailedError()
+            raise LoginFailedError()  # already counted by begin()
+        user.last_login_at = ctx.clock.now()
+        if _hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = _hasher.hash(password.reveal())
+        view = _view(user)
+    login_throttle.succeeded(ctx, attempt)
+    return view
 
 
 def get_user(ctx: AppContext, user_id: int) -> UserView:
@@ -284,40 +263,6 @@ def list_members(ctx: AppContext, *, workspace_id: int) -> list[MemberView]:
         return [MemberView(user_id=r[0], email=r[1], name=r[2], role=r[3]) for r in rows]
 
 
-def add_member(
-    ctx: AppContext,
-    *,
-    actor_id: int,
-    workspace_id: int,
-    email: str,
-    role: Role = "member",
-    password: Secret | None = None,
-) -> MemberView:
-    """An owner adds a user to their workspace: an existing user by email, or a new one
-    (then ``password`` is their first password)."""
-    address = normalise_email(email)
-    if role not in ("owner", "member"):
-        raise ValidationError(ErrorCode.MEMBER_ROLE_INVALID, params={"field": "role"})
-    with transaction(ctx.sessions) as session:
-        if _role(session, user_id=actor_id, workspace_id=workspace_id) != "owner":
-            raise NotAllowedError()
-        user = session.scalar(select(User).where(User.email == address))
-        if user is None:
-            if password is None or not password.reveal():
-                raise ValidationError(
-                    ErrorCode.USER_PASSWORD_LENGTH,
-                    params={"field": "password", "min": MIN_PASSWORD, "max": MAX_PASSWORD},
-                )
-            check_password(password)
-            user = _insert_user(session, email=address, name="", password=password, is_admin=False)
-        elif _role(session, user_id=user.id, workspace_id=workspace_id) is not None:
-            raise DuplicateError(
-                ErrorCode.MEMBER_EXISTS, params={"field": "email", "email": address}
-            )
-        session.add(Membership(user_id=user.id, workspace_id=workspace_id, role=role))
-        return MemberView(user_id=user.id, email=user.email, name=user.name, role=role)
-
-
 def remove_member(ctx: AppContext, *, actor_id: int, workspace_id: int, user_id: int) -> None:
     """An owner removes a member; the last owner cannot leave the workspace ownerless."""
     with transaction(ctx.sessions) as session:
@@ -338,3 +283,29 @@ def remove_member(ctx: AppContext, *, actor_id: int, workspace_id: int, user_id:
         if row.role == "owner" and (owners or 0) <= 1:
             raise ConflictError(ErrorCode.LAST_OWNER)
         session.delete(row)
+
+
+def session_workspace(ctx: AppContext, user_id: int) -> int | None:
+    """The workspace a new login opens: the one the user last chose, else their most recent
+    membership (e.g. the invitation just accepted). Never "the lowest id"."""
+    with ctx.sessions() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            return None
+        if user.last_workspace_id is not None and _role(
+            session, user_id=user_id, workspace_id=user.last_workspace_id
+        ):
+            return user.last_workspace_id
+        return session.scalar(
+            select(Membership.workspace_id)
+            .where(Membership.user_id == user_id)
+            .order_by(Membership.created_at.desc(), Membership.id.desc())
+            .limit(1)
+        )
+
+
+def remember_workspace(ctx: AppContext, *, user_id: int, workspace_id: int) -> None:
+    with transaction(ctx.sessions) as session:
+        user = session.get(User, user_id)
+        if user is not None:
+            user.last_workspace_id = workspace_id

@@ -7,6 +7,7 @@ with the public key only; only the worker, which holds the private key, opens it
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -15,11 +16,13 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from fluenzr.core.egress import EgressPolicy, refusal
 from fluenzr.core.secret import Secret
 from fluenzr.detection.webhooks import secret_context
 from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import NotFoundError, ValidationError
 from fluenzr.services.context import AppContext
+from fluenzr.services.seal_keys import ensure_sealing_key_current
 from fluenzr.storage.base import aware
 from fluenzr.storage.engine import transaction
 from fluenzr.storage.events import EVENT_TYPES
@@ -65,7 +68,9 @@ def _view(row: Webhook) -> WebhookView:
     )
 
 
-def validate_url(value: str) -> str:
+def validate_url(value: str, *, policy: EgressPolicy = EgressPolicy.SINGLE_USER) -> str:
+    """A webhook URL a worker may POST to. An IP-literal host the egress policy refuses is
+    refused here already; a name is checked again on every delivery, after resolution."""
     url = (value or "").strip()
 
     def bad(problem: str) -> ValidationError:
@@ -90,7 +95,19 @@ def validate_url(value: str) -> str:
         raise bad("credentials in the URL are not allowed; verify the signature instead")
     if port == 0:
         raise bad("port 0")
+    if policy is EgressPolicy.MULTI_TENANT and parts.scheme != "https":
+        raise ValidationError(ErrorCode.WEBHOOK_HTTPS_REQUIRED, params={"field": "url"})
+    if _is_ip(parts.hostname) and refusal(parts.hostname, policy=policy, purpose="webhook"):
+        raise ValidationError(ErrorCode.WEBHOOK_URL_REFUSED, params={"field": "url"})
     return url
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def validate_events(values: list[str] | None) -> list[str]:
@@ -117,7 +134,7 @@ def validate_events(values: list[str] | None) -> list[str]:
 def create_webhook(
     ctx: AppContext, *, workspace_id: int, url: str, events: list[str] | None = None
 ) -> CreatedWebhook:
-    clean_url = validate_url(url)
+    clean_url = validate_url(url, policy=EgressPolicy(ctx.settings.egress_policy))
     chosen = validate_events(events)
     secret = "whsec_" + secrets.token_urlsafe(32)
     with transaction(ctx.sessions) as session:
@@ -140,7 +157,7 @@ def create_webhook(
         session.add(row)
         session.flush()
         row.secret_sealed = ctx.vault.seal(Secret(secret), context=secret_context(row.id))
-        session.flush()
+        ensure_sealing_key_current(session, [row.secret_sealed])
         return CreatedWebhook(webhook=_view(row), secret=secret)
 
 

@@ -26,6 +26,8 @@ EVENT_TYPES = frozenset(
         "auto_reply",
         "bounce",
         "unsubscribe",
+        "bounce_unmatched",
+        "unparseable",
     }
 )
 

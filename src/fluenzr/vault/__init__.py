@@ -6,6 +6,14 @@ credential) but never open one: that is the web role. The sending system holds p
 """
 
 from fluenzr.vault.keyring import Keyring, generate_keypair, key_id_of, load_keyring
-from fluenzr.vault.sealing import Vault, sealed_key_id
+from fluenzr.vault.sealing import Vault, sealed_key_id, sealed_version
 
-__all__ = ["Keyring", "Vault", "generate_keypair", "key_id_of", "load_keyring", "sealed_key_id"]
+__all__ = [
+    "Keyring",
+    "Vault",
+    "generate_keypair",
+    "key_id_of",
+    "load_keyring",
+    "sealed_key_id",
+    "sealed_version",
+]

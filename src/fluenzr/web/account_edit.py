@@ -31,8 +31,10 @@ _CONNECTION = (
     "imap_port",
     "imap_security",
     "imap_username",
-    "ca_file",
+    "smtp_ca_pem",
+    "imap_ca_pem",
     "pin_sha256",
+    "smtp_auth",
 )
 
 
@@ -40,6 +42,7 @@ def values_from(view: AccountView) -> dict[str, str]:
     data = view.model_dump()
     data["username"] = view.smtp_username
     data["preset"] = view.provider if view.provider != "custom" else ""
+    data["no_auth"] = "" if view.smtp_auth else "1"
     return {name: "" if data.get(name) is None else str(data[name]) for name in data}
 
 
@@ -49,7 +52,8 @@ def changes_from(form: Any) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     for name in _CONNECTION:
         value = getattr(typed, name)
-        changes[name] = "" if value is None and name.startswith(("imap_", "ca_", "pin_")) else value
+        blankable = name.startswith(("imap_", "pin_")) or name.endswith("_ca_pem")
+        changes[name] = "" if value is None and blankable else value
     changes = {k: v for k, v in changes.items() if v is not None}
     if typed.preset:
         changes["preset"] = typed.preset

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
+from fluenzr.core.secret import Secret
 from fluenzr.errors import FluenzrError, NotFoundError
 from fluenzr.http.deps import autodetect_seams, get_ctx
 from fluenzr.presets import catalogue
@@ -326,7 +327,15 @@ async def account_action(request: Request, account_id: int, action: str) -> Resp
         )
         return RedirectResponse("/accounts", status_code=303)
     if action == "trust":
-        await run_in_threadpool(lambda: _trust(ctx, ws, account_id, forms.text(form, "job_id", 12)))
+        password = forms.text(form, "password", 2048)
+        try:
+            await run_in_threadpool(
+                lambda: _trust(ctx, ws, account_id, forms.text(form, "job_id", 12), password)
+            )
+        except FluenzrError as refused:
+            if isinstance(refused, NotFoundError):
+                raise
+            return await run_in_threadpool(_account_page, request, who, account_id, error=refused)
         return RedirectResponse(f"/accounts/{account_id}", status_code=303)
     if action in ("pause", "resume"):
         func = account_status.pause if action == "pause" else account_status.resume
@@ -335,8 +344,11 @@ async def account_action(request: Request, account_id: int, action: str) -> Resp
     raise NotFoundError()
 
 
-def _trust(ctx: Any, workspace_id: int, account_id: int, job_text: str) -> None:
-    """Pin the fingerprint from the caller's own Probar report, never one typed into the form."""
+def _trust(ctx: Any, workspace_id: int, account_id: int, job_text: str, password: str) -> None:
+    """Pin the fingerprint from the caller's own Probar report, never one typed into the form.
+
+    The pin is part of what the password is bound to, so the password comes with it.
+    """
     try:
         job_id = _id(int(job_text))
     except ValueError:
@@ -349,7 +361,7 @@ def _trust(ctx: Any, workspace_id: int, account_id: int, job_text: str) -> None:
         ctx,
         workspace_id=workspace_id,
         account_id=account_id,
-        changes={"pin_sha256": fingerprint},
+        changes={"pin_sha256": fingerprint, "password": Secret(password) if password else None},
     )
 
 

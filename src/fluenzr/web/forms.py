@@ -29,9 +29,12 @@ TEXT_FIELDS = (
     "imap_port",
     "imap_security",
     "imap_username",
-    "ca_file",
+    "smtp_ca_pem",
+    "imap_ca_pem",
     "pin_sha256",
 )
+# PEM text may be long; one byte over the cap keeps "too large" distinguishable from "cut".
+PEM_FIELDS = frozenset({"smtp_ca_pem", "imap_ca_pem"})
 LIMIT_FIELDS = ("daily_limit", "hourly_limit", "min_interval", "max_interval", "timezone")
 # Error ``field`` names that differ from the form's input names.
 FIELD_ALIASES = {"name": "display_name", "password": "password", "preset": "preset"}
@@ -50,7 +53,8 @@ LIVE_CHECKS: dict[str, Any] = {
     "smtp_port": lambda v: account_rules.port(v, field="smtp_port") if v else None,
     "imap_host": lambda v: account_rules.host(v, field="imap_host") if v else None,
     "imap_port": lambda v: account_rules.port(v, field="imap_port") if v else None,
-    "ca_file": lambda v: account_rules.ca_file(v),
+    "smtp_ca_pem": lambda v: account_rules.ca_pem(v, field="smtp_ca_pem"),
+    "imap_ca_pem": lambda v: account_rules.ca_pem(v, field="imap_ca_pem"),
     "pin_sha256": lambda v: account_rules.pin(v),
 }
 
@@ -68,7 +72,12 @@ def check_field(name: str, value: str) -> ValidationError | None:
 
 
 def values_of(form: Any) -> dict[str, str]:
-    return {name: text(form, name) for name in (*TEXT_FIELDS, *LIMIT_FIELDS)}
+    values = {
+        name: text(form, name, account_rules.CA_PEM_MAX_BYTES + 1 if name in PEM_FIELDS else 4096)
+        for name in (*TEXT_FIELDS, *LIMIT_FIELDS)
+    }
+    values["no_auth"] = "1" if form.get("no_auth") == "1" else ""
+    return values
 
 
 def _port(value: str, field: str) -> int | None:
@@ -106,8 +115,10 @@ def to_input(form: Any) -> AccountInput:
         imap_password=(
             Secret(imap_password) if isinstance(imap_password, str) and imap_password else None
         ),
-        ca_file=v["ca_file"] or None,
+        smtp_ca_pem=v["smtp_ca_pem"] or None,
+        imap_ca_pem=v["imap_ca_pem"] or None,
         pin_sha256=v["pin_sha256"] or None,
+        smtp_auth=v["no_auth"] != "1",
         force=form.get("force") == "1",
     )
 

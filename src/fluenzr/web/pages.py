@@ -14,25 +14,32 @@ from fluenzr.errors import FluenzrError
 from fluenzr.http.deps import SESSION_COOKIE, get_ctx
 from fluenzr.i18n import normalise_language
 from fluenzr.services import tokens, users
-from fluenzr.web import account_edit, account_pages, activity_pages, workspace_pages
+from fluenzr.web import (
+    account_edit,
+    account_pages,
+    activity_pages,
+    invitation_pages,
+    workspace_pages,
+)
 from fluenzr.web.render import error_text, render
 from fluenzr.web.session import (
     PRE_CSRF_COOKIE,
     check_csrf,
     lang_of,
     login_redirect,
+    login_response,
     pre_csrf,
     principal,
     safe_next,
     set_lang,
     set_pre_csrf,
-    set_session,
 )
 
 router = APIRouter(include_in_schema=False)
 router.include_router(account_edit.router)
 router.include_router(account_pages.router)
 router.include_router(workspace_pages.router)
+router.include_router(invitation_pages.router)
 router.include_router(activity_pages.router)
 
 
@@ -68,16 +75,10 @@ def setup_form(request: Request) -> Response:
     return _auth_page(request, "setup.html", values={}, error=None)
 
 
-async def _login_then(request: Request, user_id: int) -> Response:
-    ctx = get_ctx(request)
-    spaces = await run_in_threadpool(users.workspaces_of, ctx, user_id)
-    cookie, _csrf = await run_in_threadpool(
-        tokens.start_session, ctx, user_id=user_id, workspace_id=spaces[0].id
+async def _login_then(request: Request, user_id: int, target: str = "/accounts") -> Response:
+    return await run_in_threadpool(
+        functools.partial(login_response, request, user_id=user_id, target=target)
     )
-    response = RedirectResponse("/accounts", status_code=303)
-    set_session(request, response, cookie.reveal())
-    response.delete_cookie(PRE_CSRF_COOKIE, path="/")
-    return response
 
 
 @router.post("/setup")
@@ -112,7 +113,12 @@ async def setup_submit(request: Request) -> Response:
 def login_form(request: Request) -> Response:
     if users.needs_setup(get_ctx(request)):
         return RedirectResponse("/setup", status_code=303)
-    return _auth_page(request, "login.html", values={}, error=None)
+    return _auth_page(
+        request,
+        "login.html",
+        values={"next": safe_next(request.query_params.get("next"))},
+        error=None,
+    )
 
 
 @router.post("/login")
@@ -121,6 +127,7 @@ async def login_submit(request: Request) -> Response:
     form = await request.form()
     check_csrf(form.get("csrf"), request.cookies.get(PRE_CSRF_COOKIE))
     email = _text(form, "email")
+    target = safe_next(_text(form, "next", 500))
     try:
         user = await run_in_threadpool(
             lambda: users.authenticate(
@@ -135,10 +142,10 @@ async def login_submit(request: Request) -> Response:
             request,
             "login.html",
             status=error.http_status,
-            values={"email": email},
+            values={"email": email, "next": target},
             error=error_text(error, lang_of(request)),
         )
-    return await _login_then(request, user.id)
+    return await _login_then(request, user.id, target)
 
 
 @router.post("/logout")
@@ -175,13 +182,18 @@ async def switch_workspace(request: Request) -> Response:
         workspace_id = int(_text(form, "workspace_id", 12))
     except ValueError:
         workspace_id = 0
+    ctx = get_ctx(request)
     await run_in_threadpool(
         lambda: tokens.switch_workspace(
-            get_ctx(request),
+            ctx,
             cookie=request.cookies[SESSION_COOKIE],
             user_id=who.user_id,
             workspace_id=workspace_id,
         )
+    )
+    # The next login opens this workspace again.
+    await run_in_threadpool(
+        lambda: users.remember_workspace(ctx, user_id=who.user_id, workspace_id=workspace_id)
     )
     return RedirectResponse("/accounts", status_code=303)
 

@@ -15,8 +15,9 @@ from fastapi.responses import RedirectResponse
 
 from fluenzr.http.deps import SESSION_COOKIE, CsrfError, get_ctx, session_principal
 from fluenzr.http.errors import request_language
+from fluenzr.services import tokens
 from fluenzr.services.tokens import SESSION_LIFETIME, Principal
-from fluenzr.services.users import needs_setup
+from fluenzr.services.users import needs_setup, session_workspace
 
 PRE_CSRF_COOKIE = "fluenzr_csrf"
 LANG_COOKIE = "lang"
@@ -84,3 +85,17 @@ def safe_next(value: str | None, default: str = "/accounts") -> str:
     if parts.scheme or parts.netloc:
         return default
     return value
+
+
+def login_response(request: Request, *, user_id: int, target: str = "/accounts") -> Response:
+    """Start a browser session in the workspace the user last chose (blocking: run in a
+    thread) and send them on to ``target``."""
+    ctx = get_ctx(request)
+    workspace_id = session_workspace(ctx, user_id)
+    if workspace_id is None:  # no membership left: nothing to sign in to
+        return RedirectResponse("/login", status_code=303)
+    cookie, _csrf = tokens.start_session(ctx, user_id=user_id, workspace_id=workspace_id)
+    response = RedirectResponse(safe_next(target), status_code=303)
+    set_session(request, response, cookie.reveal())
+    response.delete_cookie(PRE_CSRF_COOKIE, path="/")
+    return response

@@ -1,4 +1,5 @@
-"""The workspace page: its members and their roles; owners add and remove members."""
+"""The workspace page: its members and their roles; owners invite (a link to hand over) and
+remove members, and revoke pending invitations."""
 
 from __future__ import annotations
 
@@ -9,10 +10,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from fluenzr.core.secret import Secret
 from fluenzr.errors import FluenzrError
 from fluenzr.http.deps import get_ctx
-from fluenzr.services import users
+from fluenzr.services import invitations, users
 from fluenzr.services.tokens import Principal
 from fluenzr.services.users import Role
 from fluenzr.web.forms import text
@@ -22,11 +22,28 @@ from fluenzr.web.session import check_csrf, lang_of, login_redirect, principal
 router = APIRouter(include_in_schema=False)
 
 
-def _view(request: Request, who: Principal, *, error: Any = None, status: int = 200) -> Response:
+def invitation_url(request: Request, token: str) -> str:
+    return str(request.base_url).rstrip("/") + f"/invitations/{token}"
+
+
+def _view(
+    request: Request,
+    who: Principal,
+    *,
+    error: Any = None,
+    status: int = 200,
+    invited: dict[str, str] | None = None,
+) -> Response:
     ctx = get_ctx(request)
     members = users.list_members(ctx, workspace_id=who.workspace_id)
     mine = next((m for m in members if m.user_id == who.user_id), None)
-    return render(
+    is_owner = mine is not None and mine.role == "owner"
+    pending = (
+        invitations.list_pending(ctx, actor_id=who.user_id, workspace_id=who.workspace_id)
+        if is_owner
+        else []
+    )
+    response = render(
         request,
         "workspace.html",
         lang=lang_of(request),
@@ -35,9 +52,14 @@ def _view(request: Request, who: Principal, *, error: Any = None, status: int = 
         csrf=who.csrf_token,
         workspaces=users.workspaces_of(ctx, who.user_id),
         members=members,
-        is_owner=mine is not None and mine.role == "owner",
+        is_owner=is_owner,
+        pending=pending,
+        invited=invited,
         error=error,
     )
+    if invited:
+        response.headers["Cache-Control"] = "no-store"  # the link is shown this once
+    return response
 
 
 @router.get("/settings/workspace")
@@ -48,25 +70,23 @@ async def workspace_page(request: Request) -> Response:
     return await run_in_threadpool(_view, request, who)
 
 
-@router.post("/settings/workspace/members")
-async def member_add(request: Request) -> Response:
+@router.post("/settings/workspace/invitations")
+async def invite(request: Request) -> Response:
     who = await run_in_threadpool(principal, request)
     if who is None:
         return login_redirect(request)
     form = await request.form()
     check_csrf(form.get("csrf"), who.csrf_token)
-    password = form.get("password")
     role: Role = "owner" if text(form, "role", 10) == "owner" else "member"
     try:
-        await run_in_threadpool(
+        created = await run_in_threadpool(
             functools.partial(
-                users.add_member,
+                invitations.invite,
                 get_ctx(request),
                 actor_id=who.user_id,
                 workspace_id=who.workspace_id,
                 email=text(form, "email", 320),
                 role=role,
-                password=Secret(password) if isinstance(password, str) and password else None,
             )
         )
     except FluenzrError as error:
@@ -74,6 +94,26 @@ async def member_add(request: Request) -> Response:
         return await run_in_threadpool(
             functools.partial(_view, request, who, error=shown, status=error.http_status)
         )
+    invited = {"email": created.email, "url": invitation_url(request, created.token)}
+    return await run_in_threadpool(functools.partial(_view, request, who, invited=invited))
+
+
+@router.post("/settings/workspace/invitations/{invitation_id}/revoke")
+async def invitation_revoke(request: Request, invitation_id: int) -> Response:
+    who = await run_in_threadpool(principal, request)
+    if who is None:
+        return login_redirect(request)
+    form = await request.form()
+    check_csrf(form.get("csrf"), who.csrf_token)
+    await run_in_threadpool(
+        functools.partial(
+            invitations.revoke,
+            get_ctx(request),
+            actor_id=who.user_id,
+            workspace_id=who.workspace_id,
+            invitation_id=invitation_id if 1 <= invitation_id <= 2**31 - 1 else 0,
+        )
+    )
     return RedirectResponse("/settings/workspace", status_code=303)
 
 

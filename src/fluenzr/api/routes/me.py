@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
-
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
-from fluenzr.api.schemas import Id, Password, TokenCreate, TokenCreated
-from fluenzr.core.secret import Secret
+from fluenzr.api.schemas import Id, TokenCreate, TokenCreated
 from fluenzr.http.deps import CtxDep, CurrentUser
 from fluenzr.services import tokens, users
 from fluenzr.services.tokens import TokenView
@@ -55,32 +52,9 @@ def revoke_token(token_id: Id, principal: CurrentUser, ctx: CtxDep) -> Response:
     return Response(status_code=204)
 
 
-class MemberCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    email: Annotated[str, Field(min_length=1, max_length=320)]
-    role: Literal["owner", "member"] = "member"
-    password: Password | None = Field(
-        default=None, description="First password when the user does not exist yet."
-    )
-
-
 @router.get("/workspace/members", response_model=list[MemberView])
 def list_members(principal: CurrentUser, ctx: CtxDep) -> list[MemberView]:
     return users.list_members(ctx, workspace_id=principal.workspace_id)
-
-
-@router.post("/workspace/members", status_code=201, response_model=MemberView)
-def add_member(body: MemberCreate, principal: CurrentUser, ctx: CtxDep) -> MemberView:
-    """Owners only: add an existing user by email, or create one with a first password."""
-    return users.add_member(
-        ctx,
-        actor_id=principal.user_id,
-        workspace_id=principal.workspace_id,
-        email=body.email,
-        role=body.role,
-        password=Secret(body.password.get_secret_value()) if body.password else None,
-    )
 
 
 @router.delete("/workspace/members/{user_id}", status_code=204, response_class=Response)

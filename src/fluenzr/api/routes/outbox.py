@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from fluenzr.api.schemas import MAX_ID, Id
@@ -54,9 +54,33 @@ class OutboxCreate(BaseModel):
         )
 
 
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        description=(
+            "Retry safely: the same key with the same body returns the message the first "
+            "request created (201, header Idempotent-Replayed: true) instead of a second one; "
+            "with a different body 422, while the first is still in progress 409. Scoped to the "
+            "workspace, kept 24 h. 1-255 printable ASCII characters, quoted or bare."
+        )
+    ),
+]
+
+
 @router.post("", status_code=201, response_model=OutboxView)
-def enqueue(body: OutboxCreate, ctx: CtxDep, workspace: WorkspaceDep) -> OutboxView:
-    return outbox.enqueue(ctx, workspace_id=workspace, request=body.request())
+def enqueue(
+    body: OutboxCreate,
+    ctx: CtxDep,
+    workspace: WorkspaceDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> OutboxView:
+    result = outbox.enqueue_once(
+        ctx, workspace_id=workspace, request=body.request(), idempotency_key=idempotency_key
+    )
+    if result.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return result.view
 
 
 @router.get("", response_model=list[OutboxView])

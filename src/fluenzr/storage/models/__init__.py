@@ -8,7 +8,9 @@ from fluenzr.storage.base import Base
 from fluenzr.storage.models.accounts import Account, Workspace
 from fluenzr.storage.models.detection import Suppression  # noqa: F401  (detection)
 from fluenzr.storage.models.events import Event
+from fluenzr.storage.models.idempotency import IdempotencyKey  # noqa: F401  (sending: keys)
 from fluenzr.storage.models.outbox import OutboxMessage  # noqa: F401  (sending: outbox)
 from fluenzr.storage.models.users import User  # noqa: F401  (web: users, sessions, tokens, jobs)
+from fluenzr.storage.models.vault import VaultKey  # noqa: F401  (foundation: vault key ids)
 
 __all__ = ["Account", "Base", "Event", "Workspace"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fluenzr.storage.base import Base, Timestamps, utcnow
@@ -43,8 +43,13 @@ class Account(Timestamps, Base):
     # None: IMAP uses the SMTP password.
     imap_password_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
 
-    ca_file: Mapped[str | None] = mapped_column(Text)
+    # Extra trusted CA certificates as PEM text (validated X.509, at most 64 KB) — never a
+    # server path.
+    smtp_ca_pem: Mapped[str | None] = mapped_column(Text)
+    imap_ca_pem: Mapped[str | None] = mapped_column(Text)
     pin_sha256: Mapped[str | None] = mapped_column(String(64))
+    # False only when the user explicitly chose "no authentication" for SMTP (a local relay).
+    smtp_auth: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     daily_limit: Mapped[int] = mapped_column(default=50)
     hourly_limit: Mapped[int] = mapped_column(default=10)

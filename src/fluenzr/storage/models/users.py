@@ -1,5 +1,6 @@
-"""People and access: users, workspace memberships, browser sessions, API tokens, login attempts,
-and the jobs table through which the web role asks the sending system to run Probar.
+"""People and access: users, workspace memberships, invitations, browser sessions, API tokens,
+login throttling, and the jobs table through which the web role asks the sending system to run
+Probar.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ class User(Base):
     lang: Mapped[str | None] = mapped_column(String(5))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # The workspace the user last chose; a new login opens it (never "the lowest id").
+    last_workspace_id: Mapped[int | None] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="SET NULL")
+    )
 
 
 class Membership(Base):
@@ -67,15 +72,35 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None]
 
 
-class LoginAttempt(Base):
-    """Failed logins, counted per email and per client address for rate limiting."""
+class LoginThrottle(Base):
+    """Login failures per key: ``acct:<email>|<client>`` (growing lockout) and
+    ``client:<client>`` (a ceiling per address). One row per key, updated under a row lock."""
 
-    __tablename__ = "login_attempts"
-    __table_args__ = (Index("ix_login_attempts_key_created", "key", "created_at"),)
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Invitation(Base):
+    """An owner's invitation to a workspace: a single-use link; only its SHA-256 is stored."""
+
+    __tablename__ = "invitations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(400))
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(16), default="member")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    accepted_at: Mapped[datetime | None]
+    accepted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
 class Job(Base):

@@ -1,26 +1,32 @@
-"""CLI commands of the foundation: init, presets, accounts add/list/show/edit/remove, keys."""
+"""`fluenzr accounts add|list|show|edit|remove`: the mailboxes FluenzR sends from."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from fluenzr.cli.local_files import read_pem_file
 from fluenzr.cli.output import console, handled, print_json, table
-from fluenzr.cli.passwords import read_password
 from fluenzr.cli.state import STATE
 from fluenzr.error_codes import ErrorCode
-from fluenzr.errors import ValidationError
-from fluenzr.i18n import translate
-from fluenzr.presets.catalogue import list_presets
-from fluenzr.services import accounts as svc
-from fluenzr.services.account_config import AccountInput
-from fluenzr.services.account_views import AccountView
-from fluenzr.services.keys import rotate
+
+if TYPE_CHECKING:
+    from fluenzr.services.account_views import AccountView
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 IdArg = Annotated[int, typer.Argument(help="Account id.")]
+Opt = typer.Option
+
+
+def register(app: typer.Typer, *, accounts: typer.Typer) -> None:
+    """Add this noun's commands to the `accounts` group."""
+    accounts.command("add")(cmd_add)
+    accounts.command("list")(cmd_list)
+    accounts.command("show")(cmd_show)
+    accounts.command("edit")(cmd_edit)
+    accounts.command("remove")(cmd_remove)
 
 
 def _show(view: AccountView, *, as_json: bool) -> None:
@@ -32,6 +38,8 @@ def _show(view: AccountView, *, as_json: bool) -> None:
 
 
 def _account_rows(views: list[AccountView]) -> list[tuple[Any, ...]]:
+    from fluenzr.i18n import translate  # lazy: catalogues only for text output
+
     return [
         (
             v.id,
@@ -45,71 +53,6 @@ def _account_rows(views: list[AccountView]) -> list[tuple[Any, ...]]:
         )
         for v in views
     ]
-
-
-def cmd_init(as_json: JsonOpt = False) -> None:
-    """Create the home folder, vault keys and database (idempotent)."""
-    with handled(as_json=as_json):
-        app = STATE.app()
-        settings = STATE.settings()
-        safe_url = app.engine.url.render_as_string(hide_password=True)
-        if as_json:
-            print_json({"ok": True, "home": str(settings.home), "database": safe_url})
-        else:
-            console.print(translate("init.done", home=settings.home, database=safe_url))
-
-
-def cmd_presets(as_json: JsonOpt = False) -> None:
-    """List provider presets (OVH, Gandi, Zoho, Infomaniak, ProtonMail Bridge, custom)."""
-    presets = list_presets()
-    if as_json:
-        print_json([p.model_dump(mode="json") for p in presets])
-        return
-    rows = [
-        (
-            p.key,
-            p.name,
-            f"{p.smtp_host}:{p.smtp_port} {p.smtp_security}" if p.smtp_host else "—",
-            f"{p.imap_host}:{p.imap_port} {p.imap_security}" if p.imap_host else "—",
-            translate(p.note_key) if p.note_key else "",
-        )
-        for p in presets
-    ]
-    table(translate("presets.title"), ["key", "name", "SMTP", "IMAP", ""], rows)
-
-
-def register(app: typer.Typer, *, accounts: typer.Typer) -> None:
-    """Add this area's commands to the root app and the `accounts` group."""
-    app.command("init")(cmd_init)
-    app.command("presets")(cmd_presets)
-    keys = typer.Typer(help="Vault keys.", no_args_is_help=True)
-    keys.command("rotate")(cmd_keys_rotate)
-    app.add_typer(keys, name="keys")
-    accounts.command("add")(cmd_add)
-    accounts.command("list")(cmd_list)
-    accounts.command("show")(cmd_show)
-    accounts.command("edit")(cmd_edit)
-    accounts.command("remove")(cmd_remove)
-
-
-def cmd_keys_rotate(as_json: JsonOpt = False) -> None:
-    """Re-wrap every stored secret for a new key pair and retire the old key."""
-    with handled(as_json=as_json):
-        report = rotate(STATE.app())
-        if as_json:
-            print_json({"ok": True, **report.__dict__})
-        else:
-            console.print(
-                translate(
-                    "keys.rotated",
-                    count=report.rewrapped,
-                    new_id=report.new_key_id,
-                    old_ids=", ".join(report.retired) or "—",
-                )
-            )
-
-
-Opt = typer.Option
 
 
 def cmd_add(
@@ -129,7 +72,13 @@ def cmd_add(
     imap_password_env: Annotated[
         str | None, Opt(help="IMAP password from this variable (default: SMTP password).")
     ] = None,
-    ca_file: Annotated[Path | None, Opt(help="Extra trusted CA (PEM).")] = None,
+    smtp_ca_file: Annotated[
+        Path | None, Opt(help="Extra trusted CA for SMTP: a local PEM file, stored as text.")
+    ] = None,
+    imap_ca_file: Annotated[Path | None, Opt(help="Extra trusted CA for IMAP (PEM file).")] = None,
+    no_auth: Annotated[
+        bool, Opt(help="Send without SMTP AUTH (a local relay; single-user policy only).")
+    ] = False,
     pin_sha256: Annotated[str | None, Opt(help="Pinned server certificate SHA-256.")] = None,
     daily_limit: Annotated[int | None, Opt(help="Max sends per day (default 50).")] = None,
     hourly_limit: Annotated[int | None, Opt(help="Max sends per hour (default 10).")] = None,
@@ -140,6 +89,12 @@ def cmd_add(
     as_json: JsonOpt = False,
 ) -> None:
     """Add an SMTP account (+ SMTP). The password is never a command-line value."""
+    # lazy: the services pull in SQLAlchemy; `--help` and other nouns never pay for them
+    from fluenzr.cli.passwords import read_password
+    from fluenzr.errors import ValidationError
+    from fluenzr.services.account_config import AccountInput
+    from fluenzr.services.accounts import create_account
+
     with handled(as_json=as_json):
         secret = read_password(from_stdin=password_stdin, env_var=password_env)
         if secret is None:
@@ -161,7 +116,9 @@ def cmd_add(
             imap_security=imap_security,
             imap_username=imap_username,
             imap_password=imap_secret,
-            ca_file=str(ca_file) if ca_file else None,
+            smtp_ca_pem=read_pem_file(smtp_ca_file, field="smtp_ca_file") if smtp_ca_file else None,
+            imap_ca_pem=read_pem_file(imap_ca_file, field="imap_ca_file") if imap_ca_file else None,
+            smtp_auth=not no_auth,
             pin_sha256=pin_sha256,
             daily_limit=daily_limit,
             hourly_limit=hourly_limit,
@@ -170,18 +127,21 @@ def cmd_add(
             timezone=timezone,
             force=force,
         )
-        view = svc.create_account(STATE.app(), workspace_id=STATE.workspace_id(), data=data)
+        view = create_account(STATE.app(), workspace_id=STATE.workspace_id(), data=data)
         _show(view, as_json=as_json)
 
 
 def cmd_list(as_json: JsonOpt = False) -> None:
     """List accounts (Cuentas de Email). Secrets are never shown."""
+    from fluenzr.i18n import translate  # lazy: see cmd_add
+    from fluenzr.services.accounts import list_accounts
+
     with handled(as_json=as_json):
-        views = svc.list_accounts(STATE.app(), workspace_id=STATE.workspace_id())
+        views = list_accounts(STATE.app(), workspace_id=STATE.workspace_id())
         if as_json:
             print_json([v.model_dump(mode="json") for v in views])
         elif not views:
-            console.print(translate("accounts.none"))
+            console().print(translate("accounts.none"))
         else:
             columns = ["id", "email", "name", "provider", "SMTP", "IMAP", "status", "limit"]
             table(translate("accounts.title"), columns, _account_rows(views))
@@ -189,11 +149,17 @@ def cmd_list(as_json: JsonOpt = False) -> None:
 
 def cmd_show(account_id: IdArg, as_json: JsonOpt = False) -> None:
     """Show one account."""
+    from fluenzr.services.accounts import get_account  # lazy: see cmd_add
+
     with handled(as_json=as_json):
-        view = svc.get_account(
-            STATE.app(), workspace_id=STATE.workspace_id(), account_id=account_id
-        )
+        view = get_account(STATE.app(), workspace_id=STATE.workspace_id(), account_id=account_id)
         _show(view, as_json=as_json)
+
+
+def _pem_option(path: str | None, *, field: str) -> str | None:
+    if path is None:
+        return None
+    return read_pem_file(path, field=field) if path else ""
 
 
 def cmd_edit(
@@ -211,7 +177,9 @@ def cmd_edit(
     imap_security: Annotated[str | None, Opt()] = None,
     imap_username: Annotated[str | None, Opt()] = None,
     imap_password_env: Annotated[str | None, Opt()] = None,
-    ca_file: Annotated[str | None, Opt()] = None,
+    smtp_ca_file: Annotated[str | None, Opt(help="Local PEM file; '' removes the CA.")] = None,
+    imap_ca_file: Annotated[str | None, Opt(help="Local PEM file; '' removes the CA.")] = None,
+    auth: Annotated[bool | None, Opt("--auth/--no-auth", help="SMTP AUTH on or off.")] = None,
     pin_sha256: Annotated[str | None, Opt()] = None,
     daily_limit: Annotated[int | None, Opt()] = None,
     hourly_limit: Annotated[int | None, Opt()] = None,
@@ -222,6 +190,9 @@ def cmd_edit(
     as_json: JsonOpt = False,
 ) -> None:
     """Change some fields of an account; the whole account is validated again."""
+    from fluenzr.cli.passwords import read_password  # lazy: see cmd_add
+    from fluenzr.services.accounts import update_account
+
     with handled(as_json=as_json):
         given: dict[str, Any] = {
             "email": email,
@@ -234,7 +205,9 @@ def cmd_edit(
             "imap_port": imap_port,
             "imap_security": imap_security,
             "imap_username": imap_username,
-            "ca_file": ca_file,
+            "smtp_ca_pem": _pem_option(smtp_ca_file, field="smtp_ca_file"),
+            "imap_ca_pem": _pem_option(imap_ca_file, field="imap_ca_file"),
+            "smtp_auth": auth,
             "pin_sha256": pin_sha256,
             "daily_limit": daily_limit,
             "hourly_limit": hourly_limit,
@@ -253,7 +226,7 @@ def cmd_edit(
             changes["imap_password"] = imap_secret
         if force:
             changes["force"] = True
-        view = svc.update_account(
+        view = update_account(
             STATE.app(), workspace_id=STATE.workspace_id(), account_id=account_id, changes=changes
         )
         _show(view, as_json=as_json)
@@ -261,9 +234,12 @@ def cmd_edit(
 
 def cmd_remove(account_id: IdArg, as_json: JsonOpt = False) -> None:
     """Remove an account and its sealed credentials."""
+    from fluenzr.i18n import translate  # lazy: see cmd_add
+    from fluenzr.services.accounts import remove_account
+
     with handled(as_json=as_json):
-        svc.remove_account(STATE.app(), workspace_id=STATE.workspace_id(), account_id=account_id)
+        remove_account(STATE.app(), workspace_id=STATE.workspace_id(), account_id=account_id)
         if as_json:
             print_json({"ok": True, "id": account_id})
         else:
-            console.print(translate("accounts.removed", id=account_id))
+            console().print(translate("accounts.removed", id=account_id))

@@ -1,0 +1,40 @@
+"""Files the CLI reads on the operator's own machine (never on a tenant's behalf)."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from fluenzr.error_codes import ErrorCode
+from fluenzr.errors import ValidationError
+from fluenzr.services.account_rules import CA_PEM_MAX_BYTES
+
+
+def read_pem_file(path: str | Path, *, field: str) -> str:
+    """The text of a local CA file (the service validates it as PEM); regular files only,
+    opened non-blocking so a FIFO cannot hang the command, at most the PEM size cap."""
+    shown = str(Path(path).expanduser())
+    try:
+        fd = os.open(shown, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        raise ValidationError(
+            ErrorCode.CA_FILE_INVALID, params={"field": field, "value": shown}
+        ) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValidationError(
+                ErrorCode.CA_FILE_INVALID, params={"field": field, "value": shown}
+            )
+        data = os.read(fd, CA_PEM_MAX_BYTES + 1)
+    except OSError:
+        raise ValidationError(
+            ErrorCode.CA_FILE_INVALID, params={"field": field, "value": shown}
+        ) from None
+    finally:
+        os.close(fd)
+    return data.decode("utf-8", "replace")
+
+
+__all__ = ["read_pem_file"]

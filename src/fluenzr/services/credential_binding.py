@@ -1,0 +1,105 @@
+"""What a stored password is bound to: its account, its field and the endpoint it was given for.
+
+A password is sealed with :func:`endpoint_context` as the vault's associated data. Changing any
+bound value of the row — host, port, security, username, TLS pin or CA, by the UI, the API,
+the CLI or a raw SQL ``UPDATE`` — makes the ciphertext fail to open, so the sending system can
+never be tricked into logging in somewhere else with it.
+
+The context is canonical JSON (sorted keys, no spaces, ASCII) after a version tag: every value
+is quoted or a number, so no two different endpoints encode to the same bytes. To bind a new
+trust field, add it to :func:`endpoint_context` and bump :data:`CONTEXT_TAG` together with the
+vault format, with a rebind step from the previous context (see ``services.keys``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from fluenzr.errors import ValidationError
+from fluenzr.presets.catalogue import get_preset
+from fluenzr.storage.models import Account
+
+SMTP_FIELD = "smtp_password"
+IMAP_FIELD = "imap_password"
+CONTEXT_TAG = "fluenzr:endpoint:v2"
+
+
+def legacy_context(account_id: int, field: str) -> str:
+    """The context of version-1 ciphertexts (row and column only; no endpoint)."""
+    return f"account:{account_id}:{field}"
+
+
+def _digest(material: str | bytes | None) -> str | None:
+    if material is None or material == "":
+        return None
+    raw = material.encode("utf-8") if isinstance(material, str) else material
+    return hashlib.sha256(raw).hexdigest()
+
+
+def endpoint_context(
+    *,
+    account_id: int,
+    field: str,
+    host: str,
+    port: int,
+    security: str,
+    username: str,
+    pin_sha256: str | None,
+    ca_material: str | bytes | None,
+) -> str:
+    """The associated data a password is sealed with. Every argument changes the result."""
+    bound = {
+        "account": account_id,
+        "field": field,
+        "host": host,
+        "port": port,
+        "security": security,
+        "username": username,
+        "tls": {"pin_sha256": pin_sha256 or None, "ca_sha256": _digest(ca_material)},
+    }
+    body = json.dumps(bound, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return f"{CONTEXT_TAG}\n{body}"
+
+
+def smtp_context(account: Account) -> str:
+    return endpoint_context(
+        account_id=account.id,
+        field=SMTP_FIELD,
+        host=account.smtp_host,
+        port=account.smtp_port,
+        security=account.smtp_security,
+        username=account.smtp_username,
+        pin_sha256=account.pin_sha256,
+        # The digest of exactly the CA text the transport will trust is bound.
+        ca_material=account.smtp_ca_pem,
+    )
+
+
+def imap_context(account: Account) -> str | None:
+    """The IMAP password's context, or None when IMAP is off."""
+    if not account.imap_host or account.imap_port is None or account.imap_security is None:
+        return None
+    return endpoint_context(
+        account_id=account.id,
+        field=IMAP_FIELD,
+        host=account.imap_host,
+        port=account.imap_port,
+        security=account.imap_security,
+        username=account.imap_username or account.smtp_username,
+        pin_sha256=account.pin_sha256,
+        ca_material=account.imap_ca_pem,
+    )
+
+
+def may_reuse_smtp_password(*, smtp_host: str, imap_host: str, provider: str | None) -> bool:
+    """The SMTP password may log in to IMAP only on the same host, or the preset's own pair."""
+    if imap_host == smtp_host:
+        return True
+    if not provider or provider == "custom":
+        return False
+    try:
+        preset = get_preset(provider)
+    except ValidationError:  # an unknown preset key (renamed preset): no reuse
+        return False
+    return preset.smtp_host == smtp_host and preset.imap_host == imap_host

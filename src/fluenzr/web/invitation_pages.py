@@ -1,0 +1,106 @@
+"""The invitation link: a logged-in invitee (with the invited email) accepts it; someone new
+sets their own password, which creates their user. Any bad link gets the same answer."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import RedirectResponse
+from starlette.concurrency import run_in_threadpool
+
+from fluenzr.core.secret import Secret
+from fluenzr.errors import FluenzrError
+from fluenzr.http.deps import SESSION_COOKIE, get_ctx
+from fluenzr.services import invitations, tokens
+from fluenzr.services.invitations import InvitationPreview
+from fluenzr.web.forms import text
+from fluenzr.web.render import error_text, render
+from fluenzr.web.session import (
+    PRE_CSRF_COOKIE,
+    check_csrf,
+    lang_of,
+    login_response,
+    pre_csrf,
+    principal,
+    set_pre_csrf,
+)
+
+router = APIRouter(include_in_schema=False)
+
+
+def _page(request: Request, token: str, *, error: Any = None, status: int = 200) -> Response:
+    ctx = get_ctx(request)
+    who = principal(request)
+    found: InvitationPreview | None = None
+    try:
+        found = invitations.preview(ctx, token)
+    except FluenzrError as problem:
+        error, status = error_text(problem, lang_of(request)), problem.http_status
+    csrf = who.csrf_token if who is not None else pre_csrf(request)
+    response = render(
+        request,
+        "invitation.html",
+        lang=lang_of(request),
+        status=status,
+        user=who,
+        csrf=csrf,
+        workspaces=[],
+        invitation=found,
+        token=token,
+        error=error,
+    )
+    if who is None and csrf:
+        set_pre_csrf(request, response, csrf)
+    response.headers["Referrer-Policy"] = "no-referrer"  # the token is in this page's URL
+    return response
+
+
+@router.get("/invitations/{token}")
+async def invitation_page(request: Request, token: str) -> Response:
+    return await run_in_threadpool(_page, request, token[:200])
+
+
+@router.post("/invitations/{token}")
+async def invitation_submit(request: Request, token: str) -> Response:
+    token = token[:200]
+    ctx = get_ctx(request)
+    who = await run_in_threadpool(principal, request)
+    form = await request.form()
+    try:
+        if who is not None:
+            check_csrf(form.get("csrf"), who.csrf_token)
+            workspace_id = await run_in_threadpool(
+                functools.partial(invitations.accept, ctx, token=token, user_id=who.user_id)
+            )
+            await run_in_threadpool(
+                functools.partial(
+                    tokens.switch_workspace,
+                    ctx,
+                    cookie=request.cookies.get(SESSION_COOKIE, ""),
+                    user_id=who.user_id,
+                    workspace_id=workspace_id,
+                )
+            )
+            return RedirectResponse("/accounts", status_code=303)
+        check_csrf(form.get("csrf"), request.cookies.get(PRE_CSRF_COOKIE))
+        user, _workspace = await run_in_threadpool(
+            functools.partial(
+                invitations.register,
+                ctx,
+                token=token,
+                password=Secret(text(form, "password", 2048)),
+                name=text(form, "name", 200),
+            )
+        )
+    except FluenzrError as error:
+        if error.code == "csrf_invalid":
+            raise
+        shown = error_text(error, lang_of(request))
+        return await run_in_threadpool(
+            functools.partial(_page, request, token, error=shown, status=error.http_status)
+        )
+    return await run_in_threadpool(
+        functools.partial(login_response, request, user_id=user.id, target="/accounts")
+    )
