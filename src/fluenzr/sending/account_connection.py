@@ -83,7 +83,7 @@ def failure_of(error: MailError, *, at_least: Phase = Phase.CONNECT) -> Failure:
             retry_after=after if isinstance(after, int) else None,
         )
     text = (error.detail or error.code)[:300]
-    if error.code == "timeout":
+    if error.code is ErrorCode.TIMEOUT:
         return Failure(stage=stage, kind=Kind.TIMEOUT, text=text)
     if error.code in _TLS:
         return Failure(stage=Phase.TLS, kind=Kind.TLS, text=text)

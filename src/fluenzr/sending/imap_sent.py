@@ -50,7 +50,7 @@ async def append_sent(
                 await session.append(data, folder=folder, flags=("\\Seen",))
             except MailError as exc:
                 out.append(describe(exc))
-                if exc.code != "imap_command_failed":
+                if exc.code is not ErrorCode.IMAP_COMMAND_FAILED:
                     # The connection is gone: the rest are retried later; the copies already
                     # made stay recorded as done (no duplicate in Sent).
                     out += [out[-1]] * (len(messages) - len(out))

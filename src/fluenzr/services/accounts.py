@@ -270,7 +270,7 @@ def _open(ctx: AppContext, sealed: bytes, *, account: Account, field: str, conte
     try:
         return ctx.vault.open(sealed, context=context)
     except VaultError as exc:
-        if exc.code != "vault_open_failed":
+        if exc.code is not ErrorCode.VAULT_OPEN_FAILED:
             raise
         raise CredentialsEndpointChanged(params={"id": account.id, "field": field}) from None
 

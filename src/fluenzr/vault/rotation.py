@@ -96,7 +96,7 @@ def _pass(
                 try:
                     done = _renew(vault, sealed, row, value, to_id=to_id)
                 except VaultError as exc:
-                    if exc.code != "vault_open_failed":
+                    if exc.code is not ErrorCode.VAULT_OPEN_FAILED:
                         raise
                     result.unopenable += 1
                     done = ""
