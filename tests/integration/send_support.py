@@ -60,6 +60,10 @@ def add_account(
     """An account through the accounts service; the address is set afterwards because the
     service's address check refuses the reserved ``.test`` domain of the test servers."""
     workspace_id = default_workspace_id(ctx.sessions)
+    # The CA goes through the service like the password: set on the row afterwards, it would
+    # change the endpoint the password is bound to.
+    smtp_ca = settings.pop("smtp_ca_pem", ca_pem(ca_file))
+    imap_ca = settings.pop("imap_ca_pem", ca_pem(ca_file))
     data = AccountInput(
         email=f"placeholder-{uuid.uuid4().hex[:8]}@example.com",
         display_name="Ana Tester",
@@ -72,8 +76,8 @@ def add_account(
         imap_port=imap_port,
         imap_security=imap_security if imap_port else None,
         imap_username=email if imap_port else None,
-        smtp_ca_pem=ca_pem(ca_file),
-        imap_ca_pem=ca_pem(ca_file) if imap_port else None,
+        smtp_ca_pem=smtp_ca,
+        imap_ca_pem=imap_ca if imap_port else None,
         force=True,
         **{k: v for k, v in {**NO_LIMITS, **settings}.items() if k in _INPUT_FIELDS},
     )

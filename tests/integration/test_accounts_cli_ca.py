@@ -19,7 +19,7 @@ def _add(cli: Cli, *extra: str) -> tuple[int, dict[str, object]]:
         "--smtp-host",
         "smtp.example.com",
         "--imap-host",
-        "imap.example.com",
+        "smtp.example.com",  # the same host: the SMTP password serves IMAP too
         "--password-stdin",
         "--json",
         *extra,
@@ -56,7 +56,18 @@ def test_cli_stores_the_pem_of_a_local_file(home: Path, tmp_path: Path) -> None:
     assert created["smtp_auth"] is True
     good.unlink()  # the account keeps the text, not the path
     account = str(created["id"])
-    edited = cli("accounts", "edit", account, "--smtp-ca-file", "", "--no-auth", "--json").json()
+    # The CA is part of the endpoint the password is bound to: it is given again with it.
+    edited = cli(
+        "accounts",
+        "edit",
+        account,
+        "--smtp-ca-file",
+        "",
+        "--no-auth",
+        "--password-stdin",
+        "--json",
+        input="pw\n",
+    ).json()
     assert isinstance(edited, dict)
     assert edited["smtp_ca_pem"] is None and edited["imap_ca_pem"] == pem
     assert edited["smtp_auth"] is False

@@ -146,7 +146,17 @@ def test_accounts_test_certificate_shows_fingerprint_to_pin(
     assert "Certificado inválido" in result.stdout
     assert f"Huella SHA-256 del certificado: {fingerprint}" in result.stdout
 
-    pinned = cli("accounts", "edit", account_id, "--pin-sha256", fingerprint, "--json")
+    # A pin is part of the endpoint the password is bound to: it is given again with it.
+    pinned = cli(
+        "accounts",
+        "edit",
+        account_id,
+        "--pin-sha256",
+        fingerprint,
+        "--password-stdin",
+        "--json",
+        input=user.password + "\n",
+    )
     assert pinned.exit_code == 0, pinned.stdout + pinned.stderr
     result = cli("accounts", "test", account_id, "--no-send", env=ENV)
     assert result.exit_code == 0, result.stdout

@@ -49,6 +49,7 @@ def test_four_workers_one_cap(mailserver: None, pg_app: tuple[AppContext, str], 
         password=sender.password,
         port=SMTP_PLAIN_PORT,
         security="none",
+        smtp_auth=False,  # the plain port offers no AUTH: the explicit "no authentication"
         daily_limit=50,
         hourly_limit=1000,
     )
