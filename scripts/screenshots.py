@@ -28,8 +28,8 @@ from fluenzr.core.secret import Secret  # noqa: E402
 from fluenzr.services import accounts, users  # noqa: E402
 from fluenzr.services.account_config import AccountInput  # noqa: E402
 from fluenzr.services.context import AppContext, open_app  # noqa: E402
-from fluenzr.storage.events import record_event  # noqa: E402
 from fluenzr.storage.engine import transaction  # noqa: E402
+from fluenzr.storage.events import record_event  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 

@@ -1,19 +1,29 @@
-"""The mail error taxonomy, as data: every stable code a transport or Probar can report.
+"""Every stable error code the project reports: one enum, each member with its data.
 
-Each row says which heading a user sees (``category``, rendered with the i18n key
-``category.<category>``: the seed page's "Conexión rechazada", "Autenticación fallida",
-"Certificado inválido", "Límite de envío alcanzado", plus the others real servers need), whether
-the server's answer is final for this message (``permanent``), whether trying again later without
-changing anything may succeed (``retryable``) and what the failure is about (``scope``):
+:class:`ErrorCode` is a :class:`~enum.StrEnum`: a member *is* its snake_case wire string (what the
+CLI's ``--json`` and the API return, what rows store), so ``FluenzrError`` subclasses take members
+and mypy rejects a code that does not exist. Each member carries, through its :class:`ErrorKind`
+row in :data:`ROWS`:
 
-- ``account``: the account's settings or credentials are wrong; pause the account, ask the user.
-- ``recipient``: this recipient only (unknown user, full mailbox); other mail goes on.
-- ``message``: this message only (content, size).
-- ``server``: the server or the network right now; retry later with backoff.
+- ``category``: the heading a user sees, i18n key ``category.<category>`` (the seed page's
+  "Conexión rechazada", "Autenticación fallida", "Certificado inválido", "Límite de envío
+  alcanzado", plus the others real servers and the application need);
+- ``scope``: who reports it: ``smtp``, ``imap``, ``mail`` (either transport, Probar, the sending
+  system), ``http`` (the HTTP boundary), ``app`` (input, state, vault, users);
+- ``impact``: what a mail failure is about: ``account`` (settings or credentials: pause, ask the
+  user), ``recipient`` (this recipient only), ``message`` (this message only), ``server`` (right
+  now: retry with backoff); ``none`` for the application's errors;
+- ``permanent``: the answer is final for this message; ``retryable``: trying again later without
+  changing anything may succeed.
 
-Messages and hints live in ``i18n/locales/<lang>/diagnose.po`` as ``error.<code>.message`` and
-``error.<code>.hint``; a test checks every row has both in es, en and fr. To add a code, add a
-row to :data:`ROWS` (and its catalogue entries): nothing else changes.
+Messages and hints live in ``i18n/locales/<lang>/<domain>.po`` as ``error.<code>.message`` and
+``error.<code>.hint`` (:attr:`ErrorCode.message_key`, :attr:`ErrorCode.hint_key`); tests check
+every member has a row, both keys in es, en and fr, and a line in docs/errors.md. To add a code,
+add a member, its row and its catalogue entries.
+
+A code read back from storage is a plain string some version of FluenzR wrote: parse it with
+:func:`parse_code`, which maps a string this version does not know to :attr:`ErrorCode.UNKNOWN`
+explicitly (never a silent guess at a category).
 """
 
 from __future__ import annotations
@@ -21,9 +31,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
-
-Scope = Literal["account", "recipient", "message", "server"]
 
 
 class Category(StrEnum):
@@ -40,104 +47,539 @@ class Category(StrEnum):
     SERVER = "server"
     IMAP = "imap"
     TEST_MAIL = "test_mail"
-    MAIL = "mail"  # fallback for a code missing from the table
+    MAIL = "mail"  # a mail failure with no more precise heading; unknown stored codes
+    SENDING = "sending"  # the sending system's own outcomes (cancelled, recovered, paused by hand)
+    # The application's errors: the category their FluenzrError class reports.
+    VALIDATION = "validation"
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"
+    RATE_LIMITED = "rate_limited"
+    CONFIG = "config"
+    VAULT = "vault"
+    HTTP = "http"
+    INTERNAL = "internal"
 
     @property
     def key(self) -> str:
         return f"category.{self.value}"
 
 
+class Scope(StrEnum):
+    SMTP = "smtp"
+    IMAP = "imap"
+    MAIL = "mail"  # either transport, Probar, or the sending system
+    HTTP = "http"
+    APP = "app"
+
+
+class Impact(StrEnum):
+    ACCOUNT = "account"
+    RECIPIENT = "recipient"
+    MESSAGE = "message"
+    SERVER = "server"
+    NONE = "none"
+
+
+class ErrorCode(StrEnum):
+    """Every stable error code. The value is the wire string (CLI ``--json``, API, stored rows)."""
+
+    # -- mail transports and Probar (rows with protocol data below) ----------------------
+    DNS_NOT_FOUND = "dns_not_found"
+    CONNECTION_REFUSED = "connection_refused"
+    HOST_UNREACHABLE = "host_unreachable"
+    TIMEOUT = "timeout"
+    SERVER_DISCONNECTED = "server_disconnected"
+    CLEARTEXT_NOT_ALLOWED = "cleartext_not_allowed"
+    TLS_MODE_MISMATCH = "tls_mode_mismatch"
+    TLS_FAILED = "tls_failed"
+    STARTTLS_UNAVAILABLE = "starttls_unavailable"
+    CERTIFICATE_INVALID = "certificate_invalid"
+    AUTH_FAILED = "auth_failed"
+    IMAP_DNS_NOT_FOUND = "imap_dns_not_found"
+    IMAP_CONNECTION_REFUSED = "imap_connection_refused"
+    IMAP_HOST_UNREACHABLE = "imap_host_unreachable"
+    IMAP_TIMEOUT = "imap_timeout"
+    IMAP_SERVER_DISCONNECTED = "imap_server_disconnected"
+    IMAP_CLEARTEXT_NOT_ALLOWED = "imap_cleartext_not_allowed"
+    IMAP_TLS_MODE_MISMATCH = "imap_tls_mode_mismatch"
+    IMAP_TLS_FAILED = "imap_tls_failed"
+    IMAP_STARTTLS_UNAVAILABLE = "imap_starttls_unavailable"
+    IMAP_CERTIFICATE_INVALID = "imap_certificate_invalid"
+    IMAP_AUTH_FAILED = "imap_auth_failed"
+    AUTH_MECHANISM_UNSUPPORTED = "auth_mechanism_unsupported"
+    AUTH_REQUIRED = "auth_required"
+    AUTH_THROTTLED = "auth_throttled"
+    RELAY_DENIED = "relay_denied"
+    SENDER_REJECTED = "sender_rejected"
+    RECIPIENT_REJECTED = "recipient_rejected"
+    MAILBOX_FULL = "mailbox_full"
+    SENDING_LIMIT = "sending_limit"
+    MESSAGE_TOO_LARGE = "message_too_large"
+    MESSAGE_REJECTED = "message_rejected"
+    TEMPORARY_FAILURE = "temporary_failure"
+    SERVER_UNAVAILABLE = "server_unavailable"
+    UNEXPECTED_REPLY = "unexpected_reply"
+    IMAP_FOLDER_NOT_FOUND = "imap_folder_not_found"
+    IMAP_COMMAND_FAILED = "imap_command_failed"
+    IMAP_UNEXPECTED_RESPONSE = "imap_unexpected_response"
+    TEST_MAIL_NOT_RECEIVED = "test_mail_not_received"
+    SENT_FOLDER_NOT_FOUND = "sent_folder_not_found"
+    # -- sending outcomes (message and account reasons that are not a server reply) ------
+    CONNECTION_LOST = "connection_lost"
+    CONNECTION_FAILED = "connection_failed"
+    INTERRUPTED_DURING_SEND = "interrupted_during_send"
+    RECOVERED_FROM_SENT = "recovered_from_sent"
+    PARTIALLY_SENT = "partially_sent"
+    CANCELLED = "cancelled"
+    MANUAL = "manual"
+    BOUNCE_RATE = "bounce_rate"
+    MAIL_ERROR = "mail_error"
+    # -- the application: input, state, vault, users, HTTP -------------------------------
+    ERROR = "error"
+    CONFIG_INVALID = "config_invalid"
+    INVALID_INPUT = "invalid_input"
+    DUPLICATE = "duplicate"
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"
+    VAULT_ERROR = "vault_error"
+    VAULT_KEY_MISSING = "vault_key_missing"
+    VAULT_NO_PRIVATE_KEY = "vault_no_private_key"
+    VAULT_OPEN_FAILED = "vault_open_failed"
+    VAULT_CORRUPT = "vault_corrupt"
+    VAULT_NOT_INITIALISED = "vault_not_initialised"
+    EMAIL_MISSING = "email_missing"
+    EMAIL_INVALID = "email_invalid"
+    DISPLAY_NAME_INVALID = "display_name_invalid"
+    HOST_MISSING = "host_missing"
+    HOST_INVALID = "host_invalid"
+    PORT_INVALID = "port_invalid"
+    SECURITY_INVALID = "security_invalid"
+    CLEARTEXT_NOT_LOOPBACK = "cleartext_not_loopback"
+    SECURITY_PORT_MISMATCH = "security_port_mismatch"
+    PASSWORD_EMPTY = "password_empty"  # noqa: S105 (an error code)
+    CA_FILE_INVALID = "ca_file_invalid"
+    PIN_INVALID = "pin_invalid"
+    LIMIT_INVALID = "limit_invalid"
+    INTERVAL_ORDER = "interval_order"
+    TIMEZONE_INVALID = "timezone_invalid"
+    PRESET_UNKNOWN = "preset_unknown"
+    FIELD_UNKNOWN = "field_unknown"
+    ACCOUNT_DUPLICATE = "account_duplicate"
+    ACCOUNT_NOT_FOUND = "account_not_found"
+    PASSWORD_SOURCE_MISSING = "password_source_missing"  # noqa: S105 (an error code)
+    VAULT_ROTATE_NEEDS_FILES = "vault_rotate_needs_files"
+    CLASSIFY_FILE_UNREADABLE = "classify_file_unreadable"
+    CLASSIFY_FILE_TOO_LARGE = "classify_file_too_large"
+    SINCE_INVALID = "since_invalid"
+    EVENT_TYPE_INVALID = "event_type_invalid"
+    WEBHOOK_URL_INVALID = "webhook_url_invalid"
+    WEBHOOK_EVENTS_INVALID = "webhook_events_invalid"
+    WEBHOOK_LIMIT = "webhook_limit"
+    WEBHOOK_NOT_FOUND = "webhook_not_found"
+    SUPPRESSION_EMAIL_INVALID = "suppression_email_invalid"
+    SUPPRESSION_REASON_INVALID = "suppression_reason_invalid"
+    SUPPRESSION_EXISTS = "suppression_exists"
+    SUPPRESSION_NOT_FOUND = "suppression_not_found"
+    IMAP_NOT_CONFIGURED = "imap_not_configured"
+    HEADER_INJECTION = "header_injection"
+    MESSAGE_ID_INVALID = "message_id_invalid"
+    UNSUBSCRIBE_INVALID = "unsubscribe_invalid"
+    ONE_CLICK_NEEDS_HTTPS = "one_click_needs_https"
+    HEADER_NAME_INVALID = "header_name_invalid"
+    HEADER_RESERVED = "header_reserved"
+    HEADER_FORMAT = "header_format"
+    TOO_MANY_RECIPIENTS = "too_many_recipients"
+    SUBJECT_TOO_LONG = "subject_too_long"
+    TEXT_CHOICE = "text_choice"
+    FILE_UNREADABLE = "file_unreadable"
+    DATETIME_INVALID = "datetime_invalid"
+    DATETIME_NEEDS_OFFSET = "datetime_needs_offset"
+    PAUSE_UNTIL_PAST = "pause_until_past"
+    ACCOUNT_NOT_PAUSED = "account_not_paused"
+    OUTBOX_STATUS_INVALID = "outbox_status_invalid"
+    OUTBOX_NOT_FOUND = "outbox_not_found"
+    OUTBOX_NOT_CANCELLABLE = "outbox_not_cancellable"
+    RECIPIENT_SUPPRESSED = "recipient_suppressed"
+    WINDOW_INVALID = "window_invalid"
+    WARMUP_INVALID = "warmup_invalid"
+    ONLY_INVALID = "only_invalid"
+    WINDOW_DAYS_INVALID = "window_days_invalid"
+    WINDOW_HOURS_INVALID = "window_hours_invalid"
+    LOGIN_FAILED = "login_failed"
+    NOT_AUTHENTICATED = "not_authenticated"
+    LOGIN_RATE_LIMITED = "login_rate_limited"
+    CSRF_INVALID = "csrf_invalid"
+    USER_EMAIL_INVALID = "user_email_invalid"
+    USER_PASSWORD_LENGTH = "user_password_length"  # noqa: S105 (an error code)
+    USER_EXISTS = "user_exists"
+    WORKSPACE_NAME_INVALID = "workspace_name_invalid"
+    NOT_ALLOWED = "not_allowed"
+    MEMBER_EXISTS = "member_exists"
+    MEMBER_ROLE_INVALID = "member_role_invalid"
+    LAST_OWNER = "last_owner"
+    SETUP_DONE = "setup_done"
+    TOKEN_NAME_INVALID = "token_name_invalid"  # noqa: S105 (an error code)
+    INVALID_TEXT = "invalid_text"
+    JOB_NOT_FOUND = "job_not_found"
+    PROBAR_UNAVAILABLE = "probar_unavailable"
+    JOB_ABANDONED = "job_abandoned"
+    INTERNAL_ERROR = "internal_error"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    HTTP_ERROR = "http_error"
+    TOO_LARGE = "too_large"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    # -- added by the security hardening -----------------------------------------------
+    EGRESS_REFUSED = "egress_refused"
+    IMAP_EGRESS_REFUSED = "imap_egress_refused"
+    NO_AUTH_NOT_ALLOWED = "no_auth_not_allowed"
+    CA_PEM_INVALID = "ca_pem_invalid"
+    CA_PEM_TOO_LARGE = "ca_pem_too_large"
+    CA_PEM_PRIVATE_KEY = "ca_pem_private_key"
+    PROBAR_RATE_LIMITED = "probar_rate_limited"
+    RATE_LIMITED = "rate_limited"
+    WEBHOOK_HTTPS_REQUIRED = "webhook_https_required"
+    WEBHOOK_URL_REFUSED = "webhook_url_refused"
+    CREDENTIALS_ENDPOINT_CHANGED = "credentials_endpoint_changed"
+    CREDENTIALS_NEED_REBIND = "credentials_need_rebind"
+    ENDPOINT_CHANGED_PASSWORD_REQUIRED = "endpoint_changed_password_required"  # noqa: S105 (an error code)
+    IMAP_PASSWORD_REQUIRED = "imap_password_required"  # noqa: S105 (an error code)
+    VAULT_PUBLIC_KEY_STALE = "vault_public_key_stale"
+    IDEMPOTENCY_KEY_INVALID = "idempotency_key_invalid"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    IDEMPOTENCY_KEY_IN_FLIGHT = "idempotency_key_in_flight"
+    JSONL_INVALID = "jsonl_invalid"
+    JSONL_NOT_OBJECT = "jsonl_not_object"
+    JSONL_UNKNOWN_FIELD = "jsonl_unknown_field"
+    JSONL_WRONG_TYPE = "jsonl_wrong_type"
+    JSONL_MISSING_FIELD = "jsonl_missing_field"
+    JSONL_TOO_LARGE = "jsonl_too_large"
+    INVITATION_INVALID = "invitation_invalid"
+    INVITATION_OTHER_USER = "invitation_other_user"
+    INVITATION_LOGIN_REQUIRED = "invitation_login_required"
+    REQUEST_BODY_TOO_LARGE = "request_body_too_large"
+    TOKEN_WORKSPACE_REQUIRED = "token_workspace_required"  # noqa: S105 (an error code)
+    # -- a stored code this version does not know (read back by parse_code) --------------
+    UNKNOWN = "unknown"
+
+    @property
+    def kind(self) -> ErrorKind:
+        return KINDS[self]
+
+    @property
+    def category(self) -> Category:
+        return KINDS[self].category
+
+    @property
+    def scope(self) -> Scope:
+        return KINDS[self].scope
+
+    @property
+    def impact(self) -> Impact:
+        return KINDS[self].impact
+
+    @property
+    def permanent(self) -> bool:
+        return KINDS[self].permanent
+
+    @property
+    def retryable(self) -> bool:
+        return KINDS[self].retryable
+
+    @property
+    def message_key(self) -> str:
+        return f"error.{self.value}.message"
+
+    @property
+    def hint_key(self) -> str:
+        return f"error.{self.value}.hint"
+
+
 @dataclass(frozen=True)
 class ErrorKind:
-    code: str
+    code: ErrorCode
     category: Category
+    scope: Scope
+    impact: Impact
     permanent: bool
     retryable: bool
-    scope: Scope
 
 
-def _row(
-    code: str, category: Category, *, permanent: bool, retryable: bool, scope: Scope
+def _mail(
+    code: ErrorCode,
+    category: Category,
+    *,
+    permanent: bool,
+    retryable: bool,
+    impact: Impact,
+    scope: Scope = Scope.MAIL,
 ) -> ErrorKind:
-    return ErrorKind(code, category, permanent, retryable, scope)
+    return ErrorKind(code, category, scope, impact, permanent, retryable)
 
 
-C = Category
+def _app(code: ErrorCode, category: Category, *, scope: Scope = Scope.APP) -> ErrorKind:
+    # A mistake or a state the user must change: final, and trying again unchanged won't help.
+    return ErrorKind(code, category, scope, Impact.NONE, True, False)
+
+
+E, C, S = ErrorCode, Category, Scope
+A, R, M, V = Impact.ACCOUNT, Impact.RECIPIENT, Impact.MESSAGE, Impact.SERVER
+SMTP, IMAP = S.SMTP, S.IMAP
 ROWS: tuple[ErrorKind, ...] = (
-    # -- reaching the server (SMTP) ---------------------------------------------------------
-    _row("dns_not_found", C.DNS, permanent=False, retryable=False, scope="account"),
-    _row("connection_refused", C.CONNECTION, permanent=False, retryable=True, scope="account"),
-    _row("host_unreachable", C.CONNECTION, permanent=False, retryable=True, scope="server"),
-    _row("timeout", C.TIMEOUT, permanent=False, retryable=True, scope="server"),
-    _row("server_disconnected", C.CONNECTION, permanent=False, retryable=True, scope="server"),
-    _row("server_unavailable", C.CONNECTION, permanent=False, retryable=True, scope="server"),
-    _row("cleartext_not_allowed", C.TLS, permanent=True, retryable=False, scope="account"),
-    _row("egress_refused", C.CONNECTION, permanent=True, retryable=False, scope="account"),
-    _row("no_auth_not_allowed", C.AUTH, permanent=True, retryable=False, scope="account"),
+    # -- reaching the server (either transport; IMAP's own codes below) --------------------
+    _mail(E.DNS_NOT_FOUND, C.DNS, permanent=False, retryable=False, impact=A),
+    _mail(E.CONNECTION_REFUSED, C.CONNECTION, permanent=False, retryable=True, impact=A),
+    _mail(E.HOST_UNREACHABLE, C.CONNECTION, permanent=False, retryable=True, impact=V),
+    _mail(E.TIMEOUT, C.TIMEOUT, permanent=False, retryable=True, impact=V),
+    _mail(E.SERVER_DISCONNECTED, C.CONNECTION, permanent=False, retryable=True, impact=V),
+    _mail(E.SERVER_UNAVAILABLE, C.CONNECTION, permanent=False, retryable=True, impact=V),
+    _mail(E.CLEARTEXT_NOT_ALLOWED, C.TLS, permanent=True, retryable=False, impact=A),
     # -- TLS -------------------------------------------------------------------------------
-    _row("tls_mode_mismatch", C.TLS, permanent=True, retryable=False, scope="account"),
-    _row("tls_failed", C.TLS, permanent=False, retryable=True, scope="account"),
-    _row("starttls_unavailable", C.TLS, permanent=True, retryable=False, scope="account"),
-    _row("certificate_invalid", C.CERTIFICATE, permanent=True, retryable=False, scope="account"),
+    _mail(E.TLS_MODE_MISMATCH, C.TLS, permanent=True, retryable=False, impact=A),
+    _mail(E.TLS_FAILED, C.TLS, permanent=False, retryable=True, impact=A),
+    _mail(E.STARTTLS_UNAVAILABLE, C.TLS, permanent=True, retryable=False, impact=A),
+    _mail(E.CERTIFICATE_INVALID, C.CERTIFICATE, permanent=True, retryable=False, impact=A),
     # -- authentication --------------------------------------------------------------------
-    _row("auth_failed", C.AUTH, permanent=True, retryable=False, scope="account"),
-    _row("auth_mechanism_unsupported", C.AUTH, permanent=True, retryable=False, scope="account"),
-    _row("auth_required", C.AUTH, permanent=True, retryable=False, scope="account"),
-    _row("auth_throttled", C.AUTH, permanent=False, retryable=True, scope="account"),
-    _row("relay_denied", C.AUTH, permanent=True, retryable=False, scope="account"),
-    # -- the envelope and the message ------------------------------------------------------
-    _row("sender_rejected", C.SENDER, permanent=True, retryable=False, scope="account"),
-    _row("recipient_rejected", C.RECIPIENT, permanent=True, retryable=False, scope="recipient"),
-    _row("mailbox_full", C.RECIPIENT, permanent=False, retryable=True, scope="recipient"),
-    _row("sending_limit", C.SENDING_LIMIT, permanent=False, retryable=True, scope="account"),
-    _row("message_too_large", C.MESSAGE, permanent=True, retryable=False, scope="message"),
-    _row("message_rejected", C.MESSAGE, permanent=True, retryable=False, scope="message"),
-    _row("temporary_failure", C.SERVER, permanent=False, retryable=True, scope="server"),
-    _row("unexpected_reply", C.SERVER, permanent=True, retryable=False, scope="server"),
+    _mail(E.AUTH_FAILED, C.AUTH, permanent=True, retryable=False, impact=A),
+    _mail(E.AUTH_MECHANISM_UNSUPPORTED, C.AUTH, permanent=True, retryable=False, impact=A),
+    _mail(E.AUTH_REQUIRED, C.AUTH, permanent=True, retryable=False, impact=A, scope=SMTP),
+    _mail(E.AUTH_THROTTLED, C.AUTH, permanent=False, retryable=True, impact=A, scope=SMTP),
+    _mail(E.RELAY_DENIED, C.AUTH, permanent=True, retryable=False, impact=A, scope=SMTP),
+    # -- the envelope and the message (SMTP replies) ---------------------------------------
+    _mail(E.SENDER_REJECTED, C.SENDER, permanent=True, retryable=False, impact=A, scope=SMTP),
+    _mail(E.RECIPIENT_REJECTED, C.RECIPIENT, permanent=True, retryable=False, impact=R, scope=SMTP),
+    _mail(E.MAILBOX_FULL, C.RECIPIENT, permanent=False, retryable=True, impact=R, scope=SMTP),
+    _mail(E.SENDING_LIMIT, C.SENDING_LIMIT, permanent=False, retryable=True, impact=A, scope=SMTP),
+    _mail(E.MESSAGE_TOO_LARGE, C.MESSAGE, permanent=True, retryable=False, impact=M, scope=SMTP),
+    _mail(E.MESSAGE_REJECTED, C.MESSAGE, permanent=True, retryable=False, impact=M, scope=SMTP),
+    _mail(E.TEMPORARY_FAILURE, C.SERVER, permanent=False, retryable=True, impact=V, scope=SMTP),
+    _mail(E.UNEXPECTED_REPLY, C.SERVER, permanent=True, retryable=False, impact=V, scope=SMTP),
     # -- IMAP --------------------------------------------------------------------------------
-    _row("imap_dns_not_found", C.DNS, permanent=False, retryable=False, scope="account"),
-    _row("imap_connection_refused", C.CONNECTION, permanent=False, retryable=True, scope="account"),
-    _row("imap_host_unreachable", C.CONNECTION, permanent=False, retryable=True, scope="server"),
-    _row("imap_timeout", C.TIMEOUT, permanent=False, retryable=True, scope="server"),
-    _row("imap_server_disconnected", C.CONNECTION, permanent=False, retryable=True, scope="server"),
-    _row("imap_cleartext_not_allowed", C.TLS, permanent=True, retryable=False, scope="account"),
-    _row("imap_egress_refused", C.CONNECTION, permanent=True, retryable=False, scope="account"),
-    _row("imap_tls_mode_mismatch", C.TLS, permanent=True, retryable=False, scope="account"),
-    _row("imap_tls_failed", C.TLS, permanent=False, retryable=True, scope="account"),
-    _row("imap_starttls_unavailable", C.TLS, permanent=True, retryable=False, scope="account"),
-    _row(
-        "imap_certificate_invalid", C.CERTIFICATE, permanent=True, retryable=False, scope="account"
+    _mail(E.IMAP_DNS_NOT_FOUND, C.DNS, permanent=False, retryable=False, impact=A, scope=IMAP),
+    _mail(
+        E.IMAP_CONNECTION_REFUSED,
+        C.CONNECTION,
+        permanent=False,
+        retryable=True,
+        impact=A,
+        scope=IMAP,
     ),
-    _row("imap_auth_failed", C.AUTH, permanent=True, retryable=False, scope="account"),
-    _row("imap_folder_not_found", C.IMAP, permanent=True, retryable=False, scope="account"),
-    _row("imap_command_failed", C.IMAP, permanent=False, retryable=True, scope="server"),
-    _row("imap_unexpected_response", C.IMAP, permanent=False, retryable=True, scope="server"),
+    _mail(
+        E.IMAP_HOST_UNREACHABLE, C.CONNECTION, permanent=False, retryable=True, impact=V, scope=IMAP
+    ),
+    _mail(E.IMAP_TIMEOUT, C.TIMEOUT, permanent=False, retryable=True, impact=V, scope=IMAP),
+    _mail(
+        E.IMAP_SERVER_DISCONNECTED,
+        C.CONNECTION,
+        permanent=False,
+        retryable=True,
+        impact=V,
+        scope=IMAP,
+    ),
+    _mail(
+        E.IMAP_CLEARTEXT_NOT_ALLOWED, C.TLS, permanent=True, retryable=False, impact=A, scope=IMAP
+    ),
+    _mail(E.IMAP_TLS_MODE_MISMATCH, C.TLS, permanent=True, retryable=False, impact=A, scope=IMAP),
+    _mail(E.IMAP_TLS_FAILED, C.TLS, permanent=False, retryable=True, impact=A, scope=IMAP),
+    _mail(
+        E.IMAP_STARTTLS_UNAVAILABLE, C.TLS, permanent=True, retryable=False, impact=A, scope=IMAP
+    ),
+    _mail(
+        E.IMAP_CERTIFICATE_INVALID,
+        C.CERTIFICATE,
+        permanent=True,
+        retryable=False,
+        impact=A,
+        scope=IMAP,
+    ),
+    _mail(E.IMAP_AUTH_FAILED, C.AUTH, permanent=True, retryable=False, impact=A, scope=IMAP),
+    _mail(E.IMAP_FOLDER_NOT_FOUND, C.IMAP, permanent=True, retryable=False, impact=A, scope=IMAP),
+    _mail(E.IMAP_COMMAND_FAILED, C.IMAP, permanent=False, retryable=True, impact=V, scope=IMAP),
+    _mail(
+        E.IMAP_UNEXPECTED_RESPONSE, C.IMAP, permanent=False, retryable=True, impact=V, scope=IMAP
+    ),
     # -- Probar ------------------------------------------------------------------------------
-    _row("test_mail_not_received", C.TEST_MAIL, permanent=False, retryable=True, scope="account"),
+    _mail(E.TEST_MAIL_NOT_RECEIVED, C.TEST_MAIL, permanent=False, retryable=True, impact=A),
     # A warning: sending works, but copies to Sent cannot be made.
-    _row("sent_folder_not_found", C.IMAP, permanent=False, retryable=False, scope="account"),
+    _mail(E.SENT_FOLDER_NOT_FOUND, C.IMAP, permanent=False, retryable=False, impact=A, scope=IMAP),
+    # -- the sending system's own reasons (message and account states) -----------------------
+    _mail(E.CONNECTION_LOST, C.CONNECTION, permanent=False, retryable=True, impact=V, scope=SMTP),
+    _mail(E.CONNECTION_FAILED, C.CONNECTION, permanent=False, retryable=True, impact=V, scope=SMTP),
+    _mail(E.INTERRUPTED_DURING_SEND, C.SENDING, permanent=False, retryable=False, impact=M),
+    _mail(E.RECOVERED_FROM_SENT, C.SENDING, permanent=True, retryable=False, impact=M),
+    _mail(E.PARTIALLY_SENT, C.SENDING, permanent=True, retryable=False, impact=M),
+    _mail(E.CANCELLED, C.SENDING, permanent=True, retryable=False, impact=M),
+    _mail(E.MANUAL, C.SENDING, permanent=False, retryable=False, impact=A),
+    _mail(E.BOUNCE_RATE, C.SENDING, permanent=False, retryable=False, impact=A),
+    _mail(E.MAIL_ERROR, C.MAIL, permanent=False, retryable=False, impact=V),
+    # -- the application ---------------------------------------------------------------------
+    _app(E.ERROR, C.INTERNAL),
+    _app(E.CONFIG_INVALID, C.CONFIG),
+    _app(E.INVALID_INPUT, C.VALIDATION),
+    _app(E.DUPLICATE, C.VALIDATION),
+    _app(E.NOT_FOUND, C.NOT_FOUND),
+    _app(E.CONFLICT, C.CONFLICT),
+    _app(E.VAULT_ERROR, C.VAULT),
+    _app(E.VAULT_KEY_MISSING, C.VAULT),
+    _app(E.VAULT_NO_PRIVATE_KEY, C.VAULT),
+    _app(E.VAULT_OPEN_FAILED, C.VAULT),
+    _app(E.VAULT_CORRUPT, C.VAULT),
+    _app(E.VAULT_NOT_INITIALISED, C.VAULT),
+    _app(E.EMAIL_MISSING, C.VALIDATION),
+    _app(E.EMAIL_INVALID, C.VALIDATION),
+    _app(E.DISPLAY_NAME_INVALID, C.VALIDATION),
+    _app(E.HOST_MISSING, C.VALIDATION),
+    _app(E.HOST_INVALID, C.VALIDATION),
+    _app(E.PORT_INVALID, C.VALIDATION),
+    _app(E.SECURITY_INVALID, C.VALIDATION),
+    _app(E.CLEARTEXT_NOT_LOOPBACK, C.VALIDATION),
+    _app(E.SECURITY_PORT_MISMATCH, C.VALIDATION),
+    _app(E.PASSWORD_EMPTY, C.VALIDATION),
+    _app(E.CA_FILE_INVALID, C.VALIDATION),
+    _app(E.PIN_INVALID, C.VALIDATION),
+    _app(E.LIMIT_INVALID, C.VALIDATION),
+    _app(E.INTERVAL_ORDER, C.VALIDATION),
+    _app(E.TIMEZONE_INVALID, C.VALIDATION),
+    _app(E.PRESET_UNKNOWN, C.VALIDATION),
+    _app(E.FIELD_UNKNOWN, C.VALIDATION),
+    _app(E.ACCOUNT_DUPLICATE, C.VALIDATION),
+    _app(E.ACCOUNT_NOT_FOUND, C.NOT_FOUND),
+    _app(E.PASSWORD_SOURCE_MISSING, C.VALIDATION),
+    _app(E.VAULT_ROTATE_NEEDS_FILES, C.VAULT),
+    _app(E.CLASSIFY_FILE_UNREADABLE, C.VALIDATION),
+    _app(E.CLASSIFY_FILE_TOO_LARGE, C.VALIDATION),
+    _app(E.SINCE_INVALID, C.VALIDATION),
+    _app(E.EVENT_TYPE_INVALID, C.VALIDATION),
+    _app(E.WEBHOOK_URL_INVALID, C.VALIDATION),
+    _app(E.WEBHOOK_EVENTS_INVALID, C.VALIDATION),
+    _app(E.WEBHOOK_LIMIT, C.VALIDATION),
+    _app(E.WEBHOOK_NOT_FOUND, C.NOT_FOUND),
+    _app(E.SUPPRESSION_EMAIL_INVALID, C.VALIDATION),
+    _app(E.SUPPRESSION_REASON_INVALID, C.VALIDATION),
+    _app(E.SUPPRESSION_EXISTS, C.VALIDATION),
+    _app(E.SUPPRESSION_NOT_FOUND, C.NOT_FOUND),
+    _app(E.IMAP_NOT_CONFIGURED, C.CONFIG),
+    _app(E.HEADER_INJECTION, C.VALIDATION),
+    _app(E.MESSAGE_ID_INVALID, C.VALIDATION),
+    _app(E.UNSUBSCRIBE_INVALID, C.VALIDATION),
+    _app(E.ONE_CLICK_NEEDS_HTTPS, C.VALIDATION),
+    _app(E.HEADER_NAME_INVALID, C.VALIDATION),
+    _app(E.HEADER_RESERVED, C.VALIDATION),
+    _app(E.HEADER_FORMAT, C.VALIDATION),
+    _app(E.TOO_MANY_RECIPIENTS, C.VALIDATION),
+    _app(E.SUBJECT_TOO_LONG, C.VALIDATION),
+    _app(E.TEXT_CHOICE, C.VALIDATION),
+    _app(E.FILE_UNREADABLE, C.VALIDATION),
+    _app(E.DATETIME_INVALID, C.VALIDATION),
+    _app(E.DATETIME_NEEDS_OFFSET, C.VALIDATION),
+    _app(E.PAUSE_UNTIL_PAST, C.VALIDATION),
+    _app(E.ACCOUNT_NOT_PAUSED, C.CONFLICT),
+    _app(E.OUTBOX_STATUS_INVALID, C.VALIDATION),
+    _app(E.OUTBOX_NOT_FOUND, C.NOT_FOUND),
+    _app(E.OUTBOX_NOT_CANCELLABLE, C.CONFLICT),
+    _app(E.RECIPIENT_SUPPRESSED, C.VALIDATION),
+    _app(E.WINDOW_INVALID, C.VALIDATION),
+    _app(E.WARMUP_INVALID, C.VALIDATION),
+    _app(E.ONLY_INVALID, C.VALIDATION),
+    _app(E.WINDOW_DAYS_INVALID, C.VALIDATION),
+    _app(E.WINDOW_HOURS_INVALID, C.VALIDATION),
+    _app(E.LOGIN_FAILED, C.AUTH),
+    _app(E.NOT_AUTHENTICATED, C.AUTH, scope=S.HTTP),
+    _app(E.LOGIN_RATE_LIMITED, C.AUTH),
+    _app(E.CSRF_INVALID, C.AUTH, scope=S.HTTP),
+    _app(E.USER_EMAIL_INVALID, C.VALIDATION),
+    _app(E.USER_PASSWORD_LENGTH, C.VALIDATION),
+    _app(E.USER_EXISTS, C.VALIDATION),
+    _app(E.WORKSPACE_NAME_INVALID, C.VALIDATION),
+    _app(E.NOT_ALLOWED, C.AUTH),
+    _app(E.MEMBER_EXISTS, C.VALIDATION),
+    _app(E.MEMBER_ROLE_INVALID, C.VALIDATION),
+    _app(E.LAST_OWNER, C.CONFLICT),
+    _app(E.SETUP_DONE, C.CONFLICT),
+    _app(E.TOKEN_NAME_INVALID, C.VALIDATION),
+    _app(E.INVALID_TEXT, C.VALIDATION),
+    _app(E.JOB_NOT_FOUND, C.NOT_FOUND),
+    _app(E.PROBAR_UNAVAILABLE, C.INTERNAL),
+    _app(E.JOB_ABANDONED, C.INTERNAL),
+    _app(E.INTERNAL_ERROR, C.INTERNAL),
+    _app(E.METHOD_NOT_ALLOWED, C.HTTP, scope=S.HTTP),
+    _app(E.HTTP_ERROR, C.HTTP, scope=S.HTTP),
+    _app(E.TOO_LARGE, C.HTTP, scope=S.HTTP),
+    _app(E.UNSUPPORTED_MEDIA_TYPE, C.HTTP, scope=S.HTTP),
+    _mail(E.EGRESS_REFUSED, C.CONNECTION, permanent=True, retryable=False, impact=A),
+    _mail(
+        E.IMAP_EGRESS_REFUSED, C.CONNECTION, permanent=True, retryable=False, impact=A, scope=IMAP
+    ),
+    _mail(E.NO_AUTH_NOT_ALLOWED, C.AUTH, permanent=True, retryable=False, impact=A),
+    _app(E.CA_PEM_INVALID, C.VALIDATION),
+    _app(E.CA_PEM_TOO_LARGE, C.VALIDATION),
+    _app(E.CA_PEM_PRIVATE_KEY, C.VALIDATION),
+    _app(E.PROBAR_RATE_LIMITED, C.RATE_LIMITED),
+    _app(E.RATE_LIMITED, C.RATE_LIMITED),
+    _app(E.WEBHOOK_HTTPS_REQUIRED, C.VALIDATION),
+    _app(E.WEBHOOK_URL_REFUSED, C.VALIDATION),
+    _app(E.CREDENTIALS_ENDPOINT_CHANGED, C.VAULT),
+    _app(E.CREDENTIALS_NEED_REBIND, C.VAULT),
+    _app(E.ENDPOINT_CHANGED_PASSWORD_REQUIRED, C.VALIDATION),
+    _app(E.IMAP_PASSWORD_REQUIRED, C.VALIDATION),
+    _app(E.VAULT_PUBLIC_KEY_STALE, C.VAULT),
+    _app(E.IDEMPOTENCY_KEY_INVALID, C.VALIDATION),
+    _app(E.IDEMPOTENCY_KEY_REUSED, C.VALIDATION),
+    _app(E.IDEMPOTENCY_KEY_IN_FLIGHT, C.CONFLICT),
+    _app(E.JSONL_INVALID, C.VALIDATION),
+    _app(E.JSONL_NOT_OBJECT, C.VALIDATION),
+    _app(E.JSONL_UNKNOWN_FIELD, C.VALIDATION),
+    _app(E.JSONL_WRONG_TYPE, C.VALIDATION),
+    _app(E.JSONL_MISSING_FIELD, C.VALIDATION),
+    _app(E.JSONL_TOO_LARGE, C.VALIDATION),
+    _app(E.INVITATION_INVALID, C.AUTH),
+    _app(E.INVITATION_OTHER_USER, C.AUTH),
+    _app(E.INVITATION_LOGIN_REQUIRED, C.AUTH),
+    _app(E.REQUEST_BODY_TOO_LARGE, C.HTTP, scope=S.HTTP),
+    _app(E.TOKEN_WORKSPACE_REQUIRED, C.VALIDATION),
+    _app(E.UNKNOWN, C.MAIL),
 )
-del C
+del E, C, S, A, R, M, V, SMTP, IMAP
 
-TAXONOMY: Mapping[str, ErrorKind] = {row.code: row for row in ROWS}
-_FALLBACK = ErrorKind("mail_error", Category.MAIL, False, False, "server")
+KINDS: Mapping[ErrorCode, ErrorKind] = {row.code: row for row in ROWS}
+
+# The IMAP transport's code for a failure below the protocol (DNS, TCP, TLS) that
+# ``mail._network`` reports with the shared code: one explicit table, no string prefixing.
+IMAP_CODES: Mapping[ErrorCode, ErrorCode] = {
+    ErrorCode.DNS_NOT_FOUND: ErrorCode.IMAP_DNS_NOT_FOUND,
+    ErrorCode.CONNECTION_REFUSED: ErrorCode.IMAP_CONNECTION_REFUSED,
+    ErrorCode.HOST_UNREACHABLE: ErrorCode.IMAP_HOST_UNREACHABLE,
+    ErrorCode.TIMEOUT: ErrorCode.IMAP_TIMEOUT,
+    ErrorCode.SERVER_DISCONNECTED: ErrorCode.IMAP_SERVER_DISCONNECTED,
+    ErrorCode.CLEARTEXT_NOT_ALLOWED: ErrorCode.IMAP_CLEARTEXT_NOT_ALLOWED,
+    ErrorCode.EGRESS_REFUSED: ErrorCode.IMAP_EGRESS_REFUSED,
+    ErrorCode.TLS_MODE_MISMATCH: ErrorCode.IMAP_TLS_MODE_MISMATCH,
+    ErrorCode.TLS_FAILED: ErrorCode.IMAP_TLS_FAILED,
+    ErrorCode.STARTTLS_UNAVAILABLE: ErrorCode.IMAP_STARTTLS_UNAVAILABLE,
+    ErrorCode.CERTIFICATE_INVALID: ErrorCode.IMAP_CERTIFICATE_INVALID,
+    ErrorCode.AUTH_FAILED: ErrorCode.IMAP_AUTH_FAILED,
+}
 
 
-def kind(code: str) -> ErrorKind:
-    """The taxonomy row for ``code`` (a neutral fallback for an unknown code, never a crash)."""
-    return TAXONOMY.get(code, _FALLBACK)
+def parse_code(stored: str) -> ErrorCode:
+    """The member for a code read back from storage.
 
-
-def category_of(code: str) -> Category:
-    return kind(code).category
+    :attr:`ErrorCode.UNKNOWN` for a string this version does not know (a newer version wrote it,
+    or the code was retired): callers show the stored string and a neutral heading.
+    """
+    try:
+        return ErrorCode(stored)
+    except ValueError:
+        return ErrorCode.UNKNOWN
 
 
 __all__ = [
+    "IMAP_CODES",
+    "KINDS",
     "ROWS",
-    "TAXONOMY",
     "Category",
+    "ErrorCode",
     "ErrorKind",
+    "Impact",
     "Scope",
-    "category_of",
-    "kind",
+    "parse_code",
 ]

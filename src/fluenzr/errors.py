@@ -1,6 +1,7 @@
 """One error tree for the whole project.
 
-Every error carries a stable snake_case ``code`` (what the CLI's ``--json`` and the API return),
+Every error carries a stable ``code``, an :class:`~fluenzr.error_codes.ErrorCode` member (a
+snake_case string on the wire: what the CLI's ``--json`` and the API return),
 a ``category`` (the heading a user sees, e.g. the seed page's "Autenticación fallida") and
 catalogue keys for a message and a fix hint, rendered in the user's language by
 :func:`fluenzr.i18n.translate`. Leaves also subclass the matching stdlib type where one exists.
@@ -24,20 +25,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fluenzr.error_codes import category_of
+from fluenzr.error_codes import ErrorCode
 
 
 class FluenzrError(Exception):
     """Base of every error the project raises on purpose."""
 
-    code: str = "error"
+    code: ErrorCode = ErrorCode.ERROR
     category: str = "internal"
     exit_code: int = 1
     http_status: int = 500
 
     def __init__(
         self,
-        code: str | None = None,
+        code: ErrorCode | None = None,
         *,
         params: Mapping[str, Any] | None = None,
         message_key: str | None = None,
@@ -50,8 +51,8 @@ class FluenzrError(Exception):
         if category is not None:
             self.category = category
         self.params: dict[str, Any] = dict(params or {})
-        self.message_key = message_key or f"error.{self.code}.message"
-        self.hint_key = hint_key or f"error.{self.code}.hint"
+        self.message_key = message_key or self.code.message_key
+        self.hint_key = hint_key or self.code.hint_key
         # ``detail`` is technical context (a server reply, a library message) shown verbatim.
         self.detail = detail
         super().__init__(self.render("en"))
@@ -99,7 +100,7 @@ class FluenzrError(Exception):
 
 
 class ConfigError(FluenzrError):
-    code = "config_invalid"
+    code = ErrorCode.CONFIG_INVALID
     category = "config"
     exit_code = 2
 
@@ -107,19 +108,19 @@ class ConfigError(FluenzrError):
 class ValidationError(FluenzrError, ValueError):
     """Bad input. ``params['field']`` names the offending field (CLI option / API field)."""
 
-    code = "invalid_input"
+    code = ErrorCode.INVALID_INPUT
     category = "validation"
     exit_code = 2
     http_status = 422
 
 
 class DuplicateError(ValidationError):
-    code = "duplicate"
+    code = ErrorCode.DUPLICATE
     http_status = 409
 
 
 class NotFoundError(FluenzrError, LookupError):
-    code = "not_found"
+    code = ErrorCode.NOT_FOUND
     category = "not_found"
     exit_code = 1
     http_status = 404
@@ -128,7 +129,7 @@ class NotFoundError(FluenzrError, LookupError):
 class ConflictError(FluenzrError):
     """The operation is not allowed in the object's current state (e.g. cancel a sent mail)."""
 
-    code = "conflict"
+    code = ErrorCode.CONFLICT
     category = "conflict"
     exit_code = 1
     http_status = 409
@@ -137,14 +138,14 @@ class ConflictError(FluenzrError):
 class RateLimitedError(FluenzrError):
     """Too many requests of one kind in a short time; ``params['retry_after']`` in seconds."""
 
-    code = "rate_limited"
+    code = ErrorCode.RATE_LIMITED
     category = "rate_limited"
     exit_code = 1
     http_status = 429
 
 
 class VaultError(FluenzrError):
-    code = "vault_error"
+    code = ErrorCode.VAULT_ERROR
     category = "vault"
     exit_code = 1
     http_status = 500
@@ -156,21 +157,21 @@ class CredentialsEndpointChanged(VaultError):
     Raised instead of ever sending that password anywhere; the user enters it again.
     """
 
-    code = "credentials_endpoint_changed"
+    code = ErrorCode.CREDENTIALS_ENDPOINT_CHANGED
     http_status = 409
 
 
 class MailError(FluenzrError):
     """A mail server refused, failed or could not be reached. See fluenzr.error_codes."""
 
-    code = "mail_error"
+    code = ErrorCode.MAIL_ERROR
     category = "mail"
     exit_code = 1
     http_status = 502
 
     def __init__(
         self,
-        code: str | None = None,
+        code: ErrorCode | None = None,
         *,
         params: Mapping[str, Any] | None = None,
         category: str | None = None,
@@ -181,8 +182,8 @@ class MailError(FluenzrError):
         self.reply_code = reply_code
         self.enhanced_code = enhanced_code
         if category is None and code is not None:
-            # The taxonomy (data) knows every mail code's category; raisers need not repeat it.
-            category = category_of(code).value
+            # The code knows its category; raisers need not repeat it.
+            category = code.category.value
         super().__init__(code, params=params, category=category, detail=detail)
 
     def to_dict(self, lang: str | None = None) -> dict[str, Any]:
@@ -195,7 +196,7 @@ class MailError(FluenzrError):
 
 
 def mail_error(
-    code: str,
+    code: ErrorCode,
     *,
     params: Mapping[str, Any] | None = None,
     detail: str | None = None,
@@ -211,7 +212,7 @@ def mail_error(
     error = MailError(
         code,
         params=params,
-        category=category_of(code).value,
+        category=code.category.value,
         detail=detail,
         reply_code=reply_code,
         enhanced_code=enhanced_code,
@@ -220,7 +221,7 @@ def mail_error(
         # Lazy: fluenzr.i18n loads Babel, which only rendering a message needs (start-up time).
         from fluenzr.i18n import has_message
 
-        key = f"error.{code}.{variant}.message"
+        key = f"error.{code.value}.{variant}.message"
         if has_message(key, "en"):
             error.message_key = key
             error.args = (error.render("en"),)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import string
 
+from fluenzr.error_codes import ErrorCode, parse_code
 from fluenzr.i18n import LANGUAGES, catalogue, from_accept_language, translate
 
 
@@ -45,6 +46,6 @@ def test_missing_key_never_crashes() -> None:
 def test_mail_error_takes_its_category_from_the_taxonomy() -> None:
     from fluenzr.errors import MailError
 
-    assert MailError("auth_failed").category == "auth"
-    assert MailError("certificate_invalid").category == "certificate"
-    assert MailError("no_such_code").category == "mail"
+    assert MailError(ErrorCode.AUTH_FAILED).category == "auth"
+    assert MailError(ErrorCode.CERTIFICATE_INVALID).category == "certificate"
+    assert MailError(parse_code("no_such_code")).category == "mail"

@@ -113,7 +113,7 @@ def _as_pattern(value: Any) -> Pattern[Any] | None:
         return value
     if isinstance(value, tuple) and any(isinstance(v, Pattern) for v in value):
         return next(v for v in value if isinstance(v, Pattern))  # (name, pattern) rows
-    inner = getattr(value, "pattern", None)  # diagnose.classify.LimitPattern
+    inner = getattr(value, "pattern", None)  # mail.reply_codes.LimitPattern
     return inner if isinstance(inner, Pattern) else None
 
 

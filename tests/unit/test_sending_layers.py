@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import fluenzr.sending
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import MailError, mail_error
 from fluenzr.sending.account_connection import failure_of
 from fluenzr.sending.failure_policy import Action, Kind, Phase, decide
@@ -44,7 +45,11 @@ def _error(
 ) -> MailError:
     params = {"host": "h", "port": 25, "stage": stage}
     return mail_error(
-        code, params=params, detail=detail, reply_code=reply_code, enhanced_code=enhanced_code
+        ErrorCode(code),
+        params=params,
+        detail=detail,
+        reply_code=reply_code,
+        enhanced_code=enhanced_code,
     )
 
 
@@ -69,13 +74,13 @@ def test_transport_errors_become_failures(
 
 def test_a_dead_connection_found_while_sending_counts_from_mail() -> None:
     # A pooled connection that died while idle: the engine retries once on a fresh one.
-    failure = failure_of(_error("server_disconnected", "ehlo"), at_least=Phase.MAIL)
+    failure = failure_of(_error(ErrorCode.SERVER_DISCONNECTED, "ehlo"), at_least=Phase.MAIL)
     assert (failure.stage, failure.kind) == (Phase.MAIL, Kind.DISCONNECTED)
 
 
 def test_a_refused_login_keeps_its_reply_and_pauses_the_account() -> None:
     error = _error(
-        "auth_failed",
+        ErrorCode.AUTH_FAILED,
         "auth",
         detail="535 5.7.8 Authentication credentials invalid",
         reply_code=535,

@@ -14,12 +14,13 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fluenzr.config import Settings
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import FluenzrError
 from fluenzr.http.errors import respond
 
 
 class BodyTooLargeError(FluenzrError):
-    code = "request_body_too_large"
+    code = ErrorCode.REQUEST_BODY_TOO_LARGE
     category = "validation"
     http_status = 413
 

@@ -10,6 +10,7 @@ import typer
 from fluenzr.cli.local_files import read_pem_file
 from fluenzr.cli.output import console, handled, print_json, table
 from fluenzr.cli.state import STATE
+from fluenzr.error_codes import ErrorCode
 
 if TYPE_CHECKING:
     from fluenzr.services.account_views import AccountView
@@ -97,7 +98,7 @@ def cmd_add(
     with handled(as_json=as_json):
         secret = read_password(from_stdin=password_stdin, env_var=password_env)
         if secret is None:
-            raise ValidationError("password_source_missing", params={"field": "password"})
+            raise ValidationError(ErrorCode.PASSWORD_SOURCE_MISSING, params={"field": "password"})
         imap_secret = read_password(
             from_stdin=False, env_var=imap_password_env, field="imap_password", prompt=False
         )

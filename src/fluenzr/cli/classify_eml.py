@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from fluenzr.cli.output import console, handled, print_json
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -26,12 +27,12 @@ def _read(path: Path) -> bytes:
     try:
         if path.stat().st_size > MAX_FILE:
             raise ValidationError(
-                "classify_file_too_large", params={"field": "file", "path": str(path)}
+                ErrorCode.CLASSIFY_FILE_TOO_LARGE, params={"field": "file", "path": str(path)}
             )
         return path.read_bytes()
     except OSError as exc:
         raise ValidationError(
-            "classify_file_unreadable",
+            ErrorCode.CLASSIFY_FILE_UNREADABLE,
             params={"field": "file", "path": str(path)},
             detail=exc.strerror or str(exc),
         ) from None

@@ -6,6 +6,7 @@ import os
 import stat
 from pathlib import Path
 
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import ValidationError
 from fluenzr.services.account_rules import CA_PEM_MAX_BYTES
 
@@ -17,14 +18,20 @@ def read_pem_file(path: str | Path, *, field: str) -> str:
     try:
         fd = os.open(shown, os.O_RDONLY | os.O_NONBLOCK)
     except OSError:
-        raise ValidationError("ca_file_invalid", params={"field": field, "value": shown}) from None
+        raise ValidationError(
+            ErrorCode.CA_FILE_INVALID, params={"field": field, "value": shown}
+        ) from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise ValidationError("ca_file_invalid", params={"field": field, "value": shown})
+            raise ValidationError(
+                ErrorCode.CA_FILE_INVALID, params={"field": field, "value": shown}
+            )
         data = os.read(fd, CA_PEM_MAX_BYTES + 1)
     except OSError:
-        raise ValidationError("ca_file_invalid", params={"field": field, "value": shown}) from None
+        raise ValidationError(
+            ErrorCode.CA_FILE_INVALID, params={"field": field, "value": shown}
+        ) from None
     finally:
         os.close(fd)
     return data.decode("utf-8", "replace")

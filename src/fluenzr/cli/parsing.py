@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import ValidationError
 
 
@@ -13,7 +14,8 @@ def read_text(path: Path, *, field: str) -> str:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ValidationError(
-            "file_unreadable", params={"field": field, "path": str(path), "reason": str(exc)}
+            ErrorCode.FILE_UNREADABLE,
+            params={"field": field, "path": str(path), "reason": str(exc)},
         ) from None
 
 
@@ -23,7 +25,9 @@ def parse_datetime(value: str | None, *, field: str) -> datetime | None:
     try:
         return datetime.fromisoformat(value.strip())
     except ValueError:
-        raise ValidationError("datetime_invalid", params={"field": field, "value": value}) from None
+        raise ValidationError(
+            ErrorCode.DATETIME_INVALID, params={"field": field, "value": value}
+        ) from None
 
 
 def parse_headers(values: list[str]) -> list[tuple[str, str]]:
@@ -31,6 +35,8 @@ def parse_headers(values: list[str]) -> list[tuple[str, str]]:
     for item in values:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
-            raise ValidationError("header_format", params={"field": "header", "value": item})
+            raise ValidationError(
+                ErrorCode.HEADER_FORMAT, params={"field": "header", "value": item}
+            )
         out.append((name.strip(), value.strip()))
     return out

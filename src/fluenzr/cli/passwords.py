@@ -7,6 +7,7 @@ import os
 import sys
 
 from fluenzr.core.secret import Secret
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import ValidationError
 from fluenzr.i18n import translate
 
@@ -21,7 +22,7 @@ def read_password(
     if env_var:
         value = os.environ.get(env_var)
         if value is None:
-            raise ValidationError("password_source_missing", params={"field": field})
+            raise ValidationError(ErrorCode.PASSWORD_SOURCE_MISSING, params={"field": field})
         return Secret(value)
     if prompt and sys.stdin.isatty():
         return Secret(getpass.getpass(f"{translate('field.' + field)}: "))

@@ -15,6 +15,7 @@ import typer
 
 from fluenzr.cli.output import console, err_console, handled, print_json
 from fluenzr.cli.state import STATE
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -154,7 +155,8 @@ def _refuse(path: Path, errors: list[LineError], *, as_json: bool) -> NoReturn:
     from fluenzr.i18n import translate  # lazy: see cmd_send
 
     summary = ValidationError(
-        "jsonl_invalid", params={"field": "from_jsonl", "path": str(path), "count": len(errors)}
+        ErrorCode.JSONL_INVALID,
+        params={"field": "from_jsonl", "path": str(path), "count": len(errors)},
     )
     shown = errors[:MAX_REPORTED]
     if as_json:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from fluenzr.cli.parsing import parse_datetime, parse_headers, read_text
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import FluenzrError, ValidationError
 from fluenzr.services.outbox import SendRequest
 
@@ -74,7 +75,7 @@ def body_text(text: str | None, text_file: Path | None) -> str:
         return text
     if text is None and text_file is not None:
         return read_text(text_file, field="text_file")
-    raise ValidationError("text_choice", params={"field": "text"})
+    raise ValidationError(ErrorCode.TEXT_CHOICE, params={"field": "text"})
 
 
 def build_request(
@@ -116,18 +117,20 @@ def _request(raw: bytes) -> SendRequest:
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError):  # bad JSON, bad UTF-8, or nested past the stack
-        raise ValidationError("jsonl_not_object") from None
+        raise ValidationError(ErrorCode.JSONL_NOT_OBJECT) from None
     if not isinstance(data, dict):
-        raise ValidationError("jsonl_not_object")
+        raise ValidationError(ErrorCode.JSONL_NOT_OBJECT)
     for key, value in data.items():
         if key not in _FIELDS:
-            raise ValidationError("jsonl_unknown_field", params={"field": key})
+            raise ValidationError(ErrorCode.JSONL_UNKNOWN_FIELD, params={"field": key})
         expected, valid = _FIELDS[key]
         if value is not None and not valid(value):
-            raise ValidationError("jsonl_wrong_type", params={"field": key, "expected": expected})
+            raise ValidationError(
+                ErrorCode.JSONL_WRONG_TYPE, params={"field": key, "expected": expected}
+            )
     for key in _REQUIRED:
         if data.get(key) is None:
-            raise ValidationError("jsonl_missing_field", params={"field": key})
+            raise ValidationError(ErrorCode.JSONL_MISSING_FIELD, params={"field": key})
 
     def path(key: str) -> Path | None:
         return Path(data[key]) if data.get(key) else None
@@ -155,16 +158,16 @@ def read_lines(path: Path) -> tuple[list[Line], list[LineError]]:
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
-            raise ValidationError("jsonl_too_large", params=_LIMITS)
+            raise ValidationError(ErrorCode.JSONL_TOO_LARGE, params=_LIMITS)
         content = path.read_bytes()
     except OSError as exc:
         raise ValidationError(
-            "file_unreadable",
+            ErrorCode.FILE_UNREADABLE,
             params={"field": "from_jsonl", "path": str(path), "reason": exc.strerror or str(exc)},
         ) from None
     raw_lines = content.split(b"\n")
     if len(raw_lines) > MAX_LINES + 1:  # +1: the empty tail after the last newline
-        raise ValidationError("jsonl_too_large", params=_LIMITS)
+        raise ValidationError(ErrorCode.JSONL_TOO_LARGE, params=_LIMITS)
     lines: list[Line] = []
     errors: list[LineError] = []
     for number, raw in enumerate(raw_lines, start=1):

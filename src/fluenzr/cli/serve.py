@@ -8,6 +8,7 @@ import typer
 
 from fluenzr.cli.output import console, handled
 from fluenzr.cli.state import STATE
+from fluenzr.error_codes import ErrorCode
 
 
 def register(app: typer.Typer, *, accounts: typer.Typer) -> None:
@@ -37,7 +38,7 @@ def cmd_serve(
 
     with handled():
         if role not in ("all", "web"):
-            raise ValidationError("invalid_input", params={"field": "role"})
+            raise ValidationError(ErrorCode.INVALID_INPUT, params={"field": "role"})
         overrides = dict(STATE.overrides)
         if role == "web":
             overrides["vault_read_only"] = True

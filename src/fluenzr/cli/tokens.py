@@ -8,6 +8,7 @@ import typer
 
 from fluenzr.cli.output import console, handled, print_json, table
 from fluenzr.cli.state import STATE
+from fluenzr.error_codes import ErrorCode
 
 
 def register(app: typer.Typer, *, accounts: typer.Typer) -> None:
@@ -36,7 +37,9 @@ def cmd_tokens_create(
         found = users.user_by_email(ctx, user)
         spaces = users.workspaces_of(ctx, found.id)
         if workspace_id is None and len(spaces) > 1:  # never guess "the first" for them
-            raise ValidationError("token_workspace_required", params={"field": "workspace_id"})
+            raise ValidationError(
+                ErrorCode.TOKEN_WORKSPACE_REQUIRED, params={"field": "workspace_id"}
+            )
         ws = workspace_id if workspace_id is not None else (spaces[0].id if spaces else 0)
         view, secret = tokens.create_token(ctx, user_id=found.id, workspace_id=ws, name=name)
     if as_json:

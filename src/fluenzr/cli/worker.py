@@ -8,6 +8,7 @@ import typer
 
 from fluenzr.cli.output import handled
 from fluenzr.cli.state import STATE
+from fluenzr.error_codes import ErrorCode
 
 Opt = typer.Option
 
@@ -31,7 +32,7 @@ def cmd_worker(
 
     with handled():
         if only not in ("send", "detect", "all"):
-            raise ValidationError("only_invalid", params={"field": "only", "value": only})
+            raise ValidationError(ErrorCode.ONLY_INVALID, params={"field": "only", "value": only})
         app = STATE.app()
 
         async def main() -> None:

@@ -18,6 +18,7 @@ from fluenzr.core import linear_re
 from fluenzr.core.endpoints import OpenCredentials
 from fluenzr.detection.config import DetectionConfig
 from fluenzr.detection.mailbox import MailboxInfo
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import MailError
 from fluenzr.mail.imap import ImapSession, connect_imap
 
@@ -74,7 +75,7 @@ class ImapMailbox:
         status = await self.session.select(name, read_only=True)
         if status.uidvalidity is None:
             raise MailError(
-                "imap_unexpected_response",
+                ErrorCode.IMAP_UNEXPECTED_RESPONSE,
                 params={"host": self.session.endpoint.host, "command": "EXAMINE"},
                 detail="no UIDVALIDITY",
             )
@@ -155,6 +156,7 @@ async def connect_account(
     credentials = await asyncio.to_thread(open_credentials, account_id)
     if credentials.imap is None:
         raise MailError(
-            "imap_not_configured", params={"host": "", "id": account_id, "field": "imap_host"}
+            ErrorCode.IMAP_NOT_CONFIGURED,
+            params={"host": "", "id": account_id, "field": "imap_host"},
         )
     return await open_mailbox(credentials.imap, seconds=config.connect_timeout)

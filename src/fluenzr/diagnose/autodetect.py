@@ -39,6 +39,7 @@ from fluenzr.diagnose.candidates import (
 )
 from fluenzr.diagnose.greeting_probe import GreetingProbe, ProbeFunc
 from fluenzr.diagnose.resolve import DnsLookup, SrvRecord
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import MailError, ValidationError
 from fluenzr.mail.egress_http import egress_client
 from fluenzr.presets.catalogue import Preset, match_mx, match_preset
@@ -208,7 +209,7 @@ def _address(value: str) -> str:
         return validate_email(text, check_deliverability=False, test_environment=True).normalized
     except EmailNotValidError as exc:
         raise ValidationError(
-            "email_invalid", params={"field": "email", "value": text, "reason": str(exc)}
+            ErrorCode.EMAIL_INVALID, params={"field": "email", "value": text, "reason": str(exc)}
         ) from None
 
 

@@ -13,6 +13,7 @@ import socket
 
 from fluenzr.core.egress import refusal
 from fluenzr.core.endpoints import Endpoint
+from fluenzr.error_codes import IMAP_CODES, ErrorCode
 from fluenzr.errors import MailError, mail_error
 from fluenzr.mail.egress import EgressRefused, check_peer
 
@@ -26,18 +27,23 @@ def trust_label(endpoint: Endpoint) -> str:
     return "account CA" if endpoint.tls.ca_pem else "system"
 
 
-def socket_error(endpoint: Endpoint, exc: OSError, *, prefix: str) -> MailError:
+def socket_error(endpoint: Endpoint, exc: OSError, *, imap: bool) -> MailError:
     params = {"host": endpoint.host, "port": endpoint.port}
     detail = exc.strerror or type(exc).__name__
+    code = ErrorCode.HOST_UNREACHABLE
     if isinstance(exc, ConnectionRefusedError):
-        return mail_error(f"{prefix}connection_refused", params=params, detail=detail)
-    if isinstance(exc, TimeoutError):
-        return mail_error(f"{prefix}timeout", params=params, detail="connect")
-    if exc.errno in _UNREACHABLE:
-        return mail_error(f"{prefix}host_unreachable", params=params, detail=detail)
-    if isinstance(exc, ConnectionError):
-        return mail_error(f"{prefix}server_disconnected", params=params, detail=detail)
-    return mail_error(f"{prefix}host_unreachable", params=params, detail=detail)
+        code = ErrorCode.CONNECTION_REFUSED
+    elif isinstance(exc, TimeoutError):
+        code, detail = ErrorCode.TIMEOUT, "connect"
+    elif exc.errno in _UNREACHABLE:
+        code = ErrorCode.HOST_UNREACHABLE
+    elif isinstance(exc, ConnectionError):
+        code = ErrorCode.SERVER_DISCONNECTED
+    return mail_error(_for(code, imap=imap), params=params, detail=detail)
+
+
+def _for(code: ErrorCode, *, imap: bool) -> ErrorCode:
+    return IMAP_CODES[code] if imap else code
 
 
 async def _connect_one(address: str, port: int) -> socket.socket:
@@ -53,7 +59,7 @@ async def _connect_one(address: str, port: int) -> socket.socket:
 
 
 async def open_tcp(
-    endpoint: Endpoint, addresses: list[str], *, seconds: float, prefix: str = ""
+    endpoint: Endpoint, addresses: list[str], *, seconds: float, imap: bool = False
 ) -> tuple[socket.socket, str]:
     """A connected socket to the first address that accepts, within ``seconds`` in all.
 
@@ -63,7 +69,7 @@ async def open_tcp(
     if addresses and not allowed:
         kind = refusal(addresses[0], policy=endpoint.egress, purpose="mail")
         raise mail_error(
-            f"{prefix}egress_refused",
+            _for(ErrorCode.EGRESS_REFUSED, imap=imap),
             params={"host": endpoint.host, "port": endpoint.port, "kind": kind},
         )
     last: OSError = ConnectionRefusedError(errno.ECONNREFUSED, "no address")
@@ -80,10 +86,10 @@ async def open_tcp(
                 except EgressRefused as exc:
                     sock.close()
                     raise mail_error(
-                        f"{prefix}egress_refused",
+                        _for(ErrorCode.EGRESS_REFUSED, imap=imap),
                         params={"host": endpoint.host, "port": endpoint.port, "kind": exc.kind},
                     ) from None
                 return sock, address
     except TimeoutError:
         last = TimeoutError()
-    raise socket_error(endpoint, last, prefix=prefix)
+    raise socket_error(endpoint, last, imap=imap)

@@ -17,6 +17,7 @@ from fluenzr.core.endpoints import Endpoint, Security
 from fluenzr.diagnose import connect
 from fluenzr.diagnose.resolve import DnsLookup
 from fluenzr.diagnose.runner import Done, Skip
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import MailError, mail_error
 from fluenzr.mail.imap import ImapSession
 
@@ -46,14 +47,15 @@ async def step_dns(run: ImapRun) -> Done:
     try:
         run.addresses = await run.lookup.addresses(run.endpoint.host)
     except MailError as error:
-        code = "imap_dns_not_found" if error.code == "dns_not_found" else "imap_timeout"
+        dns = error.code is ErrorCode.DNS_NOT_FOUND
+        code = ErrorCode.IMAP_DNS_NOT_FOUND if dns else ErrorCode.IMAP_TIMEOUT
         raise mail_error(code, params=run.params(), detail=error.detail) from None
     return Done(", ".join(run.addresses))
 
 
 async def step_tcp(run: ImapRun) -> Done:
     sock, address = await connect.open_tcp(
-        run.endpoint, run.addresses, seconds=run.seconds, prefix="imap_"
+        run.endpoint, run.addresses, seconds=run.seconds, imap=True
     )
     sock.close()
     return Done(f"{address}:{run.endpoint.port}")
@@ -89,7 +91,7 @@ async def step_inbox(run: ImapRun, *, skip_reason: str) -> Done:
             break
         if elapsed >= run.wait:
             params = run.params(seconds=round(run.wait))
-            raise mail_error("test_mail_not_received", params=params, detail=message_id)
+            raise mail_error(ErrorCode.TEST_MAIL_NOT_RECEIVED, params=params, detail=message_id)
         await asyncio.sleep(POLL_SECONDS)
     [found] = await session.fetch(uids[:1], section="BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]")
     state = "seen" if "\\Seen" in found.flags else "unseen"
@@ -99,7 +101,7 @@ async def step_inbox(run: ImapRun, *, skip_reason: str) -> Done:
 async def step_sent(run: ImapRun) -> Done:
     folder = await run.require().find_sent_folder()
     if folder is None:
-        return Done("", warning=mail_error("sent_folder_not_found", params=run.params()))
+        return Done("", warning=mail_error(ErrorCode.SENT_FOLDER_NOT_FOUND, params=run.params()))
     how = "\\Sent" if "\\Sent" in folder.flags else "name"
     return Done(f"{folder.name} ({how})")
 

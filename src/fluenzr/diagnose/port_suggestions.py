@@ -16,6 +16,7 @@ from typing import Any
 
 from fluenzr.core.endpoints import Security
 from fluenzr.diagnose.greeting_probe import ProbeFunc, ProbeTarget
+from fluenzr.error_codes import IMAP_CODES, ErrorCode
 from fluenzr.i18n import translate
 
 STANDARD_SUBMISSION: tuple[tuple[int, Security], ...] = (
@@ -25,8 +26,8 @@ STANDARD_SUBMISSION: tuple[tuple[int, Security], ...] = (
 )
 STANDARD_IMAP: tuple[tuple[int, Security], ...] = ((993, Security.SSL), (143, Security.STARTTLS))
 # Failures where another port or mode may well work; auth or policy failures are not among them.
-TRIGGERS = frozenset({"connection_refused", "tls_mode_mismatch", "timeout"})
-IMAP_TRIGGERS = frozenset(f"imap_{code}" for code in TRIGGERS)
+TRIGGERS = frozenset({ErrorCode.CONNECTION_REFUSED, ErrorCode.TLS_MODE_MISMATCH, ErrorCode.TIMEOUT})
+IMAP_TRIGGERS = frozenset(IMAP_CODES[code] for code in TRIGGERS)
 _OTHER_MODE = {Security.STARTTLS: Security.SSL, Security.SSL: Security.STARTTLS}
 
 
@@ -61,7 +62,7 @@ def candidates(
     *,
     port: int,
     security: Security,
-    code: str,
+    code: ErrorCode,
     standard: Sequence[tuple[int, Security]] = STANDARD_SUBMISSION,
 ) -> list[tuple[int, Security]]:
     """What to try instead of ``port``/``security`` after a failure with ``code``."""
@@ -78,7 +79,7 @@ async def suggest_port(
     host: str,
     port: int,
     security: Security,
-    code: str,
+    code: ErrorCode,
     standard: Sequence[tuple[int, Security]] = STANDARD_SUBMISSION,
     protocol: str = "smtp",
 ) -> PortSuggestion | None:

@@ -35,6 +35,7 @@ from fluenzr.diagnose.port_suggestions import (
 from fluenzr.diagnose.report import ProbarReport
 from fluenzr.diagnose.resolve import DnsLookup
 from fluenzr.diagnose.runner import Done, ProgressCallback, Skip, Status, Step, run_steps
+from fluenzr.error_codes import ErrorCode
 from fluenzr.i18n import translate
 
 
@@ -102,11 +103,11 @@ class _Run:
     def probe_alternatives_early(self) -> None:
         """The server is slow: start probing the other ports now, in case it never answers."""
         if self.alternatives is None:
-            self.alternatives = _start_alternatives(self, "connection_refused")
+            self.alternatives = _start_alternatives(self, ErrorCode.CONNECTION_REFUSED)
 
 
 def _start_alternatives(
-    run: _Run, code: str, *, imap: bool = False
+    run: _Run, code: ErrorCode, *, imap: bool = False
 ) -> asyncio.Task[PortSuggestion | None]:
     endpoint = run.credentials.imap if imap else run.credentials.smtp
     assert endpoint is not None
@@ -185,7 +186,7 @@ def _build(
     return _Run(credentials, seams, send, now, smtp, imap)
 
 
-async def _suggestion(run: _Run, code: str | None, step: str | None) -> PortSuggestion | None:
+async def _suggestion(run: _Run, code: ErrorCode | None, step: str | None) -> PortSuggestion | None:
     """A measured alternative port, for connection-level failures only."""
     if code in IMAP_TRIGGERS and step in {"imap_tcp", "imap_tls"}:
         return await _start_alternatives(run, code, imap=True)
@@ -194,7 +195,7 @@ async def _suggestion(run: _Run, code: str | None, step: str | None) -> PortSugg
             run.alternatives.cancel()
         return None
     task = run.alternatives or _start_alternatives(run, code)
-    if run.alternatives is not None and code == "tls_mode_mismatch":
+    if run.alternatives is not None and code is ErrorCode.TLS_MODE_MISMATCH:
         # The early probes did not include "same port, other mode"; ask again precisely.
         task.cancel()
         task = _start_alternatives(run, code)

@@ -17,6 +17,7 @@ import dns.exception
 import dns.rdatatype
 import dns.resolver
 
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import mail_error
 
 DEFAULT_DNS_TIMEOUT = 4.0
@@ -72,14 +73,18 @@ class DnsLookup:
         if name == "localhost" or name.endswith(".localhost"):
             return ["127.0.0.1", "::1"]
         if name.endswith(".invalid") or name == "invalid" or not name:
-            raise mail_error("dns_not_found", params={"host": host}, detail="NXDOMAIN (RFC 6761)")
+            raise mail_error(
+                ErrorCode.DNS_NOT_FOUND, params={"host": host}, detail="NXDOMAIN (RFC 6761)"
+            )
         if self._resolver is None:
             return await self._system_addresses(name)
         found: list[str] = []
         for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
             found += [r.to_text() for r in await self._query(name, rdtype, missing_ok=True)]
         if not found:
-            raise mail_error("dns_not_found", params={"host": host}, detail="no A/AAAA record")
+            raise mail_error(
+                ErrorCode.DNS_NOT_FOUND, params={"host": host}, detail="no A/AAAA record"
+            )
         return found
 
     async def _system_addresses(self, name: str) -> list[str]:
@@ -88,9 +93,11 @@ class DnsLookup:
             async with asyncio.timeout(self.timeout):
                 infos = await loop.getaddrinfo(name, None, type=socket.SOCK_STREAM)
         except TimeoutError:
-            raise mail_error("timeout", params={"host": name, "stage": "dns"}) from None
+            raise mail_error(ErrorCode.TIMEOUT, params={"host": name, "stage": "dns"}) from None
         except socket.gaierror as exc:
-            raise mail_error("dns_not_found", params={"host": name}, detail=exc.strerror) from None
+            raise mail_error(
+                ErrorCode.DNS_NOT_FOUND, params={"host": name}, detail=exc.strerror
+            ) from None
         ordered = sorted(infos, key=lambda info: info[0] != socket.AF_INET)
         return list(dict.fromkeys(str(info[4][0]) for info in ordered))
 
@@ -118,9 +125,11 @@ class DnsLookup:
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
             if missing_ok:
                 return []
-            raise mail_error("dns_not_found", params={"host": name}) from None
+            raise mail_error(ErrorCode.DNS_NOT_FOUND, params={"host": name}) from None
         except dns.exception.Timeout:
-            raise mail_error("timeout", params={"host": name, "stage": "dns"}) from None
+            raise mail_error(ErrorCode.TIMEOUT, params={"host": name, "stage": "dns"}) from None
         except (dns.resolver.NoNameservers, dns.exception.DNSException) as exc:
-            raise mail_error("dns_not_found", params={"host": name}, detail=str(exc)) from None
+            raise mail_error(
+                ErrorCode.DNS_NOT_FOUND, params={"host": name}, detail=str(exc)
+            ) from None
         return list(answer)

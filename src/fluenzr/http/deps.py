@@ -19,6 +19,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from fluenzr.diagnose.autodetect import AutodetectSeams, default_seams
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import FluenzrError, NotFoundError, ValidationError
 from fluenzr.http.errors import request_language
 from fluenzr.services.context import AppContext
@@ -30,7 +31,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class CsrfError(FluenzrError):
-    code = "csrf_invalid"
+    code = ErrorCode.CSRF_INVALID
     category = "auth"
     http_status = 403
 
@@ -142,7 +143,7 @@ def _bad_text(value: Any) -> bool:
 async def clean_input(request: Request) -> None:
     """Refuse NUL bytes and unpaired surrogates anywhere in the input: databases reject them."""
     if any(_bad_text(v) for v in request.query_params.values()) or _bad_text(request.url.path):
-        raise ValidationError("invalid_text", params={"field": "query"})
+        raise ValidationError(ErrorCode.INVALID_TEXT, params={"field": "query"})
     if request.method in SAFE_METHODS:
         return
     body = await request.body()
@@ -153,7 +154,7 @@ async def clean_input(request: Request) -> None:
     except (ValueError, RecursionError):
         return  # FastAPI reports malformed JSON itself
     if _bad_text(data):
-        raise ValidationError("invalid_text", params={"field": "body"})
+        raise ValidationError(ErrorCode.INVALID_TEXT, params={"field": "body"})
 
 
 __all__ = [

@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import FluenzrError
 from fluenzr.i18n import from_accept_language, normalise_language, translate
 
@@ -26,12 +27,12 @@ log = logging.getLogger(__name__)
 ErrorPage = Callable[..., Response]
 
 _HTTP_CODES = {
-    401: "not_authenticated",
-    403: "csrf_invalid",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "too_large",
-    415: "unsupported_media_type",
+    401: ErrorCode.NOT_AUTHENTICATED,
+    403: ErrorCode.CSRF_INVALID,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    413: ErrorCode.TOO_LARGE,
+    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
 }
 
 
@@ -75,7 +76,7 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     if not _is_api(request):
         # A page URL with a malformed id (``/accounts/abc``) is simply not there.
-        return respond(request, FluenzrError("not_found"), 404)
+        return respond(request, FluenzrError(ErrorCode.NOT_FOUND), 404)
     field = "body"
     for problem in exc.errors():
         loc = [
@@ -83,7 +84,7 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
         ]
         field = ".".join(loc) or field
         break
-    error = FluenzrError("invalid_input", params={"field": field})
+    error = FluenzrError(ErrorCode.INVALID_INPUT, params={"field": field})
     error.http_status = 422
     error.category = "validation"
     return respond(request, error, 422)
@@ -91,7 +92,7 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    code = _HTTP_CODES.get(exc.status_code, ErrorCode.HTTP_ERROR)
     error = FluenzrError(code, params={"status": exc.status_code})
     error.http_status = exc.status_code
     response = respond(request, error, exc.status_code)
@@ -103,7 +104,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 async def _unexpected(request: Request, exc: Exception) -> Response:
     # Log the type and where only: an exception's text may carry user data.
     log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
-    error = FluenzrError("internal_error")
+    error = FluenzrError(ErrorCode.INTERNAL_ERROR)
     return respond(request, error, 500)
 
 

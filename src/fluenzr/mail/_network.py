@@ -1,6 +1,7 @@
-"""What went wrong below the mail protocol (DNS, TCP, TLS), as a taxonomy code suffix.
+"""What went wrong below the mail protocol (DNS, TCP, TLS), as an error code.
 
-Shared by :mod:`fluenzr.mail.smtp` and :mod:`fluenzr.mail.imap` (which prefixes ``imap_``).
+Shared by :mod:`fluenzr.mail.smtp` and :mod:`fluenzr.mail.imap` (which maps it to its IMAP code
+with ``error_codes.IMAP_CODES``).
 Only the transports call this: it is part of the one place library exceptions are translated.
 """
 
@@ -10,6 +11,7 @@ import errno
 import socket
 import ssl
 
+from fluenzr.error_codes import ErrorCode
 from fluenzr.mail import tls
 from fluenzr.mail.egress import EgressRefused
 
@@ -26,28 +28,28 @@ def root_cause(error: BaseException) -> BaseException:
     return error
 
 
-def classify_network_error(error: BaseException) -> str | None:
+def classify_network_error(error: BaseException) -> ErrorCode | None:
     """``egress_refused``, ``dns_not_found``, ``certificate_invalid``… or None if not one."""
     if isinstance(error, EgressRefused):
-        return "egress_refused"
+        return ErrorCode.EGRESS_REFUSED
     if tls.is_certificate_error(error):
-        return "certificate_invalid"
+        return ErrorCode.CERTIFICATE_INVALID
     if isinstance(error, socket.gaierror):
-        return "dns_not_found"
+        return ErrorCode.DNS_NOT_FOUND
     if isinstance(error, ConnectionRefusedError):
-        return "connection_refused"
+        return ErrorCode.CONNECTION_REFUSED
     if tls.is_not_tls(error):
-        return "tls_mode_mismatch"
+        return ErrorCode.TLS_MODE_MISMATCH
     if isinstance(error, ssl.SSLError):
-        return "tls_failed"
+        return ErrorCode.TLS_FAILED
     if isinstance(error, TimeoutError):
-        return "timeout"
+        return ErrorCode.TIMEOUT
     if isinstance(error, ConnectionError | EOFError):
-        return "server_disconnected"
+        return ErrorCode.SERVER_DISCONNECTED
     if isinstance(error, OSError) and error.errno in _UNREACHABLE:
-        return "host_unreachable"
+        return ErrorCode.HOST_UNREACHABLE
     if isinstance(error, OSError):
-        return "server_disconnected"
+        return ErrorCode.SERVER_DISCONNECTED
     return None
 
 

@@ -28,6 +28,7 @@ import aioimaplib
 
 from fluenzr.core import linear_re
 from fluenzr.core.endpoints import Endpoint, Security, is_loopback
+from fluenzr.error_codes import IMAP_CODES, ErrorCode
 from fluenzr.errors import MailError, mail_error
 from fluenzr.mail import egress, tls
 from fluenzr.mail._imap_text import (
@@ -83,7 +84,7 @@ class ImapSession:
         """TCP (+ TLS for ``ssl``), greeting; returns the capabilities."""
         ep = self.endpoint
         if ep.security is Security.NONE and not is_loopback(ep.host):
-            raise self._error("imap_cleartext_not_allowed")
+            raise self._error(ErrorCode.IMAP_CLEARTEXT_NOT_ALLOWED)
         implicit = ep.security is Security.SSL
         self._client = _CheckedIMAP4(
             ep,
@@ -110,12 +111,12 @@ class ImapSession:
             return
         client = self._require()
         if "STARTTLS" not in client.protocol.capabilities:
-            raise self._error("imap_starttls_unavailable")
+            raise self._error(ErrorCode.IMAP_STARTTLS_UNAVAILABLE)
         protocol = client.protocol
         command = aioimaplib.Command("STARTTLS", protocol.new_tag(), loop=protocol.loop)
         response = await self._run(protocol.execute(command), "STARTTLS")
         if response.result != "OK":
-            raise self._error("imap_starttls_unavailable", detail=response_text(response))
+            raise self._error(ErrorCode.IMAP_STARTTLS_UNAVAILABLE, detail=response_text(response))
         loop = asyncio.get_running_loop()
         try:
             transport = await loop.start_tls(
@@ -139,17 +140,19 @@ class ImapSession:
         if not self.secure_transport and not (
             self.endpoint.security is Security.NONE and is_loopback(self.endpoint.host)
         ):
-            raise self._error("imap_starttls_unavailable")  # never a password in clear
+            raise self._error(ErrorCode.IMAP_STARTTLS_UNAVAILABLE)  # never a password in clear
         if "LOGINDISABLED" in client.protocol.capabilities:
-            raise self._error("imap_starttls_unavailable", detail="LOGINDISABLED")
+            raise self._error(ErrorCode.IMAP_STARTTLS_UNAVAILABLE, detail="LOGINDISABLED")
         ep = self.endpoint
         user, password = ep.username, ep.password.reveal()
         if any(c in text for text in (user, password) for c in "\r\n\0"):
-            raise self._error("imap_auth_failed", detail="line break in the user name or password")
+            raise self._error(
+                ErrorCode.IMAP_AUTH_FAILED, detail="line break in the user name or password"
+            )
         # aioimaplib quotes the password but sends the user name as is: quote it (RFC 3501 §9).
         response = await self._run(client.login(aioimaplib.quoted(user), password), "LOGIN")
         if response.result != "OK":
-            raise self._error("imap_auth_failed", detail=response_text(response))
+            raise self._error(ErrorCode.IMAP_AUTH_FAILED, detail=response_text(response))
 
     @property
     def capabilities(self) -> frozenset[str]:
@@ -201,7 +204,9 @@ class ImapSession:
             call = client.protocol.select(quote(raw))
         response = await self._run(call, verb)
         if response.result != "OK":
-            raise self._error("imap_folder_not_found", detail=response_text(response), folder=name)
+            raise self._error(
+                ErrorCode.IMAP_FOLDER_NOT_FOUND, detail=response_text(response), folder=name
+            )
         client.protocol.state = "SELECTED"  # aioimaplib only tracks SELECT, not EXAMINE
         self.selected = folder_status(name, response.lines, read_only=read_only)
         return self.selected
@@ -266,7 +271,9 @@ class ImapSession:
         """Enter IDLE on the selected folder (the server must say IDLE)."""
         client = self._require()
         if "IDLE" not in self.capabilities:
-            raise self._error("imap_command_failed", detail="no IDLE capability", command="IDLE")
+            raise self._error(
+                ErrorCode.IMAP_COMMAND_FAILED, detail="no IDLE capability", command="IDLE"
+            )
         self._idle = await self._run(client.idle_start(timeout=29 * 60), "IDLE")
 
     async def idle_wait(self, *, timeout: float) -> list[bytes]:  # noqa: ASYNC109 - a wait window
@@ -277,7 +284,7 @@ class ImapSession:
         except TimeoutError:
             return []
         if self._lost.is_set():
-            raise self._error("imap_server_disconnected")
+            raise self._error(ErrorCode.IMAP_SERVER_DISCONNECTED)
         if not isinstance(pushed, list):
             return []
         return [bytes(line) for line in pushed]
@@ -339,7 +346,9 @@ class ImapSession:
                 if not done and await self._speaks_implicit_tls():
                     hello.cancel()
                     await asyncio.gather(hello, return_exceptions=True)
-                    raise self._error("imap_tls_mode_mismatch", suggested=Security.SSL.label)
+                    raise self._error(
+                        ErrorCode.IMAP_TLS_MODE_MISMATCH, suggested=Security.SSL.label
+                    )
             await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
         finally:
             ended.cancel()
@@ -347,10 +356,10 @@ class ImapSession:
         if not hello.done():
             hello.cancel()
             await asyncio.gather(hello, return_exceptions=True)
-            raise self._error("imap_server_disconnected", detail=self.greeting or None)
+            raise self._error(ErrorCode.IMAP_SERVER_DISCONNECTED, detail=self.greeting or None)
         await hello
         if client.protocol.state not in {"NONAUTH", "AUTH"}:
-            raise self._error("imap_unexpected_response", command="CONNECT")
+            raise self._error(ErrorCode.IMAP_UNEXPECTED_RESPONSE, command="CONNECT")
 
     def _bound(self, protocol: Any) -> None:
         """Hang up on a server whose response outgrows the limits (memory stays bounded)."""
@@ -430,7 +439,7 @@ class ImapSession:
         except tls.PinMismatch as exc:
             self.close()
             raise self._error(
-                "imap_certificate_invalid",
+                ErrorCode.IMAP_CERTIFICATE_INVALID,
                 variant="pin_mismatch",
                 reason="pin_mismatch",
                 fingerprint=exc.fingerprint,
@@ -455,28 +464,33 @@ class ImapSession:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await self.aclose()
-        code = "imap_server_disconnected" if self._lost.is_set() else "imap_timeout"
+        code = ErrorCode.IMAP_SERVER_DISCONNECTED if self._lost.is_set() else ErrorCode.IMAP_TIMEOUT
         raise self._error(code, command=command)
 
     async def _checked(self, call: Awaitable[Any], command: str) -> Any:
         response = await self._run(call, command)
         if response.result != "OK":
             raise self._error(
-                "imap_command_failed", detail=response_text(response), command=command
+                ErrorCode.IMAP_COMMAND_FAILED, detail=response_text(response), command=command
             )
         return response
 
     def _require(self) -> aioimaplib.IMAP4:
         if self._client is None or self._lost.is_set():
-            raise self._error("imap_server_disconnected")
+            raise self._error(ErrorCode.IMAP_SERVER_DISCONNECTED)
         return self._client
 
     def _error(
-        self, code: str, *, detail: str | None = None, variant: str | None = None, **params: Any
+        self,
+        code: ErrorCode,
+        *,
+        detail: str | None = None,
+        variant: str | None = None,
+        **params: Any,
     ) -> MailError:
         ep = self.endpoint
-        if self._overflow and code in ("imap_server_disconnected", "imap_timeout"):
-            code, detail = "imap_unexpected_response", "response over the size limit"
+        if self._overflow and code in (ErrorCode.IMAP_SERVER_DISCONNECTED, ErrorCode.IMAP_TIMEOUT):
+            code, detail = ErrorCode.IMAP_UNEXPECTED_RESPONSE, "response over the size limit"
         base: dict[str, Any] = {"host": ep.host, "port": ep.port, "username": ep.username}
         base.setdefault("command", params.get("command", ""))
         return mail_error(code, params={**base, **params}, detail=detail, variant=variant)
@@ -485,25 +499,27 @@ class ImapSession:
         """The one place aioimaplib/ssl/socket exceptions become MailError."""
         cause = root_cause(exc)
         if isinstance(exc, aioimaplib.CommandTimeout):
-            return self._error("imap_timeout", command=command)
+            return self._error(ErrorCode.IMAP_TIMEOUT, command=command)
         if isinstance(exc, aioimaplib.AioImapException):
-            return self._error("imap_unexpected_response", detail=str(exc)[:300], command=command)
-        code = classify_network_error(cause) or "server_disconnected"
-        if code == "certificate_invalid":
+            return self._error(
+                ErrorCode.IMAP_UNEXPECTED_RESPONSE, detail=str(exc)[:300], command=command
+            )
+        code = classify_network_error(cause) or ErrorCode.SERVER_DISCONNECTED
+        if code is ErrorCode.CERTIFICATE_INVALID:
             reason = tls.verification_reason(cause)
             leaf = await self._inspect_certificate()
             fingerprint = leaf.fingerprint if leaf else ""
             return self._error(
-                "imap_certificate_invalid",
+                ErrorCode.IMAP_CERTIFICATE_INVALID,
                 detail=str(cause),
                 variant=reason,
                 reason=reason,
                 fingerprint=fingerprint,
             )
-        if code == "tls_mode_mismatch":
+        if code is ErrorCode.TLS_MODE_MISMATCH:
             other = Security.STARTTLS if self.endpoint.security is Security.SSL else Security.SSL
-            return self._error("imap_" + code, detail=str(cause), suggested=other.label)
-        return self._error("imap_" + code, detail=(str(cause) or type(cause).__name__)[:300])
+            return self._error(IMAP_CODES[code], detail=str(cause), suggested=other.label)
+        return self._error(IMAP_CODES[code], detail=(str(cause) or type(cause).__name__)[:300])
 
     async def _inspect_certificate(self) -> tls.LeafCertificate | None:
         """Reconnect without verification only to read the certificate (never logs in)."""

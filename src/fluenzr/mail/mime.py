@@ -31,6 +31,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from fluenzr.core import linear_re
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import ValidationError
 
 _ASCII_POLICY = email_policy.SMTP
@@ -102,7 +103,7 @@ class Built:
 
 def refuse_line_breaks(name: str, value: str) -> None:
     if "\r" in value or "\n" in value or "\x00" in value:
-        raise ValidationError("header_injection", params={"field": name, "header": name})
+        raise ValidationError(ErrorCode.HEADER_INJECTION, params={"field": name, "header": name})
 
 
 def domain_of(email: str) -> str:
@@ -119,7 +120,9 @@ def normalise_msg_id(value: str, *, field_name: str) -> str:
     refuse_line_breaks(field_name, value)
     match = _MSG_ID.match(value.strip())
     if match is None:
-        raise ValidationError("message_id_invalid", params={"field": field_name, "value": value})
+        raise ValidationError(
+            ErrorCode.MESSAGE_ID_INVALID, params={"field": field_name, "value": value}
+        )
     return match.group(1)
 
 
@@ -208,12 +211,12 @@ def _unsubscribe_lines(draft: Draft) -> str:
         refuse_line_breaks("List-Unsubscribe", uri)
         if not _URI.match(uri):
             raise ValidationError(
-                "unsubscribe_invalid", params={"field": "unsubscribe", "value": uri}
+                ErrorCode.UNSUBSCRIBE_INVALID, params={"field": "unsubscribe", "value": uri}
             )
     out = _fold_list("List-Unsubscribe", [f"<{uri}>" for uri in draft.unsubscribe], ",")
     if draft.one_click:
         if not any(uri.startswith("https://") for uri in draft.unsubscribe):
-            raise ValidationError("one_click_needs_https", params={"field": "unsubscribe"})
+            raise ValidationError(ErrorCode.ONE_CLICK_NEEDS_HTTPS, params={"field": "unsubscribe"})
         out += "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
     return out
 
@@ -222,9 +225,13 @@ def _custom_header_lines(draft: Draft, *, utf8: bool) -> str:
     out = []
     for name, value in draft.headers:
         if not _FIELD_NAME.match(name):
-            raise ValidationError("header_name_invalid", params={"field": "header", "name": name})
+            raise ValidationError(
+                ErrorCode.HEADER_NAME_INVALID, params={"field": "header", "name": name}
+            )
         if name.lower() in RESERVED:
-            raise ValidationError("header_reserved", params={"field": "header", "name": name})
+            raise ValidationError(
+                ErrorCode.HEADER_RESERVED, params={"field": "header", "name": name}
+            )
         out.append(fold_unstructured(name, value, utf8=utf8))
     return "".join(out)
 

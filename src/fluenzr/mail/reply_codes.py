@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Final, Literal
 
 from fluenzr.core import linear_re
-from fluenzr.error_codes import kind
+from fluenzr.error_codes import ErrorCode
 
 
 class Stage(StrEnum):
@@ -29,6 +30,11 @@ class Stage(StrEnum):
     QUIT = "quit"
 
 
+# A 2xx/3xx reply: not an error, so not an ErrorCode member; the same string on the wire.
+Accepted = Literal["accepted"]
+ACCEPTED: Final[Accepted] = "accepted"
+
+
 @dataclass(frozen=True)
 class Reply:
     code: int
@@ -38,7 +44,7 @@ class Reply:
 
 @dataclass(frozen=True)
 class ClassifiedReply:
-    code: str  # a taxonomy code, or "accepted" for 2xx/3xx
+    code: ErrorCode | Accepted  # an error code, or "accepted" for 2xx/3xx
     reply_code: int
     enhanced_code: str | None
     text: str
@@ -46,11 +52,11 @@ class ClassifiedReply:
 
     @property
     def accepted(self) -> bool:
-        return self.code == "accepted"
+        return not isinstance(self.code, ErrorCode)
 
     @property
     def retryable(self) -> bool:
-        return not self.accepted and kind(self.code).retryable
+        return isinstance(self.code, ErrorCode) and self.code.retryable
 
 
 @dataclass(frozen=True)
@@ -204,11 +210,11 @@ def parse_reply(code: int, text: str) -> Reply:
 def classify_reply(stage: Stage, code: int, text: str) -> ClassifiedReply:
     """What a reply at ``stage`` means, as a taxonomy code (``accepted`` for 2xx/3xx)."""
     reply = parse_reply(code, text)
-    result = "accepted" if code < 400 else _classify_failure(stage, reply)
+    result: ErrorCode | Accepted = ACCEPTED if code < 400 else _classify_failure(stage, reply)
     return ClassifiedReply(result, code, reply.enhanced, reply.text, retry_after_hint(text))
 
 
-def _classify_failure(stage: Stage, reply: Reply) -> str:
+def _classify_failure(stage: Stage, reply: Reply) -> ErrorCode:
     detail = reply.enhanced.split(".", 1)[1] if reply.enhanced else ""
     for rule in (_by_enhanced, _by_stage_and_text):
         found = rule(stage, reply, detail)
@@ -217,52 +223,52 @@ def _classify_failure(stage: Stage, reply: Reply) -> str:
     return _by_reply_code(stage, reply)
 
 
-def _by_enhanced(stage: Stage, reply: Reply, detail: str) -> str | None:
+def _by_enhanced(stage: Stage, reply: Reply, detail: str) -> ErrorCode | None:
     if detail in {"7.8", "7.9"} or (stage is Stage.AUTH and reply.code in {535, 534}):
-        return "auth_failed"
+        return ErrorCode.AUTH_FAILED
     if detail == "2.2" or (
         stage in {Stage.RCPT, Stage.MESSAGE} and _MAILBOX_FULL_TEXT.search(reply.text)
     ):
-        return "mailbox_full"
+        return ErrorCode.MAILBOX_FULL
     if detail == "3.4" or (reply.code == 552 and _SIZE_TEXT.search(reply.text)):
-        return "message_too_large"
+        return ErrorCode.MESSAGE_TOO_LARGE
     return None
 
 
-def _by_stage_and_text(stage: Stage, reply: Reply, detail: str) -> str | None:
+def _by_stage_and_text(stage: Stage, reply: Reply, detail: str) -> ErrorCode | None:
     if reply.code in LIMIT_REPLY_CODES and is_limit_text(reply.text):
-        return "auth_throttled" if stage is Stage.AUTH else "sending_limit"
+        return ErrorCode.AUTH_THROTTLED if stage is Stage.AUTH else ErrorCode.SENDING_LIMIT
     if stage is Stage.AUTH:
         if reply.code == 504:
-            return "auth_mechanism_unsupported"
-        return "auth_failed" if reply.code >= 500 else "temporary_failure"
+            return ErrorCode.AUTH_MECHANISM_UNSUPPORTED
+        return ErrorCode.AUTH_FAILED if reply.code >= 500 else ErrorCode.TEMPORARY_FAILURE
     if _RELAY_TEXT.search(reply.text):
-        return "relay_denied"
+        return ErrorCode.RELAY_DENIED
     if reply.code == 530 or (detail == "7.0" and _AUTH_REQUIRED_TEXT.search(reply.text)):
-        return "auth_required"
+        return ErrorCode.AUTH_REQUIRED
     if reply.code < 500:
         return None
     # Postfix reports a refused sender in reply to RCPT (smtpd_delay_reject): trust the text.
     if detail in _SENDER_DETAILS or _SENDER_TEXT.search(reply.text):
-        return "sender_rejected"
+        return ErrorCode.SENDER_REJECTED
     if stage is not Stage.MAIL and (
         detail in _RECIPIENT_DETAILS or _RECIPIENT_TEXT.search(reply.text)
     ):
-        return "recipient_rejected"
+        return ErrorCode.RECIPIENT_REJECTED
     return None
 
 
-def _by_reply_code(stage: Stage, reply: Reply) -> str:
+def _by_reply_code(stage: Stage, reply: Reply) -> ErrorCode:
     if reply.code == 421 or (stage is Stage.GREETING and reply.code >= 500):
-        return "server_unavailable"
+        return ErrorCode.SERVER_UNAVAILABLE
     if reply.code < 500:
-        return "temporary_failure"
+        return ErrorCode.TEMPORARY_FAILURE
     return {
-        Stage.MAIL: "sender_rejected",
-        Stage.RCPT: "recipient_rejected",
-        Stage.DATA: "message_rejected",
-        Stage.MESSAGE: "message_rejected",
-    }.get(stage, "unexpected_reply")
+        Stage.MAIL: ErrorCode.SENDER_REJECTED,
+        Stage.RCPT: ErrorCode.RECIPIENT_REJECTED,
+        Stage.DATA: ErrorCode.MESSAGE_REJECTED,
+        Stage.MESSAGE: ErrorCode.MESSAGE_REJECTED,
+    }.get(stage, ErrorCode.UNEXPECTED_REPLY)
 
 
 def is_limit_text(text: str) -> bool:
@@ -298,8 +304,10 @@ def retry_after_hint(text: str) -> int | None:
 
 
 __all__ = [
+    "ACCEPTED",
     "LIMIT_PATTERNS",
     "LIMIT_REPLY_CODES",
+    "Accepted",
     "ClassifiedReply",
     "LimitPattern",
     "Reply",

@@ -32,6 +32,7 @@ import aiosmtplib
 
 from fluenzr.core.egress import EgressPolicy
 from fluenzr.core.endpoints import Endpoint, Security, is_loopback
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import MailError, mail_error
 from fluenzr.mail import egress, tls
 from fluenzr.mail._network import classify_network_error, root_cause
@@ -76,7 +77,7 @@ class SmtpSession:
         """TCP connect (+ TLS for ``ssl``) and read the greeting. Returns the greeting text."""
         ep = self.endpoint
         if ep.security is Security.NONE and not is_loopback(ep.host):
-            raise self._error("cleartext_not_allowed", Stage.GREETING)
+            raise self._error(ErrorCode.CLEARTEXT_NOT_ALLOWED, Stage.GREETING)
         implicit = ep.security is Security.SSL
         try:
             sock = await self._socket(self.timeout)
@@ -130,19 +131,23 @@ class SmtpSession:
         client = self._require()
         if not self.endpoint.authenticate:
             if self.endpoint.egress is not EgressPolicy.SINGLE_USER:
-                raise self._error("no_auth_not_allowed", Stage.AUTH)
+                raise self._error(ErrorCode.NO_AUTH_NOT_ALLOWED, Stage.AUTH)
             self.mechanism = "none"
             return "none"
         if not self.secure and not (
             self.endpoint.security is Security.NONE and is_loopback(self.endpoint.host)
         ):
-            raise self._error("starttls_unavailable", Stage.AUTH)  # never a password in clear
+            raise self._error(
+                ErrorCode.STARTTLS_UNAVAILABLE, Stage.AUTH
+            )  # never a password in clear
         offered = self.capabilities.auth_mechanisms
         wanted = [mechanism.upper()] if mechanism else list(MECHANISMS)
         usable = [m for m in wanted if m in offered and m in MECHANISMS]
         if not usable:
             raise self._error(
-                "auth_mechanism_unsupported", Stage.AUTH, mechanisms=", ".join(offered) or "—"
+                ErrorCode.AUTH_MECHANISM_UNSUPPORTED,
+                Stage.AUTH,
+                mechanisms=", ".join(offered) or "—",
             )
         chosen = usable[0]
         method = getattr(client, "auth_" + chosen.lower().replace("-", ""))
@@ -248,7 +253,9 @@ class SmtpSession:
         if not done and await self._speaks_implicit_tls():
             connecting.cancel()
             await asyncio.gather(connecting, return_exceptions=True)
-            raise self._error("tls_mode_mismatch", Stage.GREETING, suggested=Security.SSL.label)
+            raise self._error(
+                ErrorCode.TLS_MODE_MISMATCH, Stage.GREETING, suggested=Security.SSL.label
+            )
         return await connecting
 
     async def _socket(self, timeout: float) -> socket.socket:  # noqa: ASYNC109
@@ -271,13 +278,13 @@ class SmtpSession:
 
     async def _starttls(self, client: aiosmtplib.SMTP) -> None:
         if not client.supports_extension("starttls"):
-            raise self._error("starttls_unavailable", Stage.STARTTLS)
+            raise self._error(ErrorCode.STARTTLS_UNAVAILABLE, Stage.STARTTLS)
         try:
             await client.starttls(tls_context=tls.client_context(self.endpoint.tls))
             self._after_handshake()
         except aiosmtplib.SMTPResponseException as exc:
             raise self._error(
-                "starttls_unavailable", Stage.STARTTLS, detail=f"{exc.code} {exc.message}"
+                ErrorCode.STARTTLS_UNAVAILABLE, Stage.STARTTLS, detail=f"{exc.code} {exc.message}"
             ) from exc
         except MailError:
             raise
@@ -295,7 +302,7 @@ class SmtpSession:
         except tls.PinMismatch as exc:
             self.close()
             raise self._error(
-                "certificate_invalid",
+                ErrorCode.CERTIFICATE_INVALID,
                 Stage.STARTTLS,
                 variant="pin_mismatch",
                 reason="pin_mismatch",
@@ -358,7 +365,7 @@ class SmtpSession:
 
     def _require(self) -> aiosmtplib.SMTP:
         if self._client is None or not self._client.is_connected:
-            raise self._error("server_disconnected", Stage.EHLO)
+            raise self._error(ErrorCode.SERVER_DISCONNECTED, Stage.EHLO)
         return self._client
 
     def _guard(self, stage: Stage) -> _Guard:
@@ -366,7 +373,7 @@ class SmtpSession:
 
     def _error(
         self,
-        code: str,
+        code: ErrorCode,
         stage: Stage,
         *,
         detail: str | None = None,
@@ -385,11 +392,11 @@ class SmtpSession:
         cause = root_cause(exc)
         code = classify_network_error(cause)
         if code is None and isinstance(exc, aiosmtplib.SMTPTimeoutError):
-            code = "timeout"
-        code = code or "server_disconnected"
-        if code == "certificate_invalid":
+            code = ErrorCode.TIMEOUT
+        code = code or ErrorCode.SERVER_DISCONNECTED
+        if code is ErrorCode.CERTIFICATE_INVALID:
             return await self._certificate_error(cause, stage)
-        if code == "tls_mode_mismatch":
+        if code is ErrorCode.TLS_MODE_MISMATCH:
             other = Security.STARTTLS if self.endpoint.security is Security.SSL else Security.SSL
             return self._error(code, stage, detail=str(cause), suggested=other.label)
         return self._error(code, stage, detail=_describe(exc, cause))
@@ -400,7 +407,7 @@ class SmtpSession:
         params.update(stage=stage.value, username=self.endpoint.username, mechanisms=self.mechanism)
         if reply.retry_after is not None:
             params["retry_after"] = reply.retry_after
-        code = reply.code if not reply.accepted else "unexpected_reply"
+        code = reply.code if isinstance(reply.code, ErrorCode) else ErrorCode.UNEXPECTED_REPLY
         return mail_error(
             code,
             params=params,
@@ -413,7 +420,7 @@ class SmtpSession:
         reason = tls.verification_reason(cause)
         leaf = await self._inspect_certificate()
         return self._error(
-            "certificate_invalid",
+            ErrorCode.CERTIFICATE_INVALID,
             stage,
             detail=str(cause),
             variant=reason,

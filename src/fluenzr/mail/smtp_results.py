@@ -6,8 +6,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import MailError, mail_error
-from fluenzr.mail.reply_codes import ClassifiedReply, Stage
+from fluenzr.mail.reply_codes import Accepted, ClassifiedReply, Stage
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class Capabilities:
 @dataclass(frozen=True)
 class RecipientResult:
     recipient: str
-    code: str  # "accepted" or a taxonomy code (recipient_rejected, sending_limit…)
+    code: ErrorCode | Accepted  # "accepted" or an error code (recipient_rejected, sending_limit…)
     reply_code: int
     enhanced_code: str | None
     text: str
@@ -40,7 +41,7 @@ class RecipientResult:
 
     @property
     def accepted(self) -> bool:
-        return self.code == "accepted"
+        return not isinstance(self.code, ErrorCode)
 
 
 BeforeData = Callable[[tuple[RecipientResult, ...]], Awaitable[bool]]
@@ -71,6 +72,7 @@ class SendResult:
         if self.ok:
             return None
         first = self.rejected[0]
+        assert isinstance(first.code, ErrorCode)  # rejected: not "accepted"
         params: dict[str, Any] = {"host": host, "recipient": first.recipient, "stage": self.stage}
         if first.retry_after is not None:
             params["retry_after"] = first.retry_after

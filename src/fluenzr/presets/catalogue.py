@@ -8,6 +8,7 @@ from importlib import resources
 
 from pydantic import BaseModel, ConfigDict
 
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import ValidationError
 
 
@@ -47,7 +48,7 @@ def get_preset(key: str) -> Preset:
     preset = _load().get(key.strip().lower())
     if preset is None:
         raise ValidationError(
-            "preset_unknown",
+            ErrorCode.PRESET_UNKNOWN,
             params={"field": "preset", "value": key, "choices": ", ".join(_load())},
         )
     return preset

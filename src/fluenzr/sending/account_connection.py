@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from fluenzr.core.endpoints import Endpoint
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import MailError
 from fluenzr.mail import reply_codes, smtp
 from fluenzr.mail.smtp_results import RecipientResult
@@ -46,7 +47,7 @@ def _reply_failure(
     enhanced: str | None,
     text: str,
     *,
-    reason: str,
+    reason: ErrorCode,
     retry_after: int | None,
 ) -> Failure:
     text = " ".join(text.split())
@@ -82,7 +83,7 @@ def failure_of(error: MailError, *, at_least: Phase = Phase.CONNECT) -> Failure:
             retry_after=after if isinstance(after, int) else None,
         )
     text = (error.detail or error.code)[:300]
-    if error.code == "timeout":
+    if error.code is ErrorCode.TIMEOUT:
         return Failure(stage=stage, kind=Kind.TIMEOUT, text=text)
     if error.code in _TLS:
         return Failure(stage=Phase.TLS, kind=Kind.TLS, text=text)
@@ -92,7 +93,7 @@ def failure_of(error: MailError, *, at_least: Phase = Phase.CONNECT) -> Failure:
 
 
 def _recipient(reply: RecipientResult) -> RecipientOutcome:
-    if reply.accepted:
+    if not isinstance(reply.code, ErrorCode):  # accepted
         return RecipientOutcome(reply.recipient, None)
     failure = _reply_failure(
         Phase.RCPT,
@@ -165,7 +166,7 @@ class AccountConnection:
         if (
             result.stage
             in (reply_codes.Stage.MAIL, reply_codes.Stage.DATA, reply_codes.Stage.MESSAGE)
-            and not result.reply.accepted
+            and isinstance(result.reply.code, ErrorCode)  # not accepted
         ):
             reply = result.reply
             failure = _reply_failure(
@@ -173,7 +174,7 @@ class AccountConnection:
                 reply.reply_code,
                 reply.enhanced_code,
                 reply.text,
-                reason=reply.code,
+                reason=result.reply.code,
                 retry_after=reply.retry_after,
             )
             raise SmtpFailure(failure)

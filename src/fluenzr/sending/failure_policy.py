@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
-from fluenzr.error_codes import kind
+from fluenzr.error_codes import Category, ErrorCode
 from fluenzr.mail import reply_codes
 
 
@@ -60,7 +60,7 @@ class Failure:
     code: int | None = None
     enhanced: str | None = None
     text: str = ""
-    reason: str | None = None  # a reply's taxonomy code, from the transport's classification
+    reason: ErrorCode | None = None  # a reply's error code, from the transport's classification
     retry_after: int | None = None  # seconds, when the server said when to try again
 
     @property
@@ -72,7 +72,7 @@ class Failure:
 @dataclass(frozen=True)
 class Decision:
     action: Action
-    reason: str  # stable error code, also the i18n key suffix
+    reason: ErrorCode  # stored on the message / account; its message is ``reason.message_key``
     retry_after: timedelta | None = None
 
 
@@ -100,22 +100,22 @@ def phase_of(stage: str) -> Phase:
 # through its queue.
 _STOP_ACCOUNT = frozenset(
     {
-        "auth_failed",
-        "auth_required",
-        "auth_mechanism_unsupported",
-        "relay_denied",
-        "sender_rejected",
+        ErrorCode.AUTH_FAILED,
+        ErrorCode.AUTH_REQUIRED,
+        ErrorCode.AUTH_MECHANISM_UNSUPPORTED,
+        ErrorCode.RELAY_DENIED,
+        ErrorCode.SENDER_REJECTED,
     }
 )
 
 
 def _connection(failure: Failure) -> Decision:
     reason = {
-        Kind.TIMEOUT: "timeout",
-        Kind.TLS: "tls_failed",
-        Kind.REFUSED: "connection_refused",
-        Kind.DISCONNECTED: "connection_lost",
-    }.get(failure.kind, "connection_failed")
+        Kind.TIMEOUT: ErrorCode.TIMEOUT,
+        Kind.TLS: ErrorCode.TLS_FAILED,
+        Kind.REFUSED: ErrorCode.CONNECTION_REFUSED,
+        Kind.DISCONNECTED: ErrorCode.CONNECTION_LOST,
+    }.get(failure.kind, ErrorCode.CONNECTION_FAILED)
     # Once DATA has started only this message is retried; before, the account backs off.
     action = Action.DEFER if failure.stage is Phase.DATA else Action.BACKOFF
     return Decision(action, reason)
@@ -127,16 +127,18 @@ def decide(failure: Failure) -> Decision:
         return _connection(failure)
     code = failure.reason
     after = timedelta(seconds=failure.retry_after) if failure.retry_after else None
-    if code in ("sending_limit", "auth_throttled"):
-        return Decision(Action.PAUSE, "sending_limit", after)
+    if code.category is Category.SENDING_LIMIT or code is ErrorCode.AUTH_THROTTLED:
+        return Decision(Action.PAUSE, ErrorCode.SENDING_LIMIT, after)
     if code in _STOP_ACCOUNT:
-        return Decision(Action.PAUSE, "auth_failed" if code.startswith("auth") else code)
-    if code in ("server_unavailable", "unexpected_reply") or failure.stage in (
+        # Every authentication refusal pauses as ``auth_failed``: one reason to fix credentials.
+        auth = code.category is Category.AUTH and code is not ErrorCode.RELAY_DENIED
+        return Decision(Action.PAUSE, ErrorCode.AUTH_FAILED if auth else code)
+    if code in (ErrorCode.SERVER_UNAVAILABLE, ErrorCode.UNEXPECTED_REPLY) or failure.stage in (
         Phase.CONNECT,
         Phase.TLS,
         Phase.AUTH,
     ):
         return Decision(Action.BACKOFF, code, after)
-    if kind(code).retryable or failure.code < 500:
+    if code.retryable or failure.code < 500:
         return Decision(Action.DEFER, code, after)
     return Decision(Action.FAIL, code)

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fluenzr.core.endpoints import Endpoint
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import MailError, mail_error
 from fluenzr.mail.imap import Folder, ImapSession, connect_imap
 
@@ -26,7 +27,7 @@ async def _sent_folder(
         folder = await session.find_sent_folder()
         if folder is None:
             params = {"host": endpoint.host, "port": endpoint.port, "username": endpoint.username}
-            raise mail_error("sent_folder_not_found", params=params)
+            raise mail_error(ErrorCode.SENT_FOLDER_NOT_FOUND, params=params)
         yield session, folder
 
 
@@ -49,7 +50,7 @@ async def append_sent(
                 await session.append(data, folder=folder, flags=("\\Seen",))
             except MailError as exc:
                 out.append(describe(exc))
-                if exc.code != "imap_command_failed":
+                if exc.code is not ErrorCode.IMAP_COMMAND_FAILED:
                     # The connection is gone: the rest are retried later; the copies already
                     # made stay recorded as done (no duplicate in Sent).
                     out += [out[-1]] * (len(messages) - len(out))

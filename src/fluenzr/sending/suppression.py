@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import ValidationError
 from fluenzr.storage.models.detection import Suppression
 
@@ -31,5 +32,5 @@ def refuse_suppressed(session: Session, *, workspace_id: int, emails: Sequence[s
     if found:
         email, reason = next(iter(found.items()))
         raise ValidationError(
-            "recipient_suppressed", params={"field": "to", "email": email, "reason": reason}
+            ErrorCode.RECIPIENT_SUPPRESSED, params={"field": "to", "email": email, "reason": reason}
         )

@@ -7,6 +7,7 @@ from typing import Any
 
 from fluenzr.core.endpoints import Security
 from fluenzr.core.secret import Secret
+from fluenzr.error_codes import ErrorCode
 from fluenzr.presets.catalogue import Preset, get_preset, match_preset
 from fluenzr.services import account_rules
 
@@ -44,7 +45,7 @@ class AccountInput:
         known = {f.name for f in fields(self)}
         unknown = set(changes) - known
         if unknown:
-            raise account_rules.invalid("field_unknown", sorted(unknown)[0])
+            raise account_rules.invalid(ErrorCode.FIELD_UNKNOWN, sorted(unknown)[0])
         return replace(self, **changes)
 
 

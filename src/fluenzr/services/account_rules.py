@@ -16,6 +16,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from fluenzr.core.endpoints import Security, is_loopback
 from fluenzr.core.secret import Secret
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import ValidationError
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
@@ -33,34 +34,34 @@ DEFAULT_SMTP_PORT = {Security.STARTTLS: 587, Security.SSL: 465, Security.NONE: 2
 DEFAULT_IMAP_PORT = {Security.STARTTLS: 143, Security.SSL: 993, Security.NONE: 143}
 
 
-def invalid(code: str, field: str, **params: object) -> ValidationError:
+def invalid(code: ErrorCode, field: str, **params: object) -> ValidationError:
     return ValidationError(code, params={"field": field, **params})
 
 
 def email(value: str, *, field: str = "email") -> str:
     text = (value or "").strip()
     if not text:
-        raise invalid("email_missing", field)
+        raise invalid(ErrorCode.EMAIL_MISSING, field)
     try:
         # No DNS at this step. `.test` (RFC 2606) is accepted like everywhere else in the
         # product: self-hosted and test servers use it; other special-use names stay refused.
         result = validate_email(text, check_deliverability=False, test_environment=True)
     except EmailNotValidError as exc:
-        raise invalid("email_invalid", field, value=text, reason=str(exc)) from None
+        raise invalid(ErrorCode.EMAIL_INVALID, field, value=text, reason=str(exc)) from None
     return result.normalized
 
 
 def display_name(value: str | None) -> str:
     text = (value or "").strip()
     if "\r" in text or "\n" in text or len(text) > 200:
-        raise invalid("display_name_invalid", "name")
+        raise invalid(ErrorCode.DISPLAY_NAME_INVALID, "name")
     return text
 
 
 def host(value: str | None, *, field: str) -> str:
     text = (value or "").strip().rstrip(".").lower()
     if not text:
-        raise invalid("host_missing", field)
+        raise invalid(ErrorCode.HOST_MISSING, field)
     try:
         return str(ipaddress.ip_address(text.strip("[]")))
     except ValueError:
@@ -68,12 +69,12 @@ def host(value: str | None, *, field: str) -> str:
     try:
         ascii_host = text.encode("idna").decode("ascii")
     except UnicodeError:
-        raise invalid("host_invalid", field, value=text) from None
+        raise invalid(ErrorCode.HOST_INVALID, field, value=text) from None
     labels = ascii_host.split(".")
     if len(ascii_host) > 253 or not all(_LABEL.match(label) for label in labels):
-        raise invalid("host_invalid", field, value=text)
+        raise invalid(ErrorCode.HOST_INVALID, field, value=text)
     if all(label.isdigit() for label in labels):
-        raise invalid("host_invalid", field, value=text)
+        raise invalid(ErrorCode.HOST_INVALID, field, value=text)
     return text
 
 
@@ -81,9 +82,9 @@ def port(value: int | str | None, *, field: str) -> int:
     try:
         number = int(str(value).strip())
     except (TypeError, ValueError):
-        raise invalid("port_invalid", field, value=value) from None
+        raise invalid(ErrorCode.PORT_INVALID, field, value=value) from None
     if not 1 <= number <= 65535:
-        raise invalid("port_invalid", field, value=value)
+        raise invalid(ErrorCode.PORT_INVALID, field, value=value)
     return number
 
 
@@ -91,18 +92,18 @@ def security(value: str | None, *, field: str) -> Security:
     text = (value or "").strip().lower()
     aliases = {"tls": "starttls", "starttls": "starttls", "ssl": "ssl", "none": "none"}
     if text not in aliases:
-        raise invalid("security_invalid", field, value=value)
+        raise invalid(ErrorCode.SECURITY_INVALID, field, value=value)
     return Security(aliases[text])
 
 
 def port_security(number: int, mode: Security, *, host_name: str, field: str, force: bool) -> None:
     """465/993 speak implicit TLS, 587/143 STARTTLS; cleartext only on loopback."""
     if mode is Security.NONE and not is_loopback(host_name):
-        raise invalid("cleartext_not_loopback", field, host=host_name)
+        raise invalid(ErrorCode.CLEARTEXT_NOT_LOOPBACK, field, host=host_name)
     expected = PORT_SECURITY.get(number)
     if expected is not None and mode is not Security.NONE and mode is not expected and not force:
         raise invalid(
-            "security_port_mismatch",
+            ErrorCode.SECURITY_PORT_MISMATCH,
             field,
             port=number,
             given=mode.label,
@@ -112,7 +113,7 @@ def port_security(number: int, mode: Security, *, host_name: str, field: str, fo
 
 def password(value: Secret | None, *, field: str = "password") -> Secret:
     if value is None or not value.reveal():
-        raise invalid("password_empty", field)
+        raise invalid(ErrorCode.PASSWORD_EMPTY, field)
     return value
 
 
@@ -126,15 +127,15 @@ def ca_pem(value: str | None, *, field: str) -> str | None:
         return None
     data = value.encode("utf-8", "replace")
     if len(data) > CA_PEM_MAX_BYTES:
-        raise invalid("ca_pem_too_large", field, limit=CA_PEM_MAX_BYTES // 1024)
+        raise invalid(ErrorCode.CA_PEM_TOO_LARGE, field, limit=CA_PEM_MAX_BYTES // 1024)
     if b"PRIVATE KEY" in data:
-        raise invalid("ca_pem_private_key", field)
+        raise invalid(ErrorCode.CA_PEM_PRIVATE_KEY, field)
     if b"-----BEGIN CERTIFICATE-----" not in data:
-        raise invalid("ca_pem_invalid", field)
+        raise invalid(ErrorCode.CA_PEM_INVALID, field)
     try:
         certificates = x509.load_pem_x509_certificates(data)
     except ValueError:
-        raise invalid("ca_pem_invalid", field) from None
+        raise invalid(ErrorCode.CA_PEM_INVALID, field) from None
     return "".join(c.public_bytes(serialization.Encoding.PEM).decode("ascii") for c in certificates)
 
 
@@ -145,7 +146,7 @@ def pin(value: str | None) -> str | None:
     if text.startswith("sha256/") or text.startswith("sha256:"):
         text = text[7:]
     if not _HEX64.match(text):
-        raise invalid("pin_invalid", "pin_sha256")
+        raise invalid(ErrorCode.PIN_INVALID, "pin_sha256")
     return text
 
 
@@ -153,7 +154,7 @@ def limit(value: int | None, *, field: str, minimum: int, maximum: int) -> int |
     if value is None:
         return None
     if not minimum <= value <= maximum:
-        raise invalid("limit_invalid", field, minimum=minimum, maximum=maximum, value=value)
+        raise invalid(ErrorCode.LIMIT_INVALID, field, minimum=minimum, maximum=maximum, value=value)
     return value
 
 
@@ -163,5 +164,5 @@ def timezone(value: str | None) -> str | None:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise invalid("timezone_invalid", "timezone", value=value) from None
+        raise invalid(ErrorCode.TIMEZONE_INVALID, "timezone", value=value) from None
     return value

@@ -7,6 +7,7 @@ from datetime import datetime, time
 
 from sqlalchemy.orm import Session
 
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import ConflictError, NotFoundError, ValidationError
 from fluenzr.sending import pauses
 from fluenzr.services.account_views import AccountView, to_view
@@ -19,7 +20,7 @@ from fluenzr.storage.models import Account
 def _load(session: Session, *, workspace_id: int, account_id: int) -> Account:
     account = session.get(Account, account_id, with_for_update=True)
     if account is None or account.workspace_id != workspace_id:
-        raise NotFoundError("account_not_found", params={"id": account_id})
+        raise NotFoundError(ErrorCode.ACCOUNT_NOT_FOUND, params={"id": account_id})
     return account
 
 
@@ -29,9 +30,9 @@ def pause(
     """Stop sending from this account (until ``until``, else until resumed). Mail stays queued."""
     now = ctx.clock.now()
     if until is not None and until.tzinfo is None:
-        raise ValidationError("datetime_needs_offset", params={"field": "until"})
+        raise ValidationError(ErrorCode.DATETIME_NEEDS_OFFSET, params={"field": "until"})
     if until is not None and until <= now:
-        raise ValidationError("pause_until_past", params={"field": "until"})
+        raise ValidationError(ErrorCode.PAUSE_UNTIL_PAST, params={"field": "until"})
     with transaction(ctx.sessions) as session:
         account = _load(session, workspace_id=workspace_id, account_id=account_id)
         pause_account(session, account, reason=pauses.MANUAL, now=now, until=until)
@@ -44,7 +45,7 @@ def resume(ctx: AppContext, *, workspace_id: int, account_id: int) -> AccountVie
     with transaction(ctx.sessions) as session:
         account = _load(session, workspace_id=workspace_id, account_id=account_id)
         if account.status != "paused":
-            raise ConflictError("account_not_paused", params={"id": account_id})
+            raise ConflictError(ErrorCode.ACCOUNT_NOT_PAUSED, params={"id": account_id})
         pauses.resume_account(session, account, now=ctx.clock.now(), by="manual")
         session.flush()
         return to_view(account)
@@ -60,7 +61,7 @@ def _days(text: str) -> list[int]:
         first = _DAYS.get(low, int(low) if low.isdigit() else -1)
         last = _DAYS.get(high, int(high) if high.isdigit() else -1) if high else first
         if not (0 <= first <= 6 and 0 <= last <= 6 and first <= last):
-            raise ValidationError("window_invalid", params={"field": "days", "value": text})
+            raise ValidationError(ErrorCode.WINDOW_INVALID, params={"field": "days", "value": text})
         out.update(range(first, last + 1))
     return sorted(out)
 
@@ -70,7 +71,9 @@ def _clock_time(value: str, *, field: str) -> str:
         hours, _, minutes = value.strip().partition(":")
         parsed = time(int(hours), int(minutes or 0))
     except ValueError:
-        raise ValidationError("window_invalid", params={"field": field, "value": value}) from None
+        raise ValidationError(
+            ErrorCode.WINDOW_INVALID, params={"field": field, "value": value}
+        ) from None
     return parsed.strftime("%H:%M")
 
 
@@ -79,7 +82,7 @@ def window_json(days: str | None, start: str | None, end: str | None) -> str:
     begin = _clock_time(start or "00:00", field="start")
     finish = _clock_time(end or "23:59", field="end")
     if begin >= finish:
-        raise ValidationError("window_invalid", params={"field": "end", "value": end or ""})
+        raise ValidationError(ErrorCode.WINDOW_INVALID, params={"field": "end", "value": end or ""})
     chosen = _days(days) if days else list(range(7))
     return json.dumps({"days": chosen, "start": begin, "end": finish})
 
@@ -101,7 +104,7 @@ def set_pacing(
         ("warmup_increment", warmup_increment, 0),
     ):
         if value is not None and not low <= value <= 100_000:
-            raise ValidationError("warmup_invalid", params={"field": name, "value": value})
+            raise ValidationError(ErrorCode.WARMUP_INVALID, params={"field": name, "value": value})
     with transaction(ctx.sessions) as session:
         account = _load(session, workspace_id=workspace_id, account_id=account_id)
         if clear_window:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from fluenzr.core.egress import EgressPolicy
 from fluenzr.core.endpoints import Endpoint, MailboxCredentials, Security, TlsPolicy
 from fluenzr.core.secret import Secret
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import CredentialsEndpointChanged, DuplicateError, NotFoundError, VaultError
 from fluenzr.services import account_rules
 from fluenzr.services.account_config import AccountConfig, AccountInput, resolve
@@ -62,7 +63,7 @@ __all__ = [
 def _load(session: Session, *, workspace_id: int, account_id: int) -> Account:
     account = session.get(Account, account_id)
     if account is None or account.workspace_id != workspace_id:
-        raise NotFoundError("account_not_found", params={"id": account_id})
+        raise NotFoundError(ErrorCode.ACCOUNT_NOT_FOUND, params={"id": account_id})
     return account
 
 
@@ -70,7 +71,7 @@ def _ensure_unique(session: Session, *, workspace_id: int, email: str, exclude: 
     query = select(Account.id).where(Account.workspace_id == workspace_id, Account.email == email)
     found = session.scalar(query)
     if found is not None and found != exclude:
-        raise DuplicateError("account_duplicate", params={"field": "email", "email": email})
+        raise DuplicateError(ErrorCode.ACCOUNT_DUPLICATE, params={"field": "email", "email": email})
 
 
 def _apply(account: Account, config: AccountConfig) -> None:
@@ -94,7 +95,7 @@ def _apply(account: Account, config: AccountConfig) -> None:
     if config.timezone:
         account.timezone = config.timezone
     if account.max_interval < account.min_interval:
-        raise account_rules.invalid("interval_order", "max_interval")
+        raise account_rules.invalid(ErrorCode.INTERVAL_ORDER, "max_interval")
     if config.imap_host is None:
         account.imap_password_sealed = None
 
@@ -108,19 +109,21 @@ def _check_bindings(
     """
     new_imap = bool(data.imap_password is not None and data.imap_password.reveal())
     if smtp_context(account) != before[0] and data.password is None:
-        raise account_rules.invalid("endpoint_changed_password_required", "password")
+        raise account_rules.invalid(ErrorCode.ENDPOINT_CHANGED_PASSWORD_REQUIRED, "password")
     imap = imap_context(account)
     if imap is None or new_imap:
         return
     if account.imap_password_sealed:
         if imap != before[1]:
-            raise account_rules.invalid("endpoint_changed_password_required", "imap_password")
+            raise account_rules.invalid(
+                ErrorCode.ENDPOINT_CHANGED_PASSWORD_REQUIRED, "imap_password"
+            )
         return
     if not may_reuse_smtp_password(
         smtp_host=account.smtp_host, imap_host=str(account.imap_host), provider=account.provider
     ):
         raise account_rules.invalid(
-            "imap_password_required", "imap_password", host=account.imap_host
+            ErrorCode.IMAP_PASSWORD_REQUIRED, "imap_password", host=account.imap_host
         )
 
 
@@ -153,7 +156,7 @@ def create_account(ctx: AppContext, *, workspace_id: int, data: AccountInput) ->
             session.flush()  # the id is part of the sealed secret's associated data
         except IntegrityError:
             raise DuplicateError(
-                "account_duplicate", params={"field": "email", "email": config.email}
+                ErrorCode.ACCOUNT_DUPLICATE, params={"field": "email", "email": config.email}
             ) from None
         _check_bindings(account, data, before=(None, None))
         _seal_passwords(ctx, session, account, data)
@@ -228,7 +231,7 @@ def open_credentials(ctx: AppContext, *, account_id: int) -> MailboxCredentials:
     with ctx.sessions() as session:
         account = session.get(Account, account_id)
         if account is None:
-            raise NotFoundError("account_not_found", params={"id": account_id})
+            raise NotFoundError(ErrorCode.ACCOUNT_NOT_FOUND, params={"id": account_id})
         smtp_password = _open(
             ctx,
             account.smtp_password_sealed,
@@ -261,11 +264,13 @@ def _open(ctx: AppContext, sealed: bytes, *, account: Account, field: str, conte
     """Open one password for the endpoint the row names now, or raise a typed error."""
     if sealed_version(sealed) < 2:
         # Not bound to an endpoint: never used to log in; `fluenzr keys rebind` upgrades it.
-        raise VaultError("credentials_need_rebind", params={"id": account.id, "field": field})
+        raise VaultError(
+            ErrorCode.CREDENTIALS_NEED_REBIND, params={"id": account.id, "field": field}
+        )
     try:
         return ctx.vault.open(sealed, context=context)
     except VaultError as exc:
-        if exc.code != "vault_open_failed":
+        if exc.code is not ErrorCode.VAULT_OPEN_FAILED:
             raise
         raise CredentialsEndpointChanged(params={"id": account.id, "field": field}) from None
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import ValidationError
 from fluenzr.services.context import AppContext
 from fluenzr.storage.events import EVENT_TYPES, EventView, to_view
@@ -21,7 +22,9 @@ def parse_since(value: str | None) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise ValidationError("since_invalid", params={"field": "since", "value": value}) from None
+        raise ValidationError(
+            ErrorCode.SINCE_INVALID, params={"field": "since", "value": value}
+        ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -30,7 +33,7 @@ def check_types(types: list[str] | None) -> list[str]:
     unknown = [t for t in chosen if t not in EVENT_TYPES]
     if unknown:
         raise ValidationError(
-            "event_type_invalid",
+            ErrorCode.EVENT_TYPE_INVALID,
             params={
                 "field": "type",
                 "value": unknown[0],

@@ -20,6 +20,7 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import ConflictError, ValidationError
 from fluenzr.storage.engine import transaction
 from fluenzr.storage.models.idempotency import IdempotencyKey
@@ -35,7 +36,8 @@ _LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL SQLSTATE raised when lock_timeout ex
 
 def _invalid() -> ValidationError:
     return ValidationError(
-        "idempotency_key_invalid", params={"field": "idempotency_key", "max": MAX_KEY_LENGTH}
+        ErrorCode.IDEMPOTENCY_KEY_INVALID,
+        params={"field": "idempotency_key", "max": MAX_KEY_LENGTH},
     )
 
 
@@ -114,7 +116,7 @@ def find(session: Session, *, workspace_id: int, key: str, fingerprint: str) -> 
     if row is None:
         return None
     if row.fingerprint != fingerprint:
-        raise ValidationError("idempotency_key_reused", params={"field": "idempotency_key"})
+        raise ValidationError(ErrorCode.IDEMPOTENCY_KEY_REUSED, params={"field": "idempotency_key"})
     return row.outbox_id
 
 
@@ -152,7 +154,7 @@ def claim(
 
 
 def in_flight() -> ConflictError:
-    return ConflictError("idempotency_key_in_flight", params={"field": "idempotency_key"})
+    return ConflictError(ErrorCode.IDEMPOTENCY_KEY_IN_FLIGHT, params={"field": "idempotency_key"})
 
 
 __all__ = [

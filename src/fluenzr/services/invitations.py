@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fluenzr.core.secret import Secret
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import DuplicateError, FluenzrError, NotFoundError, ValidationError
 from fluenzr.services.context import AppContext
 from fluenzr.services.users import (
@@ -43,13 +44,13 @@ TOKEN_PREFIX = "inv_"  # noqa: S105  (a label, not a secret)
 class InvitationInvalidError(FluenzrError):
     """Unknown, expired, revoked or already used: one answer, so a link reveals nothing."""
 
-    code = "invitation_invalid"
+    code = ErrorCode.INVITATION_INVALID
     category = "auth"
     http_status = 404
 
 
 class InvitationOtherUserError(FluenzrError):
-    code = "invitation_other_user"
+    code = ErrorCode.INVITATION_OTHER_USER
     category = "auth"
     http_status = 403
 
@@ -57,7 +58,7 @@ class InvitationOtherUserError(FluenzrError):
 class InvitationLoginRequiredError(FluenzrError):
     """The invited email already has an account: log in as it to accept (no new password)."""
 
-    code = "invitation_login_required"
+    code = ErrorCode.INVITATION_LOGIN_REQUIRED
     category = "auth"
     http_status = 409
 
@@ -113,7 +114,7 @@ def invite(
     earlier pending invitation to the same email is replaced (its link stops working)."""
     address = normalise_email(email)
     if role not in ("owner", "member"):
-        raise ValidationError("member_role_invalid", params={"field": "role"})
+        raise ValidationError(ErrorCode.MEMBER_ROLE_INVALID, params={"field": "role"})
     now = ctx.clock.now()
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction(ctx.sessions) as session:
@@ -125,7 +126,9 @@ def invite(
             .where(Membership.workspace_id == workspace_id, User.email == address)
         )
         if already is not None:
-            raise DuplicateError("member_exists", params={"field": "email", "email": address})
+            raise DuplicateError(
+                ErrorCode.MEMBER_EXISTS, params={"field": "email", "email": address}
+            )
         for old in session.scalars(
             select(Invitation).where(
                 Invitation.workspace_id == workspace_id,

@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import FluenzrError, NotFoundError, RateLimitedError
 from fluenzr.services import account_probar
 from fluenzr.services.context import AppContext
@@ -76,7 +77,7 @@ def enqueue_probar(
     with transaction(ctx.sessions) as session:
         account = session.get(Account, account_id)
         if account is None or account.workspace_id != workspace_id:
-            raise NotFoundError("account_not_found", params={"id": account_id})
+            raise NotFoundError(ErrorCode.ACCOUNT_NOT_FOUND, params={"id": account_id})
         _check_probar_rate(ctx, session, workspace_id=workspace_id)
         job = Job(
             workspace_id=workspace_id,
@@ -105,14 +106,16 @@ def _check_probar_rate(ctx: AppContext, session: Session, *, workspace_id: int) 
     if len(recent) >= limit:
         oldest = aware(recent[-limit]) or now
         wait = max(1, int((oldest + PROBAR_RATE_WINDOW - now).total_seconds()) + 1)
-        raise RateLimitedError("probar_rate_limited", params={"limit": limit, "retry_after": wait})
+        raise RateLimitedError(
+            ErrorCode.PROBAR_RATE_LIMITED, params={"limit": limit, "retry_after": wait}
+        )
 
 
 def get_job(ctx: AppContext, *, workspace_id: int, job_id: int) -> JobView:
     with ctx.sessions() as session:
         job = session.get(Job, job_id)
         if job is None or job.workspace_id != workspace_id:
-            raise NotFoundError("job_not_found", params={"id": job_id})
+            raise NotFoundError(ErrorCode.JOB_NOT_FOUND, params={"id": job_id})
         return _view(job)
 
 
@@ -254,7 +257,9 @@ async def run_one(ctx: AppContext, *, worker: str) -> bool:
         return False
     job = await asyncio.to_thread(_load_claimed, ctx, job_id)
     if job is None:
-        await asyncio.to_thread(_finish, ctx, job_id, _error_result(FluenzrError("job_abandoned")))
+        await asyncio.to_thread(
+            _finish, ctx, job_id, _error_result(FluenzrError(ErrorCode.JOB_ABANDONED))
+        )
         return True
     try:
         await _run_probar(ctx, job)

@@ -16,6 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import FluenzrError
 from fluenzr.services.context import AppContext
 from fluenzr.storage.base import aware
@@ -46,7 +47,7 @@ CLIENT = Policy(
 
 
 class RateLimitedError(FluenzrError):
-    code = "login_rate_limited"
+    code = ErrorCode.LOGIN_RATE_LIMITED
     category = "auth"
     http_status = 429
 

@@ -19,6 +19,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import ConflictError, FluenzrError, NotFoundError, ValidationError
 from fluenzr.mail import mime
 from fluenzr.mail.mime import Address, Draft
@@ -113,7 +114,7 @@ def parse_address(value: str, *, field_name: str) -> Address:
     mime.refuse_line_breaks(field_name, value)
     name, addr = parseaddr(value.strip())
     if not value.strip():
-        raise ValidationError("email_missing", params={"field": field_name})
+        raise ValidationError(ErrorCode.EMAIL_MISSING, params={"field": field_name})
     addr = addr or value.strip()  # let the validator say what is wrong with it
     return Address(email=account_rules.email(addr, field=field_name), name=name.strip())
 
@@ -133,7 +134,9 @@ def _account(session: Session, *, workspace_id: int, account_id: int) -> Account
     account = session.get(Account, account_id)
     if account is None or account.workspace_id != workspace_id:
         # Bad input to a send (exit 2), not a lookup of the account itself.
-        raise ValidationError("account_not_found", params={"id": account_id, "field": "account"})
+        raise ValidationError(
+            ErrorCode.ACCOUNT_NOT_FOUND, params={"id": account_id, "field": "account"}
+        )
     return account
 
 
@@ -146,14 +149,18 @@ def _not_before(value: datetime | None, *, tz: str) -> datetime | None:
 def _draft(account: Account, request: SendRequest) -> tuple[Draft, list[Address], list[Address]]:
     to = _addresses(request.to, field_name="to")
     if not to:
-        raise ValidationError("email_missing", params={"field": "to"})
+        raise ValidationError(ErrorCode.EMAIL_MISSING, params={"field": "to"})
     cc = [a for a in _addresses(request.cc, field_name="cc") if a not in to]
     if len(to) + len(cc) > MAX_RECIPIENTS:
-        raise ValidationError("too_many_recipients", params={"field": "to", "max": MAX_RECIPIENTS})
+        raise ValidationError(
+            ErrorCode.TOO_MANY_RECIPIENTS, params={"field": "to", "max": MAX_RECIPIENTS}
+        )
     subject = request.subject.strip()
     mime.refuse_line_breaks("Subject", subject)
     if len(subject) > MAX_SUBJECT:
-        raise ValidationError("subject_too_long", params={"field": "subject", "max": MAX_SUBJECT})
+        raise ValidationError(
+            ErrorCode.SUBJECT_TOO_LONG, params={"field": "subject", "max": MAX_SUBJECT}
+        )
     reply_to = parse_address(request.reply_to, field_name="reply_to") if request.reply_to else None
     draft = Draft(
         sender=Address(account.email, account.display_name),
@@ -388,7 +395,7 @@ def list_outbox(
 ) -> list[OutboxView]:
     if status is not None and status not in STATUSES:
         raise ValidationError(
-            "outbox_status_invalid",
+            ErrorCode.OUTBOX_STATUS_INVALID,
             params={"field": "status", "value": status, "allowed": ", ".join(STATUSES)},
         )
     with ctx.sessions() as session:
@@ -405,7 +412,7 @@ def list_outbox(
 def _load(session: Session, *, workspace_id: int, outbox_id: int) -> OutboxMessage:
     row = session.get(OutboxMessage, outbox_id)
     if row is None or row.workspace_id != workspace_id:
-        raise NotFoundError("outbox_not_found", params={"id": outbox_id})
+        raise NotFoundError(ErrorCode.OUTBOX_NOT_FOUND, params={"id": outbox_id})
     return row
 
 
@@ -425,12 +432,12 @@ def cancel(ctx: AppContext, *, workspace_id: int, outbox_id: int) -> OutboxView:
         query = select(OutboxMessage).where(OutboxMessage.id == outbox_id).with_for_update()
         row = session.scalar(query)
         if row is None or row.workspace_id != workspace_id:
-            raise NotFoundError("outbox_not_found", params={"id": outbox_id})
+            raise NotFoundError(ErrorCode.OUTBOX_NOT_FOUND, params={"id": outbox_id})
         now = ctx.clock.now()
         leased = row.locked_until is not None and (aware(row.locked_until) or now) > now
         if row.status not in (*PENDING, NEEDS_REVIEW) or (row.status in PENDING and leased):
             raise ConflictError(
-                "outbox_not_cancellable", params={"id": row.id, "status": row.status}
+                ErrorCode.OUTBOX_NOT_CANCELLABLE, params={"id": row.id, "status": row.status}
             )
         row.status = CANCELLED
         row.reason = "cancelled"

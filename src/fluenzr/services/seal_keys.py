@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import VaultError
 from fluenzr.storage.base import utcnow
 from fluenzr.storage.models.vault import VaultKey
@@ -52,7 +53,7 @@ def ensure_sealing_key_current(session: Session, sealed: Iterable[bytes]) -> Non
         _upsert(session, key_id, retired_at=None, update=False)
         query = select(VaultKey.retired_at).where(VaultKey.key_id == key_id)
         if session.scalar(query.with_for_update(read=True)) is not None:
-            raise VaultError("vault_public_key_stale", params={"key_id": key_id})
+            raise VaultError(ErrorCode.VAULT_PUBLIC_KEY_STALE, params={"key_id": key_id})
 
 
 def record_rotation(session: Session, *, new_id: str, old_ids: Iterable[str]) -> None:

@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterable
 from datetime import time
 
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import NotFoundError, ValidationError
 from fluenzr.services.account_views import AccountView, to_view
 from fluenzr.services.context import AppContext
@@ -23,17 +24,17 @@ def _hour(value: str, field: str) -> time:
     try:
         parsed = time.fromisoformat(value.strip())
     except (ValueError, AttributeError):
-        raise ValidationError("window_hours_invalid", params={"field": field}) from None
+        raise ValidationError(ErrorCode.WINDOW_HOURS_INVALID, params={"field": field}) from None
     return parsed.replace(second=0, microsecond=0, tzinfo=None)
 
 
 def validate(days: Iterable[int], start: str, end: str) -> dict[str, object]:
     chosen = sorted(set(days))
     if not chosen or any(d < 0 or d > 6 for d in chosen):
-        raise ValidationError("window_days_invalid", params={"field": "days"})
+        raise ValidationError(ErrorCode.WINDOW_DAYS_INVALID, params={"field": "days"})
     opens, closes = _hour(start, "start"), _hour(end, "end")
     if opens >= closes:
-        raise ValidationError("window_hours_invalid", params={"field": "end"})
+        raise ValidationError(ErrorCode.WINDOW_HOURS_INVALID, params={"field": "end"})
     return {"days": chosen, "start": opens.strftime("%H:%M"), "end": closes.strftime("%H:%M")}
 
 
@@ -51,7 +52,7 @@ def set_window(
     with transaction(ctx.sessions) as session:
         account = session.get(Account, account_id)
         if account is None or account.workspace_id != workspace_id:
-            raise NotFoundError("account_not_found", params={"id": account_id})
+            raise NotFoundError(ErrorCode.ACCOUNT_NOT_FOUND, params={"id": account_id})
         account.send_window = value
         session.flush()
         return to_view(account)

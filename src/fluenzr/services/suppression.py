@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from fluenzr.detection.consequences import suppress
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import DuplicateError, NotFoundError, ValidationError
 from fluenzr.services import account_rules
 from fluenzr.services.context import AppContext
@@ -42,7 +43,7 @@ def normalise_email(value: str) -> str:
         return account_rules.email(text).lower()  # one rule for every address we accept
     except ValidationError as exc:
         raise ValidationError(
-            "suppression_email_invalid",
+            ErrorCode.SUPPRESSION_EMAIL_INVALID,
             params={"field": "email", "value": text},
             detail=exc.params.get("reason"),
         ) from None
@@ -63,13 +64,15 @@ def add_suppression(
 ) -> SuppressionView:
     if reason not in REASONS:
         raise ValidationError(
-            "suppression_reason_invalid",
+            ErrorCode.SUPPRESSION_REASON_INVALID,
             params={"field": "reason", "value": reason, "allowed": ", ".join(REASONS)},
         )
     address = normalise_email(email)
     with transaction(ctx.sessions) as session:
         if not suppress(session, workspace_id=workspace_id, email=address, reason=reason):
-            raise DuplicateError("suppression_exists", params={"field": "email", "email": address})
+            raise DuplicateError(
+                ErrorCode.SUPPRESSION_EXISTS, params={"field": "email", "email": address}
+            )
         row = session.scalars(
             select(Suppression).where(
                 Suppression.workspace_id == workspace_id, Suppression.email == address
@@ -87,7 +90,7 @@ def remove_suppression(ctx: AppContext, *, workspace_id: int, email: str) -> Non
             )
         )
         if row is None:
-            raise NotFoundError("suppression_not_found", params={"email": address})
+            raise NotFoundError(ErrorCode.SUPPRESSION_NOT_FOUND, params={"email": address})
         session.delete(row)
 
 

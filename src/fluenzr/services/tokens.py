@@ -16,6 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from fluenzr.core.secret import Secret
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import NotFoundError, ValidationError
 from fluenzr.services.context import AppContext
 from fluenzr.services.users import is_member
@@ -67,7 +68,7 @@ def create_token(
     """A new API token for a user in one workspace; the value is returned once, never again."""
     label = name.strip()
     if not label or len(label) > 100:
-        raise ValidationError("token_name_invalid", params={"field": "name"})
+        raise ValidationError(ErrorCode.TOKEN_NAME_INVALID, params={"field": "name"})
     if not is_member(ctx, user_id=user_id, workspace_id=workspace_id):
         raise NotFoundError(params={"field": "workspace"})
     value = TOKEN_PREFIX + secrets.token_urlsafe(32)

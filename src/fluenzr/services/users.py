@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fluenzr.core.secret import Secret
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import (
     ConflictError,
     DuplicateError,
@@ -38,13 +39,13 @@ _DUMMY_HASH = _hasher.hash("fluenzr-dummy-password")
 
 
 class LoginFailedError(FluenzrError):
-    code = "login_failed"
+    code = ErrorCode.LOGIN_FAILED
     category = "auth"
     http_status = 401
 
 
 class NotAuthenticatedError(FluenzrError):
-    code = "not_authenticated"
+    code = ErrorCode.NOT_AUTHENTICATED
     category = "auth"
     http_status = 401
 
@@ -70,7 +71,7 @@ def normalise_email(value: str) -> str:
     try:
         return account_rules.email(value).lower()  # one rule for every address we accept
     except ValidationError:
-        raise ValidationError("user_email_invalid", params={"field": "email"}) from None
+        raise ValidationError(ErrorCode.USER_EMAIL_INVALID, params={"field": "email"}) from None
 
 
 def hash_password(password: Secret) -> str:
@@ -81,7 +82,7 @@ def check_password(password: Secret) -> None:
     length = len(password.reveal())
     if length < MIN_PASSWORD or length > MAX_PASSWORD:
         raise ValidationError(
-            "user_password_length",
+            ErrorCode.USER_PASSWORD_LENGTH,
             params={"field": "password", "min": MIN_PASSWORD, "max": MAX_PASSWORD},
         )
 
@@ -106,7 +107,7 @@ def _insert_user(
     session: Session, *, email: str, name: str, password: Secret, is_admin: bool
 ) -> User:
     if session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise DuplicateError("user_exists", params={"field": "email", "email": email})
+        raise DuplicateError(ErrorCode.USER_EXISTS, params={"field": "email", "email": email})
     user = User(
         email=email,
         name=name.strip()[:200],
@@ -124,7 +125,7 @@ def setup_admin(ctx: AppContext, *, email: str, name: str, password: Secret) -> 
     check_password(password)
     with transaction(ctx.sessions) as session:
         if session.scalar(select(func.count()).select_from(User)):
-            raise ConflictError("setup_done")
+            raise ConflictError(ErrorCode.SETUP_DONE)
         user = _insert_user(session, email=address, name=name, password=password, is_admin=True)
         session.add(
             Membership(user_id=user.id, workspace_id=_first_workspace(session), role="owner")
@@ -153,7 +154,9 @@ def create_user(
         if new_workspace is not None:
             label = new_workspace.strip()
             if not label or len(label) > 200:
-                raise ValidationError("workspace_name_invalid", params={"field": "workspace"})
+                raise ValidationError(
+                    ErrorCode.WORKSPACE_NAME_INVALID, params={"field": "workspace"}
+                )
             workspace = Workspace(name=label)
             session.add(workspace)
             session.flush()
@@ -229,7 +232,7 @@ def is_member(ctx: AppContext, *, user_id: int, workspace_id: int) -> bool:
 
 
 class NotAllowedError(FluenzrError):
-    code = "not_allowed"
+    code = ErrorCode.NOT_ALLOWED
     category = "auth"
     http_status = 403
 
@@ -278,7 +281,7 @@ def remove_member(ctx: AppContext, *, actor_id: int, workspace_id: int, user_id:
             )
         )
         if row.role == "owner" and (owners or 0) <= 1:
-            raise ConflictError("last_owner")
+            raise ConflictError(ErrorCode.LAST_OWNER)
         session.delete(row)
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from fluenzr.core.egress import EgressPolicy, refusal
 from fluenzr.core.secret import Secret
 from fluenzr.detection.webhooks import secret_context
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import NotFoundError, ValidationError
 from fluenzr.services.context import AppContext
 from fluenzr.services.seal_keys import ensure_sealing_key_current
@@ -74,7 +75,9 @@ def validate_url(value: str, *, policy: EgressPolicy = EgressPolicy.SINGLE_USER)
 
     def bad(problem: str) -> ValidationError:
         return ValidationError(
-            "webhook_url_invalid", params={"field": "url", "value": url[:200]}, detail=problem
+            ErrorCode.WEBHOOK_URL_INVALID,
+            params={"field": "url", "value": url[:200]},
+            detail=problem,
         )
 
     if not url or len(url) > MAX_URL or any(c.isspace() for c in url):
@@ -93,9 +96,9 @@ def validate_url(value: str, *, policy: EgressPolicy = EgressPolicy.SINGLE_USER)
     if port == 0:
         raise bad("port 0")
     if policy is EgressPolicy.MULTI_TENANT and parts.scheme != "https":
-        raise ValidationError("webhook_https_required", params={"field": "url"})
+        raise ValidationError(ErrorCode.WEBHOOK_HTTPS_REQUIRED, params={"field": "url"})
     if _is_ip(parts.hostname) and refusal(parts.hostname, policy=policy, purpose="webhook"):
-        raise ValidationError("webhook_url_refused", params={"field": "url"})
+        raise ValidationError(ErrorCode.WEBHOOK_URL_REFUSED, params={"field": "url"})
     return url
 
 
@@ -116,7 +119,7 @@ def validate_events(values: list[str] | None) -> list[str]:
                 continue
             if name not in EVENT_TYPES:
                 raise ValidationError(
-                    "webhook_events_invalid",
+                    ErrorCode.WEBHOOK_EVENTS_INVALID,
                     params={
                         "field": "events",
                         "value": name,
@@ -139,7 +142,9 @@ def create_webhook(
             select(func.count(Webhook.id)).where(Webhook.workspace_id == workspace_id)
         )
         if (count or 0) >= MAX_WEBHOOKS:
-            raise ValidationError("webhook_limit", params={"field": "url", "limit": MAX_WEBHOOKS})
+            raise ValidationError(
+                ErrorCode.WEBHOOK_LIMIT, params={"field": "url", "limit": MAX_WEBHOOKS}
+            )
         # Only events recorded from now on are delivered to a new webhook.
         latest = session.scalar(select(func.max(Event.id))) or 0
         row = Webhook(
@@ -167,7 +172,7 @@ def list_webhooks(ctx: AppContext, *, workspace_id: int) -> list[WebhookView]:
 def _load(session: Session, *, workspace_id: int, webhook_id: int) -> Webhook:
     row = session.get(Webhook, webhook_id)
     if row is None or row.workspace_id != workspace_id:
-        raise NotFoundError("webhook_not_found", params={"id": webhook_id})
+        raise NotFoundError(ErrorCode.WEBHOOK_NOT_FOUND, params={"id": webhook_id})
     return row
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import ConfigError, VaultError
 
 PUBLIC_FILE = "current.pub"
@@ -89,7 +90,7 @@ class Keyring:
             self._reload_private(key_id)
             key = self.private.get(key_id)
         if key is None:
-            raise VaultError("vault_key_missing", params={"key_id": key_id})
+            raise VaultError(ErrorCode.VAULT_KEY_MISSING, params={"key_id": key_id})
         return key
 
     def _reload_private(self, key_id: str) -> None:
@@ -151,7 +152,7 @@ def load_keyring(
             # Variables gave private keys only: seal for the newest (last listed).
             last = list(private.values())[-1]
             return Keyring(public=last.public_key(), private=private, folder=None)
-        raise VaultError("vault_not_initialised", params={"path": str(folder)})
+        raise VaultError(ErrorCode.VAULT_NOT_INITIALISED, params={"path": str(folder)})
     public = X25519PublicKey.from_public_bytes(
         _decode_b64(pub_path.read_text(), setting=str(pub_path))
     )

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import VaultError
 from fluenzr.vault.keyring import generate_keypair, write_keypair
 from fluenzr.vault.sealing import Vault, sealed_key_id, sealed_version
@@ -95,7 +96,7 @@ def _pass(
                 try:
                     done = _renew(vault, sealed, row, value, to_id=to_id)
                 except VaultError as exc:
-                    if exc.code != "vault_open_failed":
+                    if exc.code is not ErrorCode.VAULT_OPEN_FAILED:
                         raise
                     result.unopenable += 1
                     done = ""
@@ -110,7 +111,9 @@ def rebind_legacy(
 ) -> int:
     """Seal every format-1 value again under its column's current context; how many."""
     if not vault.can_open:
-        raise VaultError("vault_no_private_key", params={"key_id": vault.keyring.current_id})
+        raise VaultError(
+            ErrorCode.VAULT_NO_PRIVATE_KEY, params={"key_id": vault.keyring.current_id}
+        )
     return _pass(vault, sessions, columns, None).rebound
 
 
@@ -123,7 +126,7 @@ def rotate_keys(
     on_new_key: Callable[[str, set[str]], None] | None = None,
 ) -> RotationReport:
     if vault.keyring.folder is None or not vault.can_open:
-        raise VaultError("vault_rotate_needs_files", params={"path": str(folder)})
+        raise VaultError(ErrorCode.VAULT_ROTATE_NEEDS_FILES, params={"path": str(folder)})
     old_ids = set(vault.keyring.private)
     new_key = generate_keypair()
     write_keypair(folder, new_key, make_current=False)

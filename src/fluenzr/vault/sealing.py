@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from fluenzr.core.secret import Secret
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import VaultError
 from fluenzr.vault.keyring import Keyring, key_id_of
 
@@ -73,7 +74,7 @@ def sealed_version(sealed: bytes) -> int:
     """The format (and context) version a value was sealed with: 1 (legacy) or 2."""
     version = _VERSIONS.get(bytes(sealed[: len(MAGIC)]))
     if len(sealed) < _PREFIX + 16 or version is None:
-        raise VaultError("vault_corrupt")
+        raise VaultError(ErrorCode.VAULT_CORRUPT)
     return version
 
 
@@ -96,7 +97,7 @@ class Vault:
     def _unwrap(self, sealed: bytes, ctx: bytes) -> bytes:
         kid = sealed_key_id(sealed)
         if not self.keyring.private:
-            raise VaultError("vault_no_private_key", params={"key_id": kid})
+            raise VaultError(ErrorCode.VAULT_NO_PRIVATE_KEY, params={"key_id": kid})
         private = self.keyring.private_for(kid)
         header = sealed[:_HEADER]
         eph_pub = sealed[len(MAGIC) + _KID : _HEADER]
@@ -107,7 +108,7 @@ class Vault:
         try:
             return AESGCM(kek).decrypt(wrap_nonce, wrapped, header + ctx)
         except InvalidTag:
-            raise VaultError("vault_open_failed", params={"key_id": kid}) from None
+            raise VaultError(ErrorCode.VAULT_OPEN_FAILED, params={"key_id": kid}) from None
 
     def open(self, sealed: bytes, *, context: str) -> Secret:
         ctx = context.encode()
@@ -117,7 +118,7 @@ class Vault:
             plain = AESGCM(dk).decrypt(nonce, sealed[_PREFIX:], ctx)
         except InvalidTag:
             raise VaultError(
-                "vault_open_failed", params={"key_id": sealed_key_id(sealed)}
+                ErrorCode.VAULT_OPEN_FAILED, params={"key_id": sealed_key_id(sealed)}
             ) from None
         return Secret(plain.decode("utf-8"))
 

@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from fluenzr.core.secret import Secret
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import ValidationError
 from fluenzr.presets.catalogue import Preset, get_preset
 from fluenzr.services import account_rules
@@ -90,7 +91,7 @@ def _int(value: str, field: str) -> int | None:
         return int(value)
     except ValueError:
         raise account_rules.invalid(
-            "limit_invalid", field, minimum=0, maximum=100000, value=value
+            ErrorCode.LIMIT_INVALID, field, minimum=0, maximum=100000, value=value
         ) from None
 
 
@@ -143,7 +144,7 @@ def window_of(form: Any) -> dict[str, Any] | None:
         try:
             days.append(int(value))
         except (TypeError, ValueError):
-            raise account_rules.invalid("window_days_invalid", "days") from None
+            raise account_rules.invalid(ErrorCode.WINDOW_DAYS_INVALID, "days") from None
     return {"days": days, "start": text(form, "start", 8), "end": text(form, "end", 8)}
 
 

@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from fluenzr.core.secret import Secret
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import FluenzrError
 from fluenzr.http.deps import SESSION_COOKIE, get_ctx
 from fluenzr.services import invitations, tokens
@@ -95,7 +96,7 @@ async def invitation_submit(request: Request, token: str) -> Response:
             )
         )
     except FluenzrError as error:
-        if error.code == "csrf_invalid":
+        if error.code is ErrorCode.CSRF_INVALID:
             raise
         shown = error_text(error, lang_of(request))
         return await run_in_threadpool(

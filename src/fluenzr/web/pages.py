@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from fluenzr.core.secret import Secret
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import FluenzrError
 from fluenzr.http.deps import SESSION_COOKIE, get_ctx
 from fluenzr.i18n import normalise_language
@@ -97,7 +98,7 @@ async def setup_submit(request: Request) -> Response:
             )
         )
     except FluenzrError as error:
-        if error.code == "setup_done":
+        if error.code is ErrorCode.SETUP_DONE:
             return RedirectResponse("/login", status_code=303)
         return _auth_page(
             request,

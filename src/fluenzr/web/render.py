@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from fluenzr.error_codes import category_of
+from fluenzr.error_codes import parse_code
 from fluenzr.errors import FluenzrError, ValidationError
 from fluenzr.i18n import LANGUAGES, has_message, translate
 from fluenzr.presets.catalogue import get_preset
@@ -39,9 +39,9 @@ def environment() -> Environment:
     return env
 
 
-def _category_of(code: str) -> str | None:
-    """The seed-page heading category of an error code, when the taxonomy knows it."""
-    return str(category_of(code).value)
+def _category_of(stored: str) -> str | None:
+    """The heading category of a stored code; ``mail`` (no precise heading) for an unknown one."""
+    return str(parse_code(stored).category.value)
 
 
 def _provider_name(key: str) -> str:
@@ -77,6 +77,7 @@ def error_text(error: dict[str, Any] | FluenzrError, lang: str) -> dict[str, str
     Stored reports (Probar results) keep the code: the text is rendered again from the
     catalogue so the reader sees their language; the stored text is the fallback.
     """
+    code: str  # a stored report keeps whatever code string it was written with
     if isinstance(error, FluenzrError):
         code, category = error.code, error.category
         message, hint = error.message(lang), error.hint(lang)
