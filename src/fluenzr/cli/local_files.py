@@ -8,12 +8,15 @@ from pathlib import Path
 
 from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import ValidationError
-from fluenzr.services.account_rules import CA_PEM_MAX_BYTES
 
 
 def read_pem_file(path: str | Path, *, field: str) -> str:
     """The text of a local CA file (the service validates it as PEM); regular files only,
     opened non-blocking so a FIFO cannot hang the command, at most the PEM size cap."""
+    # Imported here for start-up time: account_rules pulls cryptography.x509 and
+    # email_validator (~0.25 s), which commands that read no CA file never need.
+    from fluenzr.services.account_rules import CA_PEM_MAX_BYTES
+
     shown = str(Path(path).expanduser())
     try:
         fd = os.open(shown, os.O_RDONLY | os.O_NONBLOCK)
