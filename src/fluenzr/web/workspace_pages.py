@@ -15,9 +15,10 @@ from fluenzr.http.deps import get_ctx
 from fluenzr.services import invitations, users
 from fluenzr.services.tokens import Principal
 from fluenzr.services.users import Role
+from fluenzr.web.deps import CsrfForm, PageUser
 from fluenzr.web.forms import text
 from fluenzr.web.render import error_text, render
-from fluenzr.web.session import check_csrf, lang_of, login_redirect, principal
+from fluenzr.web.session import lang_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -63,20 +64,12 @@ def _view(
 
 
 @router.get("/settings/workspace")
-async def workspace_page(request: Request) -> Response:
-    who = await run_in_threadpool(principal, request)
-    if who is None:
-        return login_redirect(request)
+async def workspace_page(request: Request, who: PageUser) -> Response:
     return await run_in_threadpool(_view, request, who)
 
 
 @router.post("/settings/workspace/invitations")
-async def invite(request: Request) -> Response:
-    who = await run_in_threadpool(principal, request)
-    if who is None:
-        return login_redirect(request)
-    form = await request.form()
-    check_csrf(form.get("csrf"), who.csrf_token)
+async def invite(request: Request, who: PageUser, form: CsrfForm) -> Response:
     role: Role = "owner" if text(form, "role", 10) == "owner" else "member"
     try:
         created = await run_in_threadpool(
@@ -99,12 +92,9 @@ async def invite(request: Request) -> Response:
 
 
 @router.post("/settings/workspace/invitations/{invitation_id}/revoke")
-async def invitation_revoke(request: Request, invitation_id: int) -> Response:
-    who = await run_in_threadpool(principal, request)
-    if who is None:
-        return login_redirect(request)
-    form = await request.form()
-    check_csrf(form.get("csrf"), who.csrf_token)
+async def invitation_revoke(
+    request: Request, who: PageUser, form: CsrfForm, invitation_id: int
+) -> Response:
     await run_in_threadpool(
         functools.partial(
             invitations.revoke,
@@ -118,12 +108,7 @@ async def invitation_revoke(request: Request, invitation_id: int) -> Response:
 
 
 @router.post("/settings/workspace/members/{user_id}/remove")
-async def member_remove(request: Request, user_id: int) -> Response:
-    who = await run_in_threadpool(principal, request)
-    if who is None:
-        return login_redirect(request)
-    form = await request.form()
-    check_csrf(form.get("csrf"), who.csrf_token)
+async def member_remove(request: Request, who: PageUser, form: CsrfForm, user_id: int) -> Response:
     await run_in_threadpool(
         functools.partial(
             users.remove_member,
