@@ -12,23 +12,23 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request, Response
-from fastapi.responses import RedirectResponse
 from starlette.datastructures import FormData
 
 from fluenzr.http.deps import get_ctx
 from fluenzr.services import users
 from fluenzr.services.tokens import Principal
 from fluenzr.web.render import render
-from fluenzr.web.session import PRE_CSRF_COOKIE, check_csrf, lang_of, principal
+from fluenzr.web.session import (
+    PRE_CSRF_COOKIE,
+    check_csrf,
+    lang_of,
+    login_redirect,
+    principal,
+)
 
 
 class LoginRequired(Exception):
     """No signed-in session: the page answers with a redirect to login (or setup)."""
-
-
-def login_redirect(request: Request) -> RedirectResponse:
-    target = "/setup" if users.needs_setup(get_ctx(request)) else "/login"
-    return RedirectResponse(target, status_code=303)
 
 
 async def _login_required(request: Request, _exc: Exception) -> Response:
@@ -105,6 +105,5 @@ __all__ = [
     "PageWorkspace",
     "PreCsrfForm",
     "install",
-    "login_redirect",
     "page",
 ]
