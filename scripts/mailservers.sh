@@ -6,8 +6,9 @@
 # Ports (fixed; tests/support/mailservers.py mirrors them):
 #   10025 SMTP plain, no AUTH, no STARTTLS (deliver test mail to local users)
 #   10587 submission, STARTTLS required + AUTH      10465 submissions, implicit TLS + AUTH
-#   10588 submission like 10587 with an anvil limit of 3 messages/min → "450 4.7.1 ... too much mail"
+#   10588 submission like 10587 with an anvil limit of 3 messages/20 s → "450 4.7.1 ... too much mail"
 #   10143 IMAP (STARTTLS offered)                    10993 IMAPS
+#   10891 OpenDKIM milter (signs mail from dkim-*@fluenzr.test; scripts/mailservers/opendkim.conf)
 # Everything lives under $FLUENZR_MAIL_DIR (default /var/lib/fluenzr-test-mail); see docs/mail-servers.md.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -78,6 +79,7 @@ configure() {  # prints "changed" when a running server must reload its configur
     install_file postfix-main.cf "$DIR/postfix/main.cf"
     install_file postfix-master.cf "$DIR/postfix/master.cf"
     install_file dovecot.conf "$DIR/dovecot/dovecot.conf"
+    install_file dovecot-oauth2.conf.ext "$DIR/dovecot/dovecot-oauth2.conf.ext"
   )"
   if [ -n "$changed" ]; then echo changed; fi
   if [ -n "$fresh" ]; then postfix -c "$DIR/postfix" set-permissions >/dev/null 2>&1 || true; fi
@@ -121,9 +123,38 @@ start() {  # start [changed]: start what is down; reload what runs on a changed 
   return 1
 }
 
+DKIM_PORT=10891
+
+start_opendkim() {  # the DKIM signing milter; key made once, public record in opendkim/fz1.txt
+  command -v opendkim >/dev/null || return 0
+  local d="$DIR/opendkim"
+  mkdir -p "$d"
+  if [ ! -s "$d/fz1.private" ]; then
+    opendkim-genkey -b 2048 -d fluenzr.test -s fz1 -D "$d" >/dev/null 2>&1
+  fi
+  echo "fz1._domainkey.fluenzr.test fluenzr.test:fz1:$d/fz1.private" >"$d/key.table"
+  echo "dkim-*@fluenzr.test fz1._domainkey.fluenzr.test" >"$d/signing.table"
+  render opendkim.conf "$d/opendkim.conf"
+  chown -R opendkim:opendkim "$d" && chmod 0700 "$d" && chmod 0600 "$d/fz1.private"
+  chmod 0755 "$d" && chmod 0644 "$d/fz1.txt"  # the public record is read by tests
+  port_open "$DKIM_PORT" && return 0
+  opendkim -x "$d/opendkim.conf" 2>>"$DIR/log/opendkim.log" || {
+    echo "mailservers: opendkim did not start; see $DIR/log/opendkim.log" >&2
+    return 1
+  }
+  local i
+  for i in $(seq 1 50); do port_open "$DKIM_PORT" && return 0; sleep 0.1; done
+  echo "mailservers: opendkim port $DKIM_PORT did not open" >&2
+  return 1
+}
+
 stop() {
   postfix -c "$DIR/postfix" stop >/dev/null 2>&1 || true
   doveadm -c "$DIR/dovecot/dovecot.conf" stop >/dev/null 2>&1 || true
+  if [ -s "$DIR/run/opendkim.pid" ]; then
+    kill "$(cat "$DIR/run/opendkim.pid")" 2>/dev/null || true
+    rm -f "$DIR/run/opendkim.pid"
+  fi
   if [ -s "$DIR/run/user-lookup.pid" ]; then
     kill "$(cat "$DIR/run/user-lookup.pid")" 2>/dev/null || true
     rm -f "$DIR/run/user-lookup.pid"
@@ -145,6 +176,7 @@ case "$action" in
     need_tools
     make_certs
     start "$(configure)"
+    start_opendkim
     echo "mailservers: postfix 10025/10587/10465/10588 + dovecot 10143/10993 up on 127.0.0.1 ($DIR)"
     ;;
   down) stop ;;

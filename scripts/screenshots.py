@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import email_validator  # noqa: E402
-from playwright.sync_api import Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.e2e.server import ADMIN_EMAIL, ADMIN_PASSWORD, serve  # noqa: E402
 from tests.support import mailservers  # noqa: E402
@@ -66,9 +66,9 @@ def _shoot(page: Page, name: str) -> None:
     print("wrote", OUT / f"{name}.png")
 
 
-def _probar(page: Page) -> None:
-    page.get_by_role("button", name="Probar").click()
-    page.wait_for_selector("#probar[aria-busy='false']", timeout=90_000)
+def _probar(page: Page, button: str = "#probar-button") -> None:
+    page.locator(button).click()
+    page.wait_for_selector("#probar[aria-busy='false'][data-job]", timeout=90_000)
 
 
 def main() -> None:
@@ -132,15 +132,45 @@ def main() -> None:
             page.goto(f"/accounts/{bad}")
             _probar(page)
             _shoot(page, "probar-auth-failed")
+            pinless = _account(
+                ctx,
+                workspace,
+                f"cert-{box.email}",
+                smtp_host="127.0.0.1",
+                smtp_port=mailservers.SUBMISSION_PORT,
+                smtp_security="starttls",
+            )
+            page.goto(f"/accounts/{pinless}")
+            _probar(page)
+            page.locator("#trust-panel").scroll_into_view_if_needed()
+            _shoot(page, "probar-trust-certificate")
+            # Probar before saving, on the "+ SMTP" form.
+            draft = mailservers.create_user("draft")
+            page.goto("/accounts/new")
+            page.get_by_label("Email", exact=True).fill(draft.email)
+            page.get_by_label("Servidor SMTP").fill("127.0.0.1")
+            page.get_by_label("Puerto", exact=True).fill(str(mailservers.SUBMISSION_PORT))
+            page.get_by_label("Contraseña", exact=True).fill("not-the-password")
+            page.get_by_text("Certificados (avanzado)").click()
+            page.get_by_label("Certificado CA SMTP (PEM)").fill(mailservers.ca_pem() or "")
+            _probar(page, "#draft-probar")
+            _shoot(page, "smtp-probar-before-saving")
         page.goto("/accounts")
         _shoot(page, "cuentas-de-email")
         page.goto("/accounts/new")
         page.get_by_label("Email", exact=True).fill("ana@zoho.eu")
         page.get_by_role("button", name="Detectar desde el email").click()
-        page.wait_for_function("document.getElementById('smtp_host').value === 'smtp.zoho.eu'")
+        expect(page.locator("#smtp_host")).to_have_value("smtp.zoho.eu")
         _shoot(page, "smtp-form")
         page.goto(f"/accounts/{ovh}")
         _shoot(page, "account")
+        page.goto("/events")
+        _shoot(page, "events")
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto("/accounts")
+        _shoot(page, "cuentas-de-email-390")
+        page.goto(f"/accounts/{ovh}")
+        _shoot(page, "account-390")
         browser.close()
     ctx.close()
 

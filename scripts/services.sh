@@ -11,6 +11,7 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 APT_PACKAGES=(postgresql postfix dovecot-imapd dovecot-lmtpd chromium swaks socat postfix-pcre)
+APT_PACKAGES+=(opendkim opendkim-tools)  # DKIM signing milter for the test Postfix (deliverability)
 APT_PACKAGES+=(nodejs libnet-ssleay-perl libio-socket-ssl-perl)  # benchmark references: Node; swaks --tls
 
 missing_packages() {

@@ -9,10 +9,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tests.support.services import fresh_pg_database
 
 from fluenzr.config import load_settings
+
+if TYPE_CHECKING:
+    from benchmarks.send.__main__ import Figure
 from fluenzr.core.secret import Secret
 from fluenzr.sending.worker import WorkerOptions
 from fluenzr.services import outbox
@@ -72,7 +76,7 @@ def _accounts(ctx: AppContext, *, port: int, count: int) -> list[int]:
     ]
 
 
-def fluenzr_pipeline(port: int, *, accounts: int, messages: int, database: str) -> list[object]:
+def fluenzr_pipeline(port: int, *, accounts: int, messages: int, database: str) -> list[Figure]:
     from benchmarks.send.__main__ import BODY, Figure
 
     with _app(database) as ctx:

@@ -9,7 +9,10 @@ row in :data:`ROWS`:
   "Conexión rechazada", "Autenticación fallida", "Certificado inválido", "Límite de envío
   alcanzado", plus the others real servers and the application need);
 - ``scope``: who reports it: ``smtp``, ``imap``, ``mail`` (either transport, Probar, the sending
-  system), ``http`` (the HTTP boundary), ``app`` (input, state, vault, users);
+  system), ``http`` (the HTTP boundary), ``app`` (input, state, vault, users). A ``mail`` code
+  is one code for both transports: the raised :class:`~fluenzr.errors.MailError` says which in
+  its own ``scope`` (``auth_failed`` from the IMAP transport has scope ``imap``), and may pick
+  a protocol's wording, ``error.<code>.<scope>.message``/``.hint``, where the catalogue has one;
 - ``impact``: what a mail failure is about: ``account`` (settings or credentials: pause, ask the
   user), ``recipient`` (this recipient only), ``message`` (this message only), ``server`` (right
   now: retry with backoff); ``none`` for the application's errors;
@@ -28,6 +31,7 @@ explicitly (never a silent guess at a category).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -95,18 +99,15 @@ class ErrorCode(StrEnum):
     STARTTLS_UNAVAILABLE = "starttls_unavailable"
     CERTIFICATE_INVALID = "certificate_invalid"
     AUTH_FAILED = "auth_failed"
-    IMAP_DNS_NOT_FOUND = "imap_dns_not_found"
-    IMAP_CONNECTION_REFUSED = "imap_connection_refused"
-    IMAP_HOST_UNREACHABLE = "imap_host_unreachable"
-    IMAP_TIMEOUT = "imap_timeout"
-    IMAP_SERVER_DISCONNECTED = "imap_server_disconnected"
-    IMAP_CLEARTEXT_NOT_ALLOWED = "imap_cleartext_not_allowed"
-    IMAP_TLS_MODE_MISMATCH = "imap_tls_mode_mismatch"
-    IMAP_TLS_FAILED = "imap_tls_failed"
-    IMAP_STARTTLS_UNAVAILABLE = "imap_starttls_unavailable"
-    IMAP_CERTIFICATE_INVALID = "imap_certificate_invalid"
-    IMAP_AUTH_FAILED = "imap_auth_failed"
     AUTH_MECHANISM_UNSUPPORTED = "auth_mechanism_unsupported"
+    SMTP_AUTH_DISABLED = "smtp_auth_disabled"
+    OAUTH_REQUIRED = "oauth_required"
+    APP_PASSWORD_REQUIRED = "app_password_required"  # noqa: S105 (an error code)
+    OAUTH_TOKEN_REJECTED = "oauth_token_rejected"  # noqa: S105 (an error code)
+    OAUTH_SCOPE_MISSING = "oauth_scope_missing"
+    RECONNECT_REQUIRED = "reconnect_required"
+    OAUTH_TOKEN_ENDPOINT_FAILED = "oauth_token_endpoint_failed"  # noqa: S105 (an error code)
+    OAUTH_CLOCK_SKEW = "oauth_clock_skew"
     AUTH_REQUIRED = "auth_required"
     AUTH_THROTTLED = "auth_throttled"
     RELAY_DENIED = "relay_denied"
@@ -134,6 +135,9 @@ class ErrorCode(StrEnum):
     MANUAL = "manual"
     BOUNCE_RATE = "bounce_rate"
     MAIL_ERROR = "mail_error"
+    REPLIED = "replied"  # a stop-on-reply message cancelled: the recipient replied
+    COMPLAINED = "complained"  # a stop-on-reply message cancelled: the recipient complained
+    COMPLAINT_RATE = "complaint_rate"  # account paused: too many spam complaints (ARF)
     # -- the application: input, state, vault, users, HTTP -------------------------------
     ERROR = "error"
     CONFIG_INVALID = "config_invalid"
@@ -230,7 +234,6 @@ class ErrorCode(StrEnum):
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     # -- added by the security hardening -----------------------------------------------
     EGRESS_REFUSED = "egress_refused"
-    IMAP_EGRESS_REFUSED = "imap_egress_refused"
     NO_AUTH_NOT_ALLOWED = "no_auth_not_allowed"
     CA_PEM_INVALID = "ca_pem_invalid"
     CA_PEM_TOO_LARGE = "ca_pem_too_large"
@@ -258,6 +261,39 @@ class ErrorCode(StrEnum):
     INVITATION_LOGIN_REQUIRED = "invitation_login_required"
     REQUEST_BODY_TOO_LARGE = "request_body_too_large"
     TOKEN_WORKSPACE_REQUIRED = "token_workspace_required"  # noqa: S105 (an error code)
+    HOURLY_OVER_DAILY = "hourly_over_daily"
+    # -- added by the deliverability checks -----------------------------------------------
+    DOMAIN_INVALID = "domain_invalid"
+    # -- OAuth 2.0 connect flow ----------------------------------------------------------
+    OAUTH_PROVIDER_UNKNOWN = "oauth_provider_unknown"
+    OAUTH_NOT_CONFIGURED = "oauth_not_configured"
+    OAUTH_STATE_INVALID = "oauth_state_invalid"
+    OAUTH_DENIED = "oauth_denied"
+    OAUTH_AUTHORIZATION_FAILED = "oauth_authorization_failed"
+    OAUTH_SCOPE_NOT_GRANTED = "oauth_scope_not_granted"
+    OAUTH_ACCOUNT_NOT_OAUTH = "oauth_account_not_oauth"
+    DELETE_CONFIRMATION_MISMATCH = "delete_confirmation_mismatch"
+    OUTBOX_NOT_RETRYABLE = "outbox_not_retryable"
+    REPLY_NOT_FOUND = "reply_not_found"
+    REPLY_CLASS_INVALID = "reply_class_invalid"
+    NOTIFY_ACCOUNT_INVALID = "notify_account_invalid"
+    BULK_PROBAR_EMPTY = "bulk_probar_empty"
+    BULK_PROBAR_TOO_MANY = "bulk_probar_too_many"
+    BULK_PROBAR_RUNNING = "bulk_probar_running"
+    # -- bulk import of accounts (services.account_csv, services.account_import) --------
+    IMPORT_FILE_TOO_LARGE = "import_file_too_large"
+    IMPORT_TOO_MANY_ROWS = "import_too_many_rows"
+    IMPORT_FILE_BINARY = "import_file_binary"
+    IMPORT_ENCODING_INVALID = "import_encoding_invalid"
+    IMPORT_EMAIL_COLUMN_MISSING = "import_email_column_missing"
+    IMPORT_MAPPING_INVALID = "import_mapping_invalid"
+    IMPORT_CELL_TOO_LONG = "import_cell_too_long"
+    IMPORT_DUPLICATE_IN_FILE = "import_duplicate_in_file"
+    IMPORT_ACCOUNT_EXISTS = "import_account_exists"
+    IMPORT_PASTE_LINE_INVALID = "import_paste_line_invalid"
+    IMPORT_EMPTY = "import_empty"
+    TAG_INVALID = "tag_invalid"
+    BULK_CONFIRMATION_MISMATCH = "bulk_confirmation_mismatch"
     # -- a stored code this version does not know (read back by parse_code) --------------
     UNKNOWN = "unknown"
 
@@ -293,6 +329,11 @@ class ErrorCode(StrEnum):
     def hint_key(self) -> str:
         return f"error.{self.value}.hint"
 
+    @property
+    def label_key(self) -> str:
+        """An optional short label (an account's status reason) when the message needs params."""
+        return f"error.{self.value}.label"
+
 
 @dataclass(frozen=True)
 class ErrorKind:
@@ -325,7 +366,7 @@ E, C, S = ErrorCode, Category, Scope
 A, R, M, V = Impact.ACCOUNT, Impact.RECIPIENT, Impact.MESSAGE, Impact.SERVER
 SMTP, IMAP = S.SMTP, S.IMAP
 ROWS: tuple[ErrorKind, ...] = (
-    # -- reaching the server (either transport; IMAP's own codes below) --------------------
+    # -- reaching the server (either transport: the error says which, ``MailError.scope``) --
     _mail(E.DNS_NOT_FOUND, C.DNS, permanent=False, retryable=False, impact=A),
     _mail(E.CONNECTION_REFUSED, C.CONNECTION, permanent=False, retryable=True, impact=A),
     _mail(E.HOST_UNREACHABLE, C.CONNECTION, permanent=False, retryable=True, impact=V),
@@ -341,6 +382,14 @@ ROWS: tuple[ErrorKind, ...] = (
     # -- authentication --------------------------------------------------------------------
     _mail(E.AUTH_FAILED, C.AUTH, permanent=True, retryable=False, impact=A),
     _mail(E.AUTH_MECHANISM_UNSUPPORTED, C.AUTH, permanent=True, retryable=False, impact=A),
+    _mail(E.SMTP_AUTH_DISABLED, C.AUTH, permanent=True, retryable=False, impact=A, scope=SMTP),
+    _mail(E.OAUTH_REQUIRED, C.AUTH, permanent=True, retryable=False, impact=A, scope=SMTP),
+    _mail(E.APP_PASSWORD_REQUIRED, C.AUTH, permanent=True, retryable=False, impact=A),
+    _mail(E.OAUTH_TOKEN_REJECTED, C.AUTH, permanent=True, retryable=False, impact=A),
+    _mail(E.OAUTH_SCOPE_MISSING, C.AUTH, permanent=True, retryable=False, impact=A),
+    _mail(E.RECONNECT_REQUIRED, C.AUTH, permanent=True, retryable=False, impact=A),
+    _mail(E.OAUTH_TOKEN_ENDPOINT_FAILED, C.AUTH, permanent=False, retryable=True, impact=V),
+    _mail(E.OAUTH_CLOCK_SKEW, C.AUTH, permanent=False, retryable=False, impact=A),
     _mail(E.AUTH_REQUIRED, C.AUTH, permanent=True, retryable=False, impact=A, scope=SMTP),
     _mail(E.AUTH_THROTTLED, C.AUTH, permanent=False, retryable=True, impact=A, scope=SMTP),
     _mail(E.RELAY_DENIED, C.AUTH, permanent=True, retryable=False, impact=A, scope=SMTP),
@@ -354,44 +403,6 @@ ROWS: tuple[ErrorKind, ...] = (
     _mail(E.TEMPORARY_FAILURE, C.SERVER, permanent=False, retryable=True, impact=V, scope=SMTP),
     _mail(E.UNEXPECTED_REPLY, C.SERVER, permanent=True, retryable=False, impact=V, scope=SMTP),
     # -- IMAP --------------------------------------------------------------------------------
-    _mail(E.IMAP_DNS_NOT_FOUND, C.DNS, permanent=False, retryable=False, impact=A, scope=IMAP),
-    _mail(
-        E.IMAP_CONNECTION_REFUSED,
-        C.CONNECTION,
-        permanent=False,
-        retryable=True,
-        impact=A,
-        scope=IMAP,
-    ),
-    _mail(
-        E.IMAP_HOST_UNREACHABLE, C.CONNECTION, permanent=False, retryable=True, impact=V, scope=IMAP
-    ),
-    _mail(E.IMAP_TIMEOUT, C.TIMEOUT, permanent=False, retryable=True, impact=V, scope=IMAP),
-    _mail(
-        E.IMAP_SERVER_DISCONNECTED,
-        C.CONNECTION,
-        permanent=False,
-        retryable=True,
-        impact=V,
-        scope=IMAP,
-    ),
-    _mail(
-        E.IMAP_CLEARTEXT_NOT_ALLOWED, C.TLS, permanent=True, retryable=False, impact=A, scope=IMAP
-    ),
-    _mail(E.IMAP_TLS_MODE_MISMATCH, C.TLS, permanent=True, retryable=False, impact=A, scope=IMAP),
-    _mail(E.IMAP_TLS_FAILED, C.TLS, permanent=False, retryable=True, impact=A, scope=IMAP),
-    _mail(
-        E.IMAP_STARTTLS_UNAVAILABLE, C.TLS, permanent=True, retryable=False, impact=A, scope=IMAP
-    ),
-    _mail(
-        E.IMAP_CERTIFICATE_INVALID,
-        C.CERTIFICATE,
-        permanent=True,
-        retryable=False,
-        impact=A,
-        scope=IMAP,
-    ),
-    _mail(E.IMAP_AUTH_FAILED, C.AUTH, permanent=True, retryable=False, impact=A, scope=IMAP),
     _mail(E.IMAP_FOLDER_NOT_FOUND, C.IMAP, permanent=True, retryable=False, impact=A, scope=IMAP),
     _mail(E.IMAP_COMMAND_FAILED, C.IMAP, permanent=False, retryable=True, impact=V, scope=IMAP),
     _mail(
@@ -411,6 +422,9 @@ ROWS: tuple[ErrorKind, ...] = (
     _mail(E.MANUAL, C.SENDING, permanent=False, retryable=False, impact=A),
     _mail(E.BOUNCE_RATE, C.SENDING, permanent=False, retryable=False, impact=A),
     _mail(E.MAIL_ERROR, C.MAIL, permanent=False, retryable=False, impact=V),
+    _mail(E.REPLIED, C.SENDING, permanent=True, retryable=False, impact=M),
+    _mail(E.COMPLAINED, C.SENDING, permanent=True, retryable=False, impact=M),
+    _mail(E.COMPLAINT_RATE, C.SENDING, permanent=False, retryable=False, impact=A),
     # -- the application ---------------------------------------------------------------------
     _app(E.ERROR, C.INTERNAL),
     _app(E.CONFIG_INVALID, C.CONFIG),
@@ -506,9 +520,6 @@ ROWS: tuple[ErrorKind, ...] = (
     _app(E.TOO_LARGE, C.HTTP, scope=S.HTTP),
     _app(E.UNSUPPORTED_MEDIA_TYPE, C.HTTP, scope=S.HTTP),
     _mail(E.EGRESS_REFUSED, C.CONNECTION, permanent=True, retryable=False, impact=A),
-    _mail(
-        E.IMAP_EGRESS_REFUSED, C.CONNECTION, permanent=True, retryable=False, impact=A, scope=IMAP
-    ),
     _mail(E.NO_AUTH_NOT_ALLOWED, C.AUTH, permanent=True, retryable=False, impact=A),
     _app(E.CA_PEM_INVALID, C.VALIDATION),
     _app(E.CA_PEM_TOO_LARGE, C.VALIDATION),
@@ -536,44 +547,76 @@ ROWS: tuple[ErrorKind, ...] = (
     _app(E.INVITATION_LOGIN_REQUIRED, C.AUTH),
     _app(E.REQUEST_BODY_TOO_LARGE, C.HTTP, scope=S.HTTP),
     _app(E.TOKEN_WORKSPACE_REQUIRED, C.VALIDATION),
+    _app(E.HOURLY_OVER_DAILY, C.VALIDATION),
+    _app(E.DOMAIN_INVALID, C.VALIDATION),
+    _app(E.OAUTH_PROVIDER_UNKNOWN, C.VALIDATION),
+    _app(E.OAUTH_NOT_CONFIGURED, C.CONFIG),
+    _app(E.OAUTH_STATE_INVALID, C.AUTH),
+    _app(E.OAUTH_DENIED, C.AUTH),
+    _app(E.OAUTH_AUTHORIZATION_FAILED, C.AUTH),
+    _app(E.OAUTH_SCOPE_NOT_GRANTED, C.AUTH),
+    _app(E.OAUTH_ACCOUNT_NOT_OAUTH, C.VALIDATION),
+    _app(E.DELETE_CONFIRMATION_MISMATCH, C.VALIDATION),
+    _app(E.OUTBOX_NOT_RETRYABLE, C.CONFLICT),
+    _app(E.REPLY_NOT_FOUND, C.NOT_FOUND),
+    _app(E.REPLY_CLASS_INVALID, C.VALIDATION),
+    _app(E.NOTIFY_ACCOUNT_INVALID, C.VALIDATION),
+    _app(E.BULK_PROBAR_EMPTY, C.VALIDATION),
+    _app(E.BULK_PROBAR_TOO_MANY, C.VALIDATION),
+    _app(E.BULK_PROBAR_RUNNING, C.CONFLICT),
+    _app(E.IMPORT_FILE_TOO_LARGE, C.VALIDATION),
+    _app(E.IMPORT_TOO_MANY_ROWS, C.VALIDATION),
+    _app(E.IMPORT_FILE_BINARY, C.VALIDATION),
+    _app(E.IMPORT_ENCODING_INVALID, C.VALIDATION),
+    _app(E.IMPORT_EMAIL_COLUMN_MISSING, C.VALIDATION),
+    _app(E.IMPORT_MAPPING_INVALID, C.VALIDATION),
+    _app(E.IMPORT_CELL_TOO_LONG, C.VALIDATION),
+    _app(E.IMPORT_DUPLICATE_IN_FILE, C.VALIDATION),
+    _app(E.IMPORT_ACCOUNT_EXISTS, C.CONFLICT),
+    _app(E.IMPORT_PASTE_LINE_INVALID, C.VALIDATION),
+    _app(E.IMPORT_EMPTY, C.VALIDATION),
+    _app(E.TAG_INVALID, C.VALIDATION),
+    _app(E.BULK_CONFIRMATION_MISMATCH, C.VALIDATION),
     _app(E.UNKNOWN, C.MAIL),
 )
 del E, C, S, A, R, M, V, SMTP, IMAP
 
 KINDS: Mapping[ErrorCode, ErrorKind] = {row.code: row for row in ROWS}
 
-# The IMAP transport's code for a failure below the protocol (DNS, TCP, TLS) that
-# ``mail._network`` reports with the shared code: one explicit table, no string prefixing.
-IMAP_CODES: Mapping[ErrorCode, ErrorCode] = {
-    ErrorCode.DNS_NOT_FOUND: ErrorCode.IMAP_DNS_NOT_FOUND,
-    ErrorCode.CONNECTION_REFUSED: ErrorCode.IMAP_CONNECTION_REFUSED,
-    ErrorCode.HOST_UNREACHABLE: ErrorCode.IMAP_HOST_UNREACHABLE,
-    ErrorCode.TIMEOUT: ErrorCode.IMAP_TIMEOUT,
-    ErrorCode.SERVER_DISCONNECTED: ErrorCode.IMAP_SERVER_DISCONNECTED,
-    ErrorCode.CLEARTEXT_NOT_ALLOWED: ErrorCode.IMAP_CLEARTEXT_NOT_ALLOWED,
-    ErrorCode.EGRESS_REFUSED: ErrorCode.IMAP_EGRESS_REFUSED,
-    ErrorCode.TLS_MODE_MISMATCH: ErrorCode.IMAP_TLS_MODE_MISMATCH,
-    ErrorCode.TLS_FAILED: ErrorCode.IMAP_TLS_FAILED,
-    ErrorCode.STARTTLS_UNAVAILABLE: ErrorCode.IMAP_STARTTLS_UNAVAILABLE,
-    ErrorCode.CERTIFICATE_INVALID: ErrorCode.IMAP_CERTIFICATE_INVALID,
-    ErrorCode.AUTH_FAILED: ErrorCode.IMAP_AUTH_FAILED,
-}
+# Before one vocabulary, an IMAP failure below the protocol (DNS, TCP, TLS, LOGIN) had its own
+# copy of the shared code, prefixed: ``imap_auth_failed`` is now ``auth_failed`` raised with
+# scope ``imap``. Stored rows may still hold the old strings.
+_RETIRED_IMAP_PREFIX = "imap_"
 
 
 def parse_code(stored: str) -> ErrorCode:
     """The member for a code read back from storage.
 
+    A retired ``imap_<code>`` copy reads as the shared ``<code>`` (see :func:`stored_scope`).
     :attr:`ErrorCode.UNKNOWN` for a string this version does not know (a newer version wrote it,
     or the code was retired): callers show the stored string and a neutral heading.
     """
     try:
         return ErrorCode(stored)
     except ValueError:
-        return ErrorCode.UNKNOWN
+        pass
+    if stored.startswith(_RETIRED_IMAP_PREFIX):
+        with contextlib.suppress(ValueError):
+            return ErrorCode(stored.removeprefix(_RETIRED_IMAP_PREFIX))
+    return ErrorCode.UNKNOWN
+
+
+def stored_scope(stored: str) -> Scope | None:
+    """``imap`` for a retired ``imap_<code>`` string, else None (the scope was not in the code)."""
+    if stored in _VALUES or not stored.startswith(_RETIRED_IMAP_PREFIX):
+        return None
+    return Scope.IMAP if stored.removeprefix(_RETIRED_IMAP_PREFIX) in _VALUES else None
+
+
+_VALUES = frozenset(code.value for code in ErrorCode)
 
 
 __all__ = [
-    "IMAP_CODES",
     "KINDS",
     "ROWS",
     "Category",
@@ -582,4 +625,5 @@ __all__ = [
     "Impact",
     "Scope",
     "parse_code",
+    "stored_scope",
 ]

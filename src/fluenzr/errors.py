@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fluenzr.error_codes import ErrorCode
+from fluenzr.error_codes import ErrorCode, Scope
 
 
 class FluenzrError(Exception):
@@ -162,7 +162,12 @@ class CredentialsEndpointChanged(VaultError):
 
 
 class MailError(FluenzrError):
-    """A mail server refused, failed or could not be reached. See fluenzr.error_codes."""
+    """A mail server refused, failed or could not be reached. See fluenzr.error_codes.
+
+    ``scope`` says which transport reported it (``smtp``, ``imap``; the code's own scope when
+    the raiser does not say): one code for both, e.g. ``auth_failed`` with scope ``imap``.
+    Where the catalogue words a code for one protocol (``error.dns_not_found.imap.message``),
+    that wording is used."""
 
     code = ErrorCode.MAIL_ERROR
     category = "mail"
@@ -178,6 +183,7 @@ class MailError(FluenzrError):
         detail: str | None = None,
         reply_code: int | None = None,
         enhanced_code: str | None = None,
+        scope: Scope | None = None,
     ) -> None:
         self.reply_code = reply_code
         self.enhanced_code = enhanced_code
@@ -185,9 +191,14 @@ class MailError(FluenzrError):
             # The code knows its category; raisers need not repeat it.
             category = code.category.value
         super().__init__(code, params=params, category=category, detail=detail)
+        self.scope: Scope = scope or self.code.scope
+        if self.scope is not self.code.scope:
+            self.message_key, self.hint_key = scoped_keys(self.code, self.scope)
+            self.args = (self.render("en"),)
 
     def to_dict(self, lang: str | None = None) -> dict[str, Any]:
         out = super().to_dict(lang)
+        out["scope"] = self.scope.value
         if self.reply_code is not None:
             out["reply_code"] = self.reply_code
         if self.enhanced_code:
@@ -203,11 +214,13 @@ def mail_error(
     reply_code: int | None = None,
     enhanced_code: str | None = None,
     variant: str | None = None,
+    scope: Scope | None = None,
 ) -> MailError:
     """A :class:`MailError` whose category comes from the taxonomy.
 
     ``variant`` picks a more precise message when the catalogue has one
-    (``error.certificate_invalid.expired.message``); the hint stays the code's.
+    (``error.certificate_invalid.expired.message``); the hint stays the code's. ``scope``: the
+    transport that reports it (``Scope.IMAP``), when the code is shared.
     """
     error = MailError(
         code,
@@ -216,16 +229,38 @@ def mail_error(
         detail=detail,
         reply_code=reply_code,
         enhanced_code=enhanced_code,
+        scope=scope,
     )
-    if variant:
-        # Lazy: fluenzr.i18n loads Babel, which only rendering a message needs (start-up time).
-        from fluenzr.i18n import has_message
-
-        key = f"error.{code.value}.{variant}.message"
-        if has_message(key, "en"):
-            error.message_key = key
-            error.args = (error.render("en"),)
+    use_variant(error, variant)
     return error
+
+
+def scoped_keys(code: ErrorCode, scope: Scope | str | None) -> tuple[str, str]:
+    """Message and hint keys of ``code`` as reported in ``scope``: the protocol's own wording
+    (``error.<code>.<scope>.message``) where the catalogue has it, else the code's."""
+    if not scope or scope == code.scope:
+        return code.message_key, code.hint_key
+    # Lazy: fluenzr.i18n loads Babel, which only rendering a message needs (start-up time).
+    from fluenzr.i18n import has_message
+
+    keys = []
+    for own, kind in ((code.message_key, "message"), (code.hint_key, "hint")):
+        key = f"error.{code.value}.{scope}.{kind}"
+        keys.append(key if has_message(key, "en") else own)
+    return keys[0], keys[1]
+
+
+def use_variant(error: FluenzrError, variant: str | None) -> None:
+    """Switch ``error`` to its code's more precise message for ``variant``, when there is one."""
+    if not variant:
+        return
+    # Lazy: fluenzr.i18n loads Babel, which only rendering a message needs (start-up time).
+    from fluenzr.i18n import has_message
+
+    key = f"error.{error.code.value}.{variant}.message"
+    if has_message(key, "en"):
+        error.message_key = key
+        error.args = (error.render("en"),)
 
 
 __all__ = [
@@ -240,4 +275,6 @@ __all__ = [
     "ValidationError",
     "VaultError",
     "mail_error",
+    "scoped_keys",
+    "use_variant",
 ]

@@ -6,6 +6,7 @@ One browser per session; one server (SQLite, sending system in-process) per modu
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,12 +46,26 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture(scope="module")
-def web_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppContext]:
+def web_app(
+    tmp_path_factory: pytest.TempPathFactory,
+    _empty_dns: int,
+    _migrated_templates: dict[str, str],
+) -> Iterator[AppContext]:
     # The shared test mail domain is the reserved ``.test``: allow it for this process only.
     saved = email_validator.TEST_ENVIRONMENT
     email_validator.TEST_ENVIRONMENT = True
     home = tmp_path_factory.mktemp("web-home")
-    ctx = open_app(load_settings(home=home, database_url=f"sqlite:///{home / 'fluenzr.db'}"))
+    # A copy of the session's migrated database: no migrations per module.
+    shutil.copyfile(_migrated_templates["sqlite"], home / "fluenzr.db")
+    # Module scope: built before the per-test FLUENZR_DNS_SERVERS, so aimed at the empty local
+    # DNS server here (Probar's deliverability steps never reach the system resolver).
+    ctx = open_app(
+        load_settings(
+            home=home,
+            database_url=f"sqlite:///{home / 'fluenzr.db'}",
+            dns_servers=f"127.0.0.1:{_empty_dns}",
+        )
+    )
     try:
         yield ctx
     finally:

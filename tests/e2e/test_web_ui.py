@@ -57,9 +57,26 @@ def _account(ctx: AppContext, workspace: int, email: str, password: str) -> Acco
     )
 
 
+# Probar's connection steps (SMTP, IMAP), not the deliverability ones (deliv_*).
+CONNECTION_STEPS = "#probar li.step:not([data-step^='deliv_'])"
+
+
+def _job_of(page: Any) -> str:
+    panel = page.locator("#probar[data-job]")
+    return str(panel.get_attribute("data-job")) if panel.count() else ""
+
+
+def wait_done(page: Any, *, after: str = "") -> None:
+    """Wait for a Probar panel other than job ``after`` to finish."""
+    page.wait_for_selector(
+        f"#probar[aria-busy='false'][data-job]:not([data-job='{after}'])", timeout=STEP_TIMEOUT
+    )
+
+
 def _probar(page: Any) -> None:
-    page.get_by_role("button", name="Probar").click()
-    page.wait_for_selector("#probar[aria-busy='false']", timeout=STEP_TIMEOUT)
+    before = _job_of(page)
+    page.get_by_role("button", name="Probar", exact=True).click()
+    wait_done(page, after=before)
 
 
 def test_add_account_with_preset_and_probar(page: Any, mailserver: None) -> None:
@@ -94,7 +111,10 @@ def test_add_account_with_preset_and_probar(page: Any, mailserver: None) -> None
     _probar(page)
     steps = page.locator("#probar li.step")
     assert steps.count() >= 3, page.locator("#probar").inner_text()
-    assert page.locator("#probar li.step.failed, #probar li.step.skipped").count() == 0
+    # The connection steps all pass; the deliverability steps report the test domain's (empty)
+    # DNS as real findings, which do not make the connection fail.
+    assert page.locator(f"{CONNECTION_STEPS}.failed, {CONNECTION_STEPS}.skipped").count() == 0
+    assert page.locator("#probar li.step[data-step^='deliv_']").count() > 0
     assert page.get_by_text("Todo funciona").is_visible()
     # The account's header follows the result without a reload.
     assert "correcta" in page.locator("#last-test").inner_text()
@@ -119,7 +139,8 @@ def test_wrong_password_shows_authentication_failed(
     page.get_by_role("link", name="Editar").click()
     page.get_by_label("Contraseña", exact=True).fill(mailbox.password)
     page.get_by_role("button", name="Guardar").click()
-    page.wait_for_url(re.compile(rf"/accounts/{view.id}$"))
+    page.wait_for_url(re.compile(rf"/accounts/{view.id}\?saved=connection$"))
+    assert "sin probar" in page.locator("#status-badge").inner_text()  # the old result is gone
     _probar(page)
     assert page.get_by_text("Todo funciona").is_visible()
 
@@ -181,13 +202,15 @@ def test_trust_this_certificate(page: Any, web_app: AppContext, mailserver: None
     assert re.fullmatch(r"[0-9a-f]{64}", shown)
     # The pin is part of what the password is bound to: it is entered again with it.
     alert.get_by_label("Contraseña").fill(mailbox.password)
+    failed_job = _job_of(page)
     alert.get_by_role("button", name="Confiar en este certificado").click()
-    page.wait_for_url(re.compile(rf"/accounts/{view.id}$"))
+    page.wait_for_url(re.compile(rf"/accounts/{view.id}\?saved=trusted$"))
     assert shown in page.content()
     assert (
         accounts.get_account(web_app, workspace_id=view.workspace_id, account_id=view.id).pin_sha256
         == shown
     )
-    _probar(page)
-    assert page.locator("#probar li.step.failed").count() == 0
+    # The test runs again by itself after trusting.
+    wait_done(page, after=failed_job)
+    assert page.locator(f"{CONNECTION_STEPS}.failed").count() == 0
     assert page.get_by_text("Todo funciona").is_visible()

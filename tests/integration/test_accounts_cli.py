@@ -57,7 +57,7 @@ def test_add_list_show_edit_remove(cli: Cli) -> None:
     account_id = str(created["id"])
 
     listed = cli("accounts", "list", "--json").json()
-    assert [a["email"] for a in listed] == ["ana@example.com"]
+    assert [a["email"] for a in listed["accounts"]] == ["ana@example.com"] and listed["total"] == 1
     shown = cli("accounts", "show", account_id, "--json")
     assert shown.json()["display_name"] == "Ana García"
     assert PASSWORD not in shown.stdout and 'password":' not in shown.stdout
@@ -89,7 +89,7 @@ def test_add_list_show_edit_remove(cli: Cli) -> None:
     assert "Cuentas de Email" in table.stdout and "ana@example.com" in table.stdout
 
     assert cli("accounts", "remove", account_id).exit_code == 0
-    assert cli("accounts", "list", "--json").json() == []
+    assert cli("accounts", "list", "--json").json()["accounts"] == []
     missing = cli("accounts", "show", account_id, "--json")
     assert missing.exit_code == 1 and missing.json()["error"]["code"] == "account_not_found"
 

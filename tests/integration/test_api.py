@@ -126,7 +126,9 @@ def test_other_workspace_sees_404(app_any_db: AppContext, base_url: str, caller:
 
 
 def test_authentication(base_url: str, caller: Caller) -> None:
-    with httpx.Client(base_url=base_url) as http:
+    # 20 s as in _client: the first /openapi.json of a process builds every model's schema,
+    # seconds on a loaded machine (whichever test asks first pays; under xdist, order varies).
+    with httpx.Client(base_url=base_url, timeout=20) as http:
         health = http.get("/api/v1/health").json()
         assert health["ok"] is True and health["database"] == "ok"
         assert http.get("/api/v1/accounts").status_code == 401
@@ -313,7 +315,7 @@ def test_send_window(base_url: str, caller: Caller) -> None:
         set_ = http.put(f"/api/v1/accounts/{account_id}/send-window", json=window)
         assert set_.status_code == 200 and set_.json()["send_window"] == window
         bad = http.put(
-            f"/api/v1/accounts/{account_id}/send-window", json={**window, "start": "19:00"}
+            f"/api/v1/accounts/{account_id}/send-window", json={**window, "start": "18:00"}
         )
         assert bad.status_code == 422 and bad.json()["code"] == "window_hours_invalid"
         cleared = http.delete(f"/api/v1/accounts/{account_id}/send-window")

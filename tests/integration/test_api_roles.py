@@ -108,7 +108,7 @@ def test_cli_serve_users_and_tokens(home: Path) -> None:
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # generous: two test processes may share 2 cores
         while not port_open("127.0.0.1", port):
             assert server.poll() is None, server.communicate()[1]
             assert time.monotonic() < deadline, "serve did not start"
@@ -116,10 +116,10 @@ def test_cli_serve_users_and_tokens(home: Path) -> None:
         me = httpx.get(
             f"http://127.0.0.1:{port}/api/v1/me",
             headers={"Authorization": f"Bearer {value}"},
-            timeout=10,
+            timeout=20,  # the first request of a new process renders and imports lazily
         )
         assert me.status_code == 200 and me.json()["email"] == "ops@example.com"
-        page = httpx.get(f"http://127.0.0.1:{port}/login", timeout=10)
+        page = httpx.get(f"http://127.0.0.1:{port}/login", timeout=20)
         assert page.status_code == 200 and "Iniciar sesión" in page.text
     finally:
         server.terminate()

@@ -38,6 +38,13 @@ def documented_commands() -> list[str]:
     return sorted(found)
 
 
+def smoke_commands() -> list[str]:
+    """Every benchmark and documented command once: each run adds ``--smoke``, so a documented
+    ``classify --smoke`` is the same process as ``classify`` and is not started twice."""
+    commands = set(available()) | set(documented_commands())
+    return sorted({" ".join(w for w in c.split() if w != "--smoke") for c in commands})
+
+
 def test_documented_commands_name_real_benchmarks() -> None:
     commands = documented_commands()
     assert commands, "no `./dev bench …` command found in the docs"
@@ -49,9 +56,9 @@ def test_documented_commands_name_real_benchmarks() -> None:
 @pytest.mark.postgres
 @pytest.mark.slow
 @pytest.mark.timeout(180)
-@pytest.mark.parametrize(
-    "command", sorted(set(available()) | set(documented_commands())), ids=lambda c: c
-)
+# One worker runs them all: their private servers (fleet_detect's Dovecot) take fixed ports.
+@pytest.mark.xdist_group("benchmarks")
+@pytest.mark.parametrize("command", smoke_commands(), ids=lambda c: c)
 def test_benchmark_runs_at_smoke_size(command: str) -> None:
     require_mailserver()
     if not port_open("127.0.0.1", 5432):

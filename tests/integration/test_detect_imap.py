@@ -254,7 +254,8 @@ async def test_wrong_password_is_recorded_not_fatal(app: AppContext) -> None:
         state = session.get(ImapSyncState, (account_id, "INBOX"))
         assert state is not None
         assert state.last_error is not None
-        assert '"code": "imap_auth_failed"' in state.last_error
+        assert '"code": "auth_failed"' in state.last_error
+        assert '"scope": "imap"' in state.last_error
         assert "not-the-password" not in state.last_error
 
 

@@ -175,7 +175,7 @@ async def test_imap_transport_refuses_under_multi_tenant() -> None:
     async with imap_server() as server:
         with pytest.raises(MailError) as caught:
             await connect_imap(dataclasses.replace(server.endpoint(), egress=MULTI), timeout=5)
-        assert caught.value.code == "imap_egress_refused"
+        assert caught.value.code == "egress_refused"
         assert server.commands == []
         async with await connect_imap(server.endpoint(), timeout=5) as imap:
             assert imap.secure_transport

@@ -10,6 +10,7 @@ import pytest
 
 from fluenzr.core.endpoints import Endpoint, Security, TlsPolicy
 from fluenzr.core.secret import Secret
+from fluenzr.error_codes import Scope
 from fluenzr.errors import MailError
 from fluenzr.i18n import LANGUAGES
 from fluenzr.mail import tls
@@ -24,6 +25,7 @@ from tests.support.fault_smtp import closed_port, raw_server
 def assert_error(error: MailError, code: str, category: str) -> None:
     assert error.code == code
     assert error.category == category
+    assert error.scope is Scope.IMAP  # one code for both transports; the error says which
     for lang in LANGUAGES:
         assert error.message(lang)
         assert "{" not in error.message(lang)
@@ -49,7 +51,7 @@ async def test_no_starttls_means_no_login() -> None:
     async with imap_server(ImapFaults(starttls=False)) as server:
         with pytest.raises(MailError) as caught:
             await connect_imap(server.endpoint(Security.STARTTLS), timeout=5)
-    assert_error(caught.value, "imap_starttls_unavailable", "tls")
+    assert_error(caught.value, "starttls_unavailable", "tls")
     assert server.logins == []
     assert "LOGIN" not in server.commands
     assert not server.saw_in_plaintext(PASSWORD)
@@ -59,7 +61,7 @@ async def test_wrong_password() -> None:
     async with imap_server() as server:
         with pytest.raises(MailError) as caught:
             await connect_imap(server.endpoint(password="nope"), timeout=5)
-    assert_error(caught.value, "imap_auth_failed", "auth")
+    assert_error(caught.value, "auth_failed", "auth")
     assert "AUTHENTICATIONFAILED" in (caught.value.detail or "")
 
 
@@ -68,14 +70,14 @@ async def test_refused() -> None:
     endpoint = Endpoint("127.0.0.1", port, Security.SSL, USER, Secret(PASSWORD))
     with pytest.raises(MailError) as caught:
         await connect_imap(endpoint, timeout=5)
-    assert_error(caught.value, "imap_connection_refused", "connection")
+    assert_error(caught.value, "connection_refused", "connection")
 
 
 async def test_cleartext_to_a_remote_host_is_refused_before_connecting() -> None:
     endpoint = Endpoint("imap.example.com", 143, Security.NONE, USER, Secret(PASSWORD))
     with pytest.raises(MailError) as caught:
         await connect_imap(endpoint, timeout=5)
-    assert_error(caught.value, "imap_cleartext_not_allowed", "tls")
+    assert_error(caught.value, "cleartext_not_allowed", "tls")
 
 
 async def test_stall_times_out_in_bounded_time() -> None:
@@ -83,7 +85,7 @@ async def test_stall_times_out_in_bounded_time() -> None:
         started = time.monotonic()
         with pytest.raises(MailError) as caught:
             await connect_imap(server.endpoint(Security.STARTTLS), timeout=1)
-    assert_error(caught.value, "imap_timeout", "timeout")
+    assert_error(caught.value, "timeout", "timeout")
     # Bounded by the 1 s asked for, not the 10 s default; the margin absorbs a loaded machine.
     assert time.monotonic() - started < 8
 
@@ -94,7 +96,7 @@ async def test_bye_greeting_is_reported_at_once() -> None:
         started = time.monotonic()
         with pytest.raises(MailError) as caught:
             await connect_imap(server.endpoint(), timeout=60)
-    assert_error(caught.value, "imap_server_disconnected", "connection")
+    assert_error(caught.value, "server_disconnected", "connection")
     assert "Too many connections" in (caught.value.detail or "")
     assert time.monotonic() - started < 20  # reported at once, not the 60 s timeout waited out
 
@@ -106,7 +108,7 @@ async def test_silent_command_is_a_bounded_timeout() -> None:
         with pytest.raises(MailError) as caught:
             await imap.list_folders()
         await imap.aclose()
-    assert_error(caught.value, "imap_timeout", "timeout")
+    assert_error(caught.value, "timeout", "timeout")
     # Bounded by the 1 s asked for, not the 10 s default; the margin absorbs a loaded machine.
     assert time.monotonic() - started < 8
 
@@ -117,8 +119,8 @@ async def test_drop_after_login_is_a_disconnect() -> None:
         with pytest.raises(MailError) as caught:
             await imap.list_folders()
         imap.close()
-    assert caught.value.code in {"imap_server_disconnected", "imap_timeout"}
-    assert caught.value.code == "imap_server_disconnected"
+    assert caught.value.code in {"server_disconnected", "timeout"}
+    assert caught.value.code == "server_disconnected"
 
 
 @pytest.mark.parametrize(
@@ -129,7 +131,7 @@ async def test_tls_mode_mismatch(implicit: bool, security: Security, suggested: 
     async with imap_server(ImapFaults(implicit_tls=implicit)) as server:
         with pytest.raises(MailError) as caught:
             await connect_imap(server.endpoint(security), timeout=10)
-    assert_error(caught.value, "imap_tls_mode_mismatch", "tls")
+    assert_error(caught.value, "tls_mode_mismatch", "tls")
     assert caught.value.params["suggested"] == suggested
     assert server.logins == []
 
@@ -146,7 +148,7 @@ async def test_bridge_like_pinned_and_unpinned(implicit: bool) -> None:
             await connect_imap(server.endpoint(), timeout=5)
         with pytest.raises(MailError) as wrong_pin:
             await connect_imap(server.endpoint(tls=TlsPolicy(pin_sha256="1" * 64)), timeout=5)
-    assert_error(caught.value, "imap_certificate_invalid", "certificate")
+    assert_error(caught.value, "certificate_invalid", "certificate")
     assert caught.value.params["reason"] == "self_signed"
     assert caught.value.params["fingerprint"] == cert.fingerprint
     assert wrong_pin.value.params["reason"] == "pin_mismatch"
@@ -251,7 +253,7 @@ async def test_dovecot_wrong_password_is_fast(mailserver: None) -> None:
     started = time.monotonic()
     with pytest.raises(MailError) as caught:
         await connect_imap(wrong, timeout=60)
-    assert_error(caught.value, "imap_auth_failed", "auth")
+    assert_error(caught.value, "auth_failed", "auth")
     # The NO reply is the answer: no retry, no waiting out the 60 s timeout (the test Dovecot
     # has auth_failure_delay = 0).
     assert time.monotonic() - started < 20
@@ -281,7 +283,7 @@ async def test_dovecot_tls_mode_mismatch(
     user = ms.create_user("imap")
     with pytest.raises(MailError) as caught:
         await connect_imap(user.imap_endpoint(port=port, security=security), timeout=10)
-    assert_error(caught.value, "imap_tls_mode_mismatch", "tls")
+    assert_error(caught.value, "tls_mode_mismatch", "tls")
     assert caught.value.params["suggested"] == suggested
 
 
@@ -311,7 +313,7 @@ async def test_dovecot_as_a_remote_client_sees_it(mailserver: None) -> None:
     with pytest.raises(MailError) as caught:
         await session.login()  # refused by us, before any password is sent
     await session.logout()
-    assert_error(caught.value, "imap_starttls_unavailable", "tls")
+    assert_error(caught.value, "starttls_unavailable", "tls")
 
     async with await connect_imap(pinned, timeout=10) as imap:
         assert imap.secure_transport

@@ -25,7 +25,7 @@ def _account(index: int, ca_file: str | None, *, imap: bool) -> dict[str, object
     }
 
 
-def test_ca_files_become_pem_text(db_url: str, home: Path) -> None:
+def test_ca_files_become_pem_text(blank_db_url: str, home: Path) -> None:
     home.mkdir(parents=True, exist_ok=True)
     ca = trustme.CA()
     good = home / "ca.pem"
@@ -47,7 +47,7 @@ def test_ca_files_become_pem_text(db_url: str, home: Path) -> None:
         _account(8, str(big), imap=True),
         _account(9, None, imap=True),
     ]
-    engine = create_engine(db_url)
+    engine = create_engine(blank_db_url)
     try:
         config = alembic_config()
         with engine.begin() as conn:

@@ -10,13 +10,13 @@ from fluenzr.storage.migrate import upgrade
 from fluenzr.storage.models import Base
 
 
-def test_models_match_migrations(db_url: str, home: object) -> None:
-    engine = create_engine(db_url)
+def test_models_match_migrations(blank_db_url: str, home: object) -> None:
+    engine = create_engine(blank_db_url)
     try:
-        if db_url.startswith("sqlite"):
+        if blank_db_url.startswith("sqlite"):
             from pathlib import Path
 
-            Path(db_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            Path(blank_db_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         upgrade(engine)
         upgrade(engine)  # idempotent
         with engine.connect() as conn:

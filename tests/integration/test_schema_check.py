@@ -23,9 +23,9 @@ OPEN = (
 )
 
 
-def _open_in_fresh_process(home: Path, db_url: str) -> bool:
+def _open_in_fresh_process(home: Path, blank_db_url: str) -> bool:
     """Open the app in a new interpreter; whether it imported Alembic."""
-    env = {**os.environ, "FLUENZR_HOME": str(home), "FLUENZR_DATABASE_URL": db_url}
+    env = {**os.environ, "FLUENZR_HOME": str(home), "FLUENZR_DATABASE_URL": blank_db_url}
     out = subprocess.run(
         [sys.executable, "-c", OPEN], env=env, capture_output=True, text=True, timeout=120
     )
@@ -33,17 +33,19 @@ def _open_in_fresh_process(home: Path, db_url: str) -> bool:
     return bool(json.loads(out.stdout.splitlines()[-1]))
 
 
-def test_up_to_date_database_is_not_migrated(home: Path, db_url: str) -> None:
-    assert _open_in_fresh_process(home, db_url) is True  # new database: migrated
-    engine = create_engine(db_url)
+def test_up_to_date_database_is_not_migrated(home: Path, blank_db_url: str) -> None:
+    assert _open_in_fresh_process(home, blank_db_url) is True  # new database: migrated
+    engine = create_engine(blank_db_url)
     try:
         assert stored_revisions(engine) == head_revisions()
-        assert _open_in_fresh_process(home, db_url) is False  # at head: one SELECT, no Alembic
+        assert (
+            _open_in_fresh_process(home, blank_db_url) is False
+        )  # at head: one SELECT, no Alembic
         with engine.begin() as conn:  # an older database (as before migration 0004)…
             config = alembic_config()
             config.attributes["connection"] = conn
             command.downgrade(config, "0003")
-        assert _open_in_fresh_process(home, db_url) is True  # …is brought to head
+        assert _open_in_fresh_process(home, blank_db_url) is True  # …is brought to head
         assert stored_revisions(engine) == head_revisions()
         with engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM api_tokens")).scalar_one() == 0

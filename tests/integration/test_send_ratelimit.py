@@ -1,4 +1,4 @@
-"""The real Postfix anvil limit (port 10588: 3 messages a minute per client, then
+"""The real Postfix anvil limit (port 10588: 3 messages per 20 s per client, then
 ``450 4.7.1 too much mail``): the account pauses, nothing fails, and it resumes by itself."""
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from fluenzr.storage.models import Account, Event
 from tests.integration.send_support import add_account, enqueue, run_until_idle, statuses
 from tests.support.mailservers import LIMITED_PORT, ca_pem, create_user, list_messages
 
-pytestmark = [pytest.mark.mailserver, pytest.mark.slow]
+# Every test of port 10588's anvil limit shares one xdist worker: the limit counts per client
+# address (127.0.0.1), so two at once would spend each other's allowance.
+pytestmark = [pytest.mark.mailserver, pytest.mark.slow, pytest.mark.xdist_group("postfix-anvil")]
 
 
 class ShiftedClock(Clock):

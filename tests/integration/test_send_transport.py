@@ -151,5 +151,5 @@ async def test_unreachable_imap_keeps_the_copy_pending_with_its_error_code(
     row = message(ctx, queued.id)
     assert (row.status, row.sent_copy, row.copy_attempts) == ("sent", "pending", 1)
     assert row.copy_error is not None
-    assert row.copy_error.startswith("imap_connection_refused")
+    assert row.copy_error.startswith("connection_refused")
     assert len(server.delivered) == 1  # the mail itself is never re-sent for its copy

@@ -385,6 +385,7 @@ async def test_postfix_tls_mode_mismatch(
 
 
 @pytest.mark.mailserver
+@pytest.mark.xdist_group("postfix-anvil")  # port 10588's allowance is per client address
 async def test_postfix_rate_limit_is_a_sending_limit(mailserver: None) -> None:
     user = ms.create_user("smtp")
     raw = ms.make_message(to=user.email, subject="limited")

@@ -41,7 +41,7 @@ def _setup(ctx: AppContext, server: RawServer, count: int, **limits: object) -> 
 
 
 async def test_daily_cap_by_local_day(app_any_db: AppContext, server: RawServer) -> None:
-    clock = _setup(app_any_db, server, 5, daily_limit=3, hourly_limit=100)
+    clock = _setup(app_any_db, server, 5, daily_limit=3, hourly_limit=3)
     await _run(app_any_db)
     assert statuses(app_any_db) == {"sent": 3, "queued": 2}
     clock.current = datetime(2026, 3, 2, 22, 59, tzinfo=UTC)  # 23:59 in Madrid: same day
@@ -69,7 +69,7 @@ async def test_hourly_cap_and_spacing(app_any_db: AppContext, server: RawServer)
 
 
 async def test_window_and_warmup(app_any_db: AppContext, server: RawServer) -> None:
-    clock = _setup(app_any_db, server, 6, daily_limit=50, hourly_limit=100)
+    clock = _setup(app_any_db, server, 6, daily_limit=50, hourly_limit=50)
     clock.current = datetime(2026, 3, 7, 10, 0, tzinfo=UTC)  # Saturday
     window = account_status.window_json("mon-fri", "09:00", "18:00")
     account_status.set_pacing(

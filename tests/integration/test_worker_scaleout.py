@@ -51,7 +51,7 @@ def test_four_workers_one_cap(mailserver: None, pg_app: tuple[AppContext, str], 
         security="none",
         smtp_auth=False,  # the plain port offers no AUTH: the explicit "no authentication"
         daily_limit=50,
-        hourly_limit=1000,
+        hourly_limit=50,
     )
     requests = [
         outbox.SendRequest(account_id=account_id, to=[rcpt.email], subject=f"s{i}", text="x\n")

@@ -1,10 +1,10 @@
 """A small in-process IMAP server on 127.0.0.1 port 0, with faults chosen per test.
 
 It speaks just enough IMAP4rev1 for connection tests (CAPABILITY, STARTTLS, LOGIN, LIST,
-SELECT/EXAMINE, NOOP, LOGOUT) and records what it received, so a test can prove LOGIN never
-crossed in clear. Real IMAP behaviour (search, fetch, append, IDLE) is tested against Dovecot.
-(pymap was considered for an in-process "real" server; Dovecot already covers that tier, and the
-faults below are what no real server produces on demand.)
+SELECT/EXAMINE, NOOP, IDLE with chosen pushes, LOGOUT) and records what it received, so a test
+can prove LOGIN never crossed in clear. Real IMAP behaviour (search, fetch, append, IDLE) is
+tested against Dovecot. (pymap was considered for an in-process "real" server; Dovecot already
+covers that tier, and the faults below are what no real server produces on demand.)
 
     async with imap_server(ImapFaults(starttls=False)) as server:
         endpoint = server.endpoint(Security.STARTTLS)
@@ -43,6 +43,7 @@ class ImapFaults:
     folders: tuple[str, ...] = DEFAULT_FOLDERS  # LIST lines after "* LIST "
     drop_on: str | None = None  # hang up when this command arrives
     stall_on: str | None = None  # never answer this command
+    idle_pushes: tuple[str, ...] = ()  # untagged lines sent during IDLE, e.g. "* OK Still here"
 
 
 @dataclass
@@ -55,6 +56,7 @@ class FaultImapServer:
     cert: ServerCert | None = None
     _server: asyncio.Server | None = None
     _writers: list[asyncio.StreamWriter] = field(default_factory=list)
+    idle_pushed: asyncio.Event = field(default_factory=asyncio.Event)  # IDLE pushes all sent
 
     @property
     def ca_file(self) -> str:
@@ -142,12 +144,28 @@ class FaultImapServer:
                 await writer.start_tls(self.cert.server_context())
                 tls = True
                 continue
+            if command == "IDLE":
+                await self._idle(tag, reader, writer)
+                continue
             reply = self._reply(tag, command, args, tls=tls)
             writer.write(reply.encode())
             await writer.drain()
             if command == "LOGOUT":
                 writer.close()
                 return
+
+    async def _idle(
+        self, tag: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        writer.write(b"+ idling\r\n")
+        for line in self.faults.idle_pushes:
+            writer.write(line.encode() + b"\r\n")
+            await writer.drain()
+        self.idle_pushed.set()
+        await reader.readline()  # DONE
+        self.commands.append("DONE")
+        writer.write(f"{tag} OK Idle completed\r\n".encode())
+        await writer.drain()
 
     def _reply(self, tag: str, command: str, args: str, *, tls: bool) -> str:
         if command == "CAPABILITY":

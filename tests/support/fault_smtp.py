@@ -233,7 +233,8 @@ class RawServer:
     (so a test can change it between worker runs). Stages: ``greeting``, ``ehlo`` (the extension
     lines after the host name, one per line; default ``AUTH PLAIN LOGIN``; ``8BITMIME`` is always
     last), ``auth``, ``mail``, ``rcpt`` (or ``rcpt:<address>``), ``data`` (the DATA command) and
-    ``dot`` (after the message). Actions: ``"drop"`` (close the connection; for ``dot``, in the
+    ``dot`` (after the message); an ``auth`` reply starting ``334`` is followed by ``auth_final``.
+    Actions: ``"drop"`` (close the connection; for ``dot``, in the
     middle of the message), ``"stall"`` (never answer; wait for the client to give up) and
     ``"slow:<seconds>"`` (answer normally, late). A greeting that is not 2xx ends the session
     after the client's next line, as RFC 5321 §3.1 has it.
@@ -249,6 +250,7 @@ class RawServer:
     commands: list[str] = field(default_factory=list)
     mail_from: list[str] = field(default_factory=list)
     received: bytearray = field(default_factory=bytearray)
+    auth_answers: list[bytes] = field(default_factory=list)  # client lines after a 334
     _server: asyncio.Server | None = None
     _writers: list[asyncio.StreamWriter] = field(default_factory=list)
 
@@ -333,6 +335,12 @@ class RawServer:
             elif upper.startswith("AUTH"):
                 if not await self._reply(reader, writer, "auth", "235 2.7.0 ok"):
                     return
+                if self.replies.get("auth", "").startswith("334"):
+                    # An SASL challenge (e.g. XOAUTH2's error JSON): the client's answer, then
+                    # the final reply ("auth_final").
+                    self.auth_answers.append(await self._readline(reader))
+                    if not await self._reply(reader, writer, "auth_final", "535 5.7.8 failed"):
+                        return
             elif upper.startswith("MAIL"):
                 self.mail_from.append(verb)
                 if not await self._reply(reader, writer, "mail", "250 2.1.0 ok"):

@@ -14,7 +14,7 @@ Ports (127.0.0.1 only, domain ``fluenzr.test``):
   mail into a mailbox).
 - ``SUBMISSION_PORT`` 10587: STARTTLS required, then AUTH (PLAIN, LOGIN, CRAM-MD5).
 - ``SUBMISSIONS_PORT`` 10465: implicit TLS, then AUTH.
-- ``LIMITED_PORT`` 10588: like 10587 but Postfix's anvil allows 3 messages a minute per client,
+- ``LIMITED_PORT`` 10588: like 10587 but Postfix's anvil allows 3 messages per 20 s per client,
   then ``450 4.7.1 Error: too much mail from 127.0.0.1``. Shared by every suite: only tests about
   that limit should send through it.
 - ``IMAP_PORT`` 10143 (STARTTLS offered), ``IMAPS_PORT`` 10993.
@@ -336,3 +336,24 @@ __all__ = [
     "servers_up",
     "wait_for_message",
 ]
+
+
+# -- DKIM signing (OpenDKIM milter; scripts/mailservers/opendkim.conf) -------------------------
+
+DKIM_PORT = 10891  # mail from dkim-*@fluenzr.test is signed d=fluenzr.test s=fz1
+DKIM_SELECTOR = "fz1"
+DKIM_RECORD_FILE = MAIL_DIR / "opendkim" / "fz1.txt"
+
+
+def require_dkim() -> None:
+    """Skip (locally) or fail (under CI) unless the OpenDKIM milter answers."""
+    if not port_open(HOST, DKIM_PORT) or not DKIM_RECORD_FILE.exists():
+        unavailable(
+            "OpenDKIM", f"nothing listens on 127.0.0.1:{DKIM_PORT} (scripts/mailservers.sh up)"
+        )
+
+
+def dkim_public_record() -> str:
+    """The ``v=DKIM1; k=rsa; p=…`` TXT value opendkim-genkey wrote for the signing key."""
+    text = DKIM_RECORD_FILE.read_text()
+    return "".join(re.findall(r'"([^"]*)"', text))

@@ -9,23 +9,24 @@ from fluenzr.core.endpoints import Endpoint, MailboxCredentials, Security, TlsPo
 from fluenzr.core.secret import Secret
 from fluenzr.diagnose.port_suggestions import STANDARD_IMAP, PortSuggestion, candidates
 from fluenzr.diagnose.probar import probar_message
+from fluenzr.error_codes import ErrorCode
 from fluenzr.i18n import use_language
 
 
 def test_candidates_after_refusal_are_the_other_standard_ports() -> None:
-    plan = candidates(port=587, security=Security.STARTTLS, code="connection_refused")
+    plan = candidates(port=587, security=Security.STARTTLS, code=ErrorCode.CONNECTION_REFUSED)
     assert plan == [(465, Security.SSL), (25, Security.STARTTLS)]
 
 
 def test_candidates_after_mode_mismatch_start_with_the_same_port_other_mode() -> None:
-    plan = candidates(port=465, security=Security.STARTTLS, code="tls_mode_mismatch")
+    plan = candidates(port=465, security=Security.STARTTLS, code=ErrorCode.TLS_MODE_MISMATCH)
     assert plan[0] == (465, Security.SSL)
     assert plan[1:] == [(587, Security.STARTTLS), (25, Security.STARTTLS)]
 
 
 def test_imap_candidates_use_the_imap_ports() -> None:
     plan = candidates(
-        port=143, security=Security.SSL, code="imap_tls_mode_mismatch", standard=STANDARD_IMAP
+        port=143, security=Security.SSL, code=ErrorCode.TLS_MODE_MISMATCH, standard=STANDARD_IMAP
     )
     assert plan == [(143, Security.STARTTLS), (993, Security.SSL)]
 

@@ -24,7 +24,12 @@ CASES: list[tuple[Stage, int, str, str]] = [
     (S.MAIL, 421, "4.4.2 mail.example.com Error: timeout exceeded", "server_unavailable"),
     (S.AUTH, 535, "5.7.8 Error: authentication failed: authentication failure", "auth_failed"),
     (S.AUTH, 535, "Incorrect authentication data", "auth_failed"),
-    (S.AUTH, 534, "5.7.9 Application-specific password required.", "auth_failed"),
+    (
+        S.AUTH,
+        534,
+        "5.7.9 Application-specific password required.",
+        "app_password_required",
+    ),  # Gmail: the AUTH_PATTERNS row
     (S.AUTH, 504, "5.5.4 Unrecognized authentication type", "auth_mechanism_unsupported"),
     (S.AUTH, 454, "4.7.0 Temporary authentication failure", "temporary_failure"),
     (S.AUTH, 454, "4.7.0 Too many login attempts, please try again later.", "auth_throttled"),
@@ -72,6 +77,9 @@ def test_reply_case(stage: Stage, code: int, text: str, expected: str) -> None:
     result = classify_reply(stage, code, text)
     assert result.code == expected
     assert expected == "accepted" or expected in set(ErrorCode)
+    # One typed value: where, the reply code, the enhanced code, the taxonomy code.
+    assert (result.stage, result.reply_code) == (stage, code)
+    assert result.error == (None if expected == "accepted" else expected)
 
 
 @pytest.mark.parametrize(

@@ -38,7 +38,12 @@ AUDITED = frozenset(
         "fluenzr.detection.autoreplies:_START",
         "fluenzr.detection.autoreplies:_RETURN",
         "fluenzr.detection.bounces:DAEMON_NAMES",
-        "fluenzr.detection.bounces:_SUBJECTS[12]",
+        "fluenzr.detection.bounces:_SUBJECTS[18]",
+        "fluenzr.detection.bounces:_QUOTED_HEADERS",
+        "fluenzr.detection.bounces:_SMTP_PREFIX",
+        "fluenzr.detection.intents:_EMAIL",
+        "fluenzr.detection.intents:_QUESTION",
+        "fluenzr.detection.intents:_RULES[6]",
         "fluenzr.detection.bounces:BOUNCE_PHRASES",
         "fluenzr.detection.bounces:DELAY_PHRASES",
         "fluenzr.detection.bounces:PERMANENT_PHRASES",
@@ -52,12 +57,12 @@ AUDITED = frozenset(
         "fluenzr.detection.bounces:_ID_LINES",
         "fluenzr.detection.message_kinds:NOREPLY_SENDER",
         "fluenzr.detection.imap_adapter:_EXISTS",
-        "fluenzr.detection.message:_MSGID",
+        "fluenzr.detection.message:_BRACKETED",
         "fluenzr.detection.message:_FOLD",
         "fluenzr.detection.message:_FIELD_NAME",
         "fluenzr.detection.message:_SIMPLE_ANGLE",
         "fluenzr.detection.message:_SIMPLE_BARE",
-        "fluenzr.detection.quotes:_ATTRIBUTION[8]",
+        "fluenzr.detection.quotes:_ATTRIBUTION[11]",
         "fluenzr.detection.quotes:_SEPARATOR[1]",
         "fluenzr.detection.quotes:_FROM",
         "fluenzr.detection.quotes:_BLOCK",
@@ -89,6 +94,7 @@ AUDITED = frozenset(
         "fluenzr.mail.tls:_PIN",
         "fluenzr.mail.tls:_PIN_NOISE",
         "fluenzr.mail.reply_codes:LIMIT_PATTERNS[20]",
+        "fluenzr.mail.reply_codes:AUTH_PATTERNS[4]",
         "fluenzr.mail.reply_codes:_ENHANCED",
         "fluenzr.mail.reply_codes:_MAILBOX_FULL_TEXT",
         "fluenzr.mail.reply_codes:_SIZE_TEXT",
@@ -242,6 +248,48 @@ def test_retry_after_parser_is_linear_on_whitespace_runs() -> None:
             "attribution",
             lambda n: (
                 "From: a@b.c\r\nSubject: Re: x\r\n\r\n" + ("On " + "x " * 200 + "\n") * (n // 400)
+            ),
+        ),
+        # flufl.bounce (stdlib re) reads a bounded copy: long lines that its patterns would
+        # rescan quadratically (Netscape ".*<", Exchange "x@y on ", LLNL ", a@b,").
+        (
+            "flufl_netscape",
+            lambda n: (
+                "From: Postmaster@x.y\r\nReturn-Path: <>\r\nSubject: x\r\n"
+                'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n'
+                "Content-Type: text/plain\r\n\r\n"
+                "This Message was undeliverable due to the following reason:\r\n"
+                + "please reply to " * (n // 16)
+                + "\r\n--b\r\nContent-Type: text/plain\r\n\r\nx\r\n--b--\r\n"
+            ),
+        ),
+        (
+            "flufl_exchange",
+            lambda n: (
+                "From: postmaster@x.y\r\nReturn-Path: <>\r\nSubject: x\r\n\r\n"
+                "did not reach the following recipient\r\n" + "a@" * (n // 2) + "\r\n"
+            ),
+        ),
+        (
+            "flufl_llnl",
+            lambda n: (
+                "From: postmaster@x.y\r\nReturn-Path: <>\r\nSubject: x\r\n\r\n"
+                + ", a@" * (n // 4)
+                + "\r\n"
+            ),
+        ),
+        (
+            "message_id_comments",
+            lambda n: (
+                "From: a@b.c\r\nSubject: Re: x\r\nIn-Reply-To: "
+                + "(<" * (n // 2)
+                + "\r\n\r\nhi\r\n"
+            ),
+        ),
+        (
+            "intent_phrases",
+            lambda n: (
+                "From: a@b.c\r\nSubject: Re: x\r\n\r\n" + "please contact " * (n // 15) + "\r\n"
             ),
         ),
         (

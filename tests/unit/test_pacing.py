@@ -114,3 +114,34 @@ def test_backoff_grows_with_jitter_and_is_capped() -> None:
     assert all(30 <= s <= 60 for s in first)
     assert all(pacing.backoff(30).total_seconds() <= 3600 for _ in range(50))
     assert pacing.backoff(4).total_seconds() >= 240
+
+
+def test_window_crossing_midnight() -> None:
+    """22:00–06:00 on Monday..Friday: opens each chosen evening, closes the next morning."""
+    window = Window(days=frozenset({0, 1, 2, 3, 4}), start=time(22), end=time(6))
+    assert window.overnight
+
+    def at(day: int, hour: int, minute: int = 0) -> datetime:
+        return datetime(2026, 3, day, hour, minute, tzinfo=MADRID)  # 2026-03-02 is a Monday
+
+    assert window.next_open(at(2, 23), MADRID) is None  # Monday night
+    assert window.next_open(at(3, 5, 59), MADRID) is None  # Tuesday early: Monday's window
+    assert window.next_open(at(3, 6), MADRID) == at(3, 22)  # closed at 06:00 sharp
+    assert window.next_open(at(2, 12), MADRID) == at(2, 22)
+    assert window.next_open(at(7, 3), MADRID) is None  # Saturday 03:00: Friday's window
+    assert window.next_open(at(7, 23), MADRID) == at(9, 22)  # Saturday night is not chosen
+    assert window.next_open(at(2, 3), MADRID) == at(2, 22)  # Monday 03:00: Sunday not chosen
+    limits = _limits(window=window)
+    night = at(4, 1).astimezone(UTC)
+    assert pacing.decide(limits, _counters(night), night).allowed == 1
+    noon = at(4, 12).astimezone(UTC)
+    assert pacing.decide(limits, _counters(noon), noon).wait_until == at(4, 22)
+
+
+def test_window_same_day_unchanged_by_overnight_support() -> None:
+    window = Window(days=frozenset({0}), start=time(9), end=time(18))
+    assert not window.overnight
+    monday = datetime(2026, 3, 2, 17, 59, tzinfo=MADRID)
+    assert window.next_open(monday, MADRID) is None
+    tuesday_early = datetime(2026, 3, 3, 3, 0, tzinfo=MADRID)
+    assert window.next_open(tuesday_early, MADRID) == datetime(2026, 3, 9, 9, 0, tzinfo=MADRID)

@@ -10,9 +10,11 @@ import pytest
 
 import fluenzr.sending
 from fluenzr.error_codes import ErrorCode
-from fluenzr.errors import MailError, mail_error
+from fluenzr.errors import MailError
+from fluenzr.mail.reply_codes import Stage, classify_reply
+from fluenzr.mail.smtp_results import SmtpError
 from fluenzr.sending.account_connection import failure_of
-from fluenzr.sending.failure_policy import Action, Kind, Phase, decide
+from fluenzr.sending.failure_policy import Action, Kind, decide
 
 SENDING = Path(fluenzr.sending.__file__).parent
 LIBRARIES = {"aiosmtplib", "aioimaplib", "smtplib", "imaplib"}
@@ -35,37 +37,24 @@ def test_no_sending_module_imports_a_mail_library() -> None:
     assert offending == {}
 
 
-def _error(
-    code: str,
-    stage: str,
-    *,
-    detail: str | None = None,
-    reply_code: int | None = None,
-    enhanced_code: str | None = None,
-) -> MailError:
-    params = {"host": "h", "port": 25, "stage": stage}
-    return mail_error(
-        ErrorCode(code),
-        params=params,
-        detail=detail,
-        reply_code=reply_code,
-        enhanced_code=enhanced_code,
-    )
+def _error(code: str, stage: str, *, detail: str | None = None) -> SmtpError:
+    return SmtpError(ErrorCode(code), stage=Stage(stage), params={"host": "h"}, detail=detail)
 
 
 @pytest.mark.parametrize(
     ("code", "stage", "expected"),
     [
-        ("timeout", "mail", (Phase.MAIL, Kind.TIMEOUT)),
-        ("timeout", "message", (Phase.DATA, Kind.TIMEOUT)),
-        ("server_disconnected", "message", (Phase.DATA, Kind.DISCONNECTED)),
-        ("connection_refused", "greeting", (Phase.CONNECT, Kind.REFUSED)),
-        ("certificate_invalid", "starttls", (Phase.TLS, Kind.TLS)),
-        ("starttls_unavailable", "starttls", (Phase.TLS, Kind.TLS)),
+        ("timeout", "mail", (Stage.MAIL, Kind.TIMEOUT)),
+        ("timeout", "message", (Stage.MESSAGE, Kind.TIMEOUT)),
+        ("server_disconnected", "message", (Stage.MESSAGE, Kind.DISCONNECTED)),
+        ("connection_refused", "greeting", (Stage.GREETING, Kind.REFUSED)),
+        ("certificate_invalid", "starttls", (Stage.STARTTLS, Kind.TLS)),
+        ("certificate_invalid", "greeting", (Stage.STARTTLS, Kind.TLS)),  # implicit TLS
+        ("starttls_unavailable", "starttls", (Stage.STARTTLS, Kind.TLS)),
     ],
 )
 def test_transport_errors_become_failures(
-    code: str, stage: str, expected: tuple[Phase, Kind]
+    code: str, stage: str, expected: tuple[Stage, Kind]
 ) -> None:
     error = _error(code, stage, detail="x")
     failure = failure_of(error)
@@ -74,24 +63,25 @@ def test_transport_errors_become_failures(
 
 def test_a_dead_connection_found_while_sending_counts_from_mail() -> None:
     # A pooled connection that died while idle: the engine retries once on a fresh one.
-    failure = failure_of(_error(ErrorCode.SERVER_DISCONNECTED, "ehlo"), at_least=Phase.MAIL)
-    assert (failure.stage, failure.kind) == (Phase.MAIL, Kind.DISCONNECTED)
+    failure = failure_of(_error(ErrorCode.SERVER_DISCONNECTED, "ehlo"), sending=True)
+    assert (failure.stage, failure.kind) == (Stage.MAIL, Kind.DISCONNECTED)
 
 
 def test_a_refused_login_keeps_its_reply_and_pauses_the_account() -> None:
-    error = _error(
-        ErrorCode.AUTH_FAILED,
-        "auth",
-        detail="535 5.7.8 Authentication credentials invalid",
-        reply_code=535,
-        enhanced_code="5.7.8",
-    )
+    reply = classify_reply(Stage.AUTH, 535, "5.7.8 Authentication credentials invalid")
+    error = SmtpError(ErrorCode.AUTH_FAILED, stage=Stage.AUTH, reply=reply)
     failure = failure_of(error)
     assert (failure.stage, failure.kind, failure.code, failure.enhanced) == (
-        Phase.AUTH,
+        Stage.AUTH,
         Kind.REPLY,
         535,
         "5.7.8",
     )
+    assert failure.reply is reply  # the transport's value, not a re-parse of its text
     assert failure.text == "Authentication credentials invalid"
     assert (decide(failure).action, decide(failure).reason) == (Action.PAUSE, "auth_failed")
+
+
+def test_an_error_from_outside_the_smtp_transport_counts_as_connecting() -> None:
+    failure = failure_of(MailError(ErrorCode.CONNECTION_REFUSED))
+    assert (failure.stage, failure.kind) == (Stage.GREETING, Kind.REFUSED)

@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from fluenzr import errors
-from fluenzr.error_codes import IMAP_CODES, KINDS, ROWS, Category, ErrorCode, Scope, parse_code
+from fluenzr.error_codes import (
+    KINDS,
+    ROWS,
+    Category,
+    ErrorCode,
+    Scope,
+    parse_code,
+    stored_scope,
+)
 from fluenzr.errors import MailError, mail_error
 from fluenzr.i18n import LANGUAGES, has_message, translate
 
@@ -57,10 +65,42 @@ def test_seed_headings_in_spanish() -> None:
         assert translate(category.key, "es") == heading
 
 
-def test_imap_codes_map_to_imap_scoped_members() -> None:
-    for shared, imap in IMAP_CODES.items():
-        assert imap.scope is Scope.IMAP and shared.scope is not Scope.IMAP
-        assert imap.category is shared.category
+def test_one_code_for_both_transports_the_error_carries_the_scope() -> None:
+    values = {code.value for code in ErrorCode}
+    copies = [c for c in values if c.startswith("imap_") and c.removeprefix("imap_") in values]
+    assert copies == []  # no parallel IMAP copy of a shared code
+    imap = mail_error(
+        ErrorCode.DNS_NOT_FOUND, params={"host": "imap.example.com"}, scope=Scope.IMAP
+    )
+    smtp = mail_error(
+        ErrorCode.DNS_NOT_FOUND, params={"host": "smtp.example.com"}, scope=Scope.SMTP
+    )
+    assert imap.code is smtp.code is ErrorCode.DNS_NOT_FOUND
+    assert (imap.to_dict("en")["scope"], smtp.to_dict("en")["scope"]) == ("imap", "smtp")
+    # The protocol's own wording where the catalogue has one, the code's otherwise.
+    assert "IMAP" in imap.message("en") and "SMTP" in smtp.message("en")
+    refused = mail_error(
+        ErrorCode.CONNECTION_REFUSED, params={"host": "h", "port": 1}, scope=Scope.IMAP
+    )
+    assert "993" in refused.hint("es")
+    login = mail_error(ErrorCode.AUTH_FAILED, params={"username": "ana"}, scope=Scope.IMAP)
+    assert login.message_key == ErrorCode.AUTH_FAILED.message_key
+
+
+@pytest.mark.parametrize(
+    ("stored", "code", "scope"),
+    [
+        ("imap_auth_failed", ErrorCode.AUTH_FAILED, Scope.IMAP),  # a retired IMAP copy
+        ("imap_tls_mode_mismatch", ErrorCode.TLS_MODE_MISMATCH, Scope.IMAP),
+        ("imap_folder_not_found", ErrorCode.IMAP_FOLDER_NOT_FOUND, None),  # IMAP's own code
+        ("auth_failed", ErrorCode.AUTH_FAILED, None),
+        ("imap_no_such_thing", ErrorCode.UNKNOWN, None),
+    ],
+)
+def test_retired_imap_copies_read_as_the_shared_code(
+    stored: str, code: ErrorCode, scope: Scope | None
+) -> None:
+    assert (parse_code(stored), stored_scope(stored)) == (code, scope)
 
 
 def test_error_classes_report_their_default_codes_category() -> None:

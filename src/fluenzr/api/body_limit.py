@@ -17,6 +17,12 @@ from fluenzr.config import Settings
 from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import FluenzrError
 from fluenzr.http.errors import respond
+from fluenzr.http.uploads import UPLOAD_MAX_BYTES
+
+IMPORT_PATHS = frozenset(
+    {"/api/v1/accounts/import", "/accounts/import", "/accounts/import/preview"}
+    | {"/accounts/import/paste", "/accounts/import/paste/preview"}
+)
 
 
 class BodyTooLargeError(FluenzrError):
@@ -98,6 +104,8 @@ def limit_for_path(settings: Settings, path: str) -> int:
     outbox) may be bigger, up to ``max_outbox_body_bytes``."""
     if path == "/api/v1/outbox" or path.startswith("/api/v1/outbox/"):
         return settings.max_outbox_body_bytes
+    if path in IMPORT_PATHS:  # an accounts CSV (5 MB cap, services.account_csv) and its form
+        return max(settings.max_body_bytes, UPLOAD_MAX_BYTES)
     return settings.max_body_bytes
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Path
+from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from fluenzr.core.secret import Secret
 
 MAX_ID = 2**31 - 1
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+DateQuery = Annotated[
+    str | None, Query(max_length=40, description="ISO 8601 date (inclusive) or date-time")
+]
 Host = Annotated[str, Field(max_length=255)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 Security = Annotated[str, Field(max_length=10, description="tls (starttls), ssl or none")]

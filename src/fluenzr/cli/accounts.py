@@ -37,22 +37,21 @@ def _show(view: AccountView, *, as_json: bool) -> None:
     table(None, ["", ""], [(key, value) for key, value in data.items() if value is not None])
 
 
-def _account_rows(views: list[AccountView]) -> list[tuple[Any, ...]]:
+def _account_rows(views: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     from fluenzr.i18n import translate  # lazy: catalogues only for text output
 
-    return [
-        (
-            v.id,
-            v.email,
-            v.display_name,
-            v.provider,
-            f"{v.smtp_host}:{v.smtp_port} {v.smtp_security}",
-            f"{v.imap_host}:{v.imap_port}" if v.imap_host else "—",
-            translate(f"status.{v.status}") + (f" ({v.status_reason})" if v.status_reason else ""),
-            f"{v.daily_limit}/d",
-        )
-        for v in views
-    ]
+    rows = []
+    for v in views:
+        status = translate(f"status.{v['status']}")
+        if v["status_reason"]:
+            status += f" ({v['status_reason']})"
+        imap = f"{v['imap_host']}:{v['imap_port']}" if v["imap_host"] else "—"
+        smtp = f"{v['smtp_host']}:{v['smtp_port']} {v['smtp_security']}"
+        row = (v["id"], v["email"], v["display_name"], v["provider"], smtp, imap, status)
+        health = v.get("health") or {}
+        extra = (", ".join(v.get("tags") or []), health.get("score", ""))
+        rows.append((*row, f"{v['daily_limit']}/d", *extra))
+    return rows
 
 
 def cmd_add(
@@ -131,20 +130,57 @@ def cmd_add(
         _show(view, as_json=as_json)
 
 
-def cmd_list(as_json: JsonOpt = False) -> None:
-    """List accounts (Cuentas de Email). Secrets are never shown."""
-    from fluenzr.i18n import translate  # lazy: see cmd_add
-    from fluenzr.services.accounts import list_accounts
+def cmd_list(
+    search: Annotated[
+        str, Opt("--search", help="Text in the email, its domain, the name or a host.")
+    ] = "",
+    tag: Annotated[str, Opt("--tag", help="Only accounts with this tag.")] = "",
+    status: Annotated[str, Opt("--status", help="active | paused | error.")] = "",
+    provider: Annotated[str, Opt("--provider", help="Only this provider (gmail, custom…).")] = "",
+    test: Annotated[str, Opt("--test", help="Last Probar: ok | failed | never.")] = "",
+    reason: Annotated[str, Opt("--reason", help="Paused or failed for this reason code.")] = "",
+    sort: Annotated[str, Opt("--sort", help="id, email, name, provider, host, status, …")] = "id",
+    page: Annotated[int | None, Opt("--page", help="Page number (from 1).")] = None,
+    per_page: Annotated[int | None, Opt("--per-page", help="Accounts per page (max 500).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List accounts (Cuentas de Email), filtered and paged. Secrets are never shown.
+
+    Without --page or --per-page every match is listed; --json prints
+    {"total", "page", "per_page", "accounts": [...]}, each with its tags and health score.
+    """
+    # lazy: SQLAlchemy Core only; no ORM, pydantic view or vault (start-up, docs/cli.md)
+    from fluenzr.services.account_filters import account_filter, page_request
+    from fluenzr.services.account_listing import account_page_dicts
 
     with handled(as_json=as_json):
-        views = list_accounts(STATE.app(), workspace_id=STATE.workspace_id())
+        chosen = account_filter(
+            search=search, status=status, provider=provider, tag=tag, test=test, reason=reason
+        )
+        paged = page is not None or per_page is not None
+        paging = page_request(page=page or 1, per_page=(per_page or 50) if paged else 0, sort=sort)
+        found = account_page_dicts(
+            STATE.app().engine,
+            workspace_id=STATE.workspace_id(),
+            chosen=chosen,
+            paging=paging,
+            now=STATE.app().clock.now(),
+        )
         if as_json:
-            print_json([v.model_dump(mode="json") for v in views])
-        elif not views:
+            print_json(found)
+            return
+        from fluenzr.i18n import translate  # lazy: see cmd_add
+
+        views = found["accounts"]
+        if not views:
             console().print(translate("accounts.none"))
         else:
             columns = ["id", "email", "name", "provider", "SMTP", "IMAP", "status", "limit"]
-            table(translate("accounts.title"), columns, _account_rows(views))
+            table(translate("accounts.title"), [*columns, "tags", "health"], _account_rows(views))
+            if paged:
+                console().print(
+                    translate("fleet.cli.page", page=found["page"], total=found["total"])
+                )
 
 
 def cmd_show(account_id: IdArg, as_json: JsonOpt = False) -> None:

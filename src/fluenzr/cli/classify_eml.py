@@ -35,7 +35,7 @@ def _read(path: Path) -> bytes:
             ErrorCode.CLASSIFY_FILE_UNREADABLE,
             params={"field": "file", "path": str(path)},
             detail=exc.strerror or str(exc),
-        ) from None
+        ) from exc
 
 
 def _classification_lines(path: Path, result: Classification) -> list[str]:
@@ -58,6 +58,12 @@ def _classification_lines(path: Path, result: Classification) -> list[str]:
         lines.append(f"  {translate('detect.return_date')}: {result.return_date.isoformat()}")
     if result.unsubscribe:
         lines.append(f"  [yellow]{translate('detect.unsubscribe')}[/]")
+    if result.complainant:
+        lines.append(f"  {translate('detect.complainant')}: {escape(result.complainant)}")
+    if result.intent and result.intent != "unknown":
+        phrase = f" — “{escape(result.intent_phrase)}”" if result.intent_phrase else ""
+        referred = f" → {escape(result.referred)}" if result.referred else ""
+        lines.append(f"  {translate('web.intent.' + result.intent)}{phrase}{referred}")
     if result.reply_text:
         lines.append(f"  {translate('detect.reply_text')}:")
         lines.extend(f"    {escape(line)}" for line in result.reply_text.splitlines())

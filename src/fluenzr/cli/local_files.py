@@ -20,10 +20,10 @@ def read_pem_file(path: str | Path, *, field: str) -> str:
     shown = str(Path(path).expanduser())
     try:
         fd = os.open(shown, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError:
+    except OSError as exc:
         raise ValidationError(
             ErrorCode.CA_FILE_INVALID, params={"field": field, "value": shown}
-        ) from None
+        ) from exc
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
@@ -31,10 +31,10 @@ def read_pem_file(path: str | Path, *, field: str) -> str:
                 ErrorCode.CA_FILE_INVALID, params={"field": field, "value": shown}
             )
         data = os.read(fd, CA_PEM_MAX_BYTES + 1)
-    except OSError:
+    except OSError as exc:
         raise ValidationError(
             ErrorCode.CA_FILE_INVALID, params={"field": field, "value": shown}
-        ) from None
+        ) from exc
     finally:
         os.close(fd)
     return data.decode("utf-8", "replace")

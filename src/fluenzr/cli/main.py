@@ -20,13 +20,17 @@ from typing import Annotated
 import typer
 
 from fluenzr.cli import (
+    account_import,
     account_pacing,
+    account_tags,
     accounts,
     autodetect,
     classify_eml,
+    domains,
     events,
     home,
     keys,
+    oauth_connect,
     outbox,
     presets,
     probar,
@@ -38,6 +42,7 @@ from fluenzr.cli import (
     webhooks,
     worker,
 )
+from fluenzr.cli.lazy_commands import defer_commands
 from fluenzr.cli.output import handled
 from fluenzr.cli.state import STATE
 
@@ -80,12 +85,16 @@ for noun in (
     presets,
     keys,
     accounts,
+    account_import,
+    oauth_connect,
     autodetect,
     probar,
+    domains,
     send,
     worker,
     outbox,
     account_pacing,
+    account_tags,
     classify_eml,
     events,
     webhooks,
@@ -95,6 +104,8 @@ for noun in (
     users,
 ):
     noun.register(app, accounts=accounts_group)
+# After every noun: a command's parameters are built only when it runs (or shows its own help).
+defer_commands(app)
 
 
 def main() -> None:

@@ -48,7 +48,19 @@ def _default(value: Any) -> Any:
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, default=_default, ensure_ascii=False, indent=2) + "\n")
+    """Two-space indented JSON, UTF-8, dates as ``isoformat()``: the stdlib's
+    ``json.dumps(..., ensure_ascii=False, indent=2)`` bytes, written by orjson's C encoder (the
+    stdlib drops to pure Python when indenting). What orjson refuses (non-string keys, integers
+    beyond 64 bits) goes through the stdlib unchanged."""
+    import orjson  # lazy: only --json pays for it
+
+    options = orjson.OPT_INDENT_2 | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_APPEND_NEWLINE
+    try:
+        encoded = orjson.dumps(data, default=_default, option=options)
+    except TypeError:
+        text = json.dumps(data, default=_default, ensure_ascii=False, indent=2) + "\n"
+        encoded = text.encode()
+    sys.stdout.write(encoded.decode())
     sys.stdout.flush()
 
 

@@ -16,7 +16,7 @@ def read_text(path: Path, *, field: str) -> str:
         raise ValidationError(
             ErrorCode.FILE_UNREADABLE,
             params={"field": field, "path": str(path), "reason": str(exc)},
-        ) from None
+        ) from exc
 
 
 def parse_datetime(value: str | None, *, field: str) -> datetime | None:
@@ -24,10 +24,10 @@ def parse_datetime(value: str | None, *, field: str) -> datetime | None:
         return None
     try:
         return datetime.fromisoformat(value.strip())
-    except ValueError:
+    except ValueError as exc:
         raise ValidationError(
             ErrorCode.DATETIME_INVALID, params={"field": field, "value": value}
-        ) from None
+        ) from exc
 
 
 def parse_headers(values: list[str]) -> list[tuple[str, str]]:

@@ -61,13 +61,48 @@ def _print_outcome(report: ProbarReport) -> None:
 
 
 def cmd_test(
-    account_id: Annotated[int, typer.Argument(help="Account id.")],
+    account_ids: Annotated[
+        list[int] | None, typer.Argument(help="Account id(s); several run as a bulk test.")
+    ] = None,
+    all_accounts: Annotated[
+        bool, typer.Option("--all", help="Test every account of the workspace.")
+    ] = False,
+    tag: Annotated[
+        str | None, typer.Option("--tag", help="Test every account with this tag.")
+    ] = None,
     no_send: Annotated[
         bool, typer.Option("--no-send", help="Do not send the test email to the account.")
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Probar: DNS, TCP, TLS, EHLO, AUTH, a test email to yourself, then IMAP (if set)."""
+    """Probar: DNS, TCP, TLS, EHLO, AUTH, a test email to yourself, then IMAP (if set).
+
+    With several ids, --all or --tag: every account, a few at a time per server host, with a
+    progress bar and a summary by outcome (docs/bulk-probar.md)."""
+    ids = list(account_ids or [])
+    if all_accounts or tag is not None or len(ids) != 1:
+        from fluenzr.cli import bulk_probar  # lazy: only for a bulk test
+
+        if not ids and not all_accounts and tag is None:
+            _choose_accounts(as_json=as_json)
+        bulk_probar.run(ids, all_accounts=all_accounts, tag=tag, send=not no_send, as_json=as_json)
+        return
+    _test_one(ids[0], no_send=no_send, as_json=as_json)
+
+
+def _choose_accounts(*, as_json: bool) -> None:
+    from fluenzr.error_codes import ErrorCode  # lazy: only for this mistake
+    from fluenzr.errors import ValidationError
+
+    with handled(as_json=as_json):
+        raise ValidationError(
+            ErrorCode.BULK_PROBAR_EMPTY,
+            params={"field": "account_ids"},
+            hint_key="fleetprobar.cli.choose",
+        )
+
+
+def _test_one(account_id: int, *, no_send: bool, as_json: bool) -> None:
     # lazy: asyncio, the mail clients and the diagnose domain load only for Probar
     import asyncio
 

@@ -87,10 +87,11 @@ def cmd_send(
         if value is None:
             raise typer.BadParameter("required (or --from-jsonl FILE)", param_hint=f"'{name}'")
     assert account is not None and to is not None and subject is not None  # checked just above
-    # lazy: the services pull in SQLAlchemy and the MIME builder; `--help` never pays for them
+    # lazy: the services pull in SQLAlchemy (Core: no ORM, no model, no pydantic view) and the
+    # MIME builder; `--help` never pays for them
     from fluenzr.cli.send_jsonl import build_request
     from fluenzr.i18n import translate
-    from fluenzr.services.outbox import enqueue
+    from fluenzr.services.outbox_queue import Replayed, queue_once, replayed_summary
 
     with handled(as_json=as_json):
         request = build_request(
@@ -109,16 +110,20 @@ def cmd_send(
             not_before=not_before,
             stop_on_reply=stop_on_reply,
         )
-        view = enqueue(
-            STATE.app(),
-            workspace_id=STATE.workspace_id(),
-            request=request,
-            idempotency_key=idempotency_key,
+        ctx, workspace_id = STATE.app(), STATE.workspace_id()
+        done = queue_once(
+            ctx, workspace_id=workspace_id, request=request, idempotency_key=idempotency_key
         )
-        if as_json:
-            print_json({"id": view.id, "message_id": view.message_id, "status": view.status})
+        if isinstance(done, Replayed):  # its current status, as the API answers a replay
+            shown = replayed_summary(ctx, workspace_id=workspace_id, outbox_id=done.outbox_id)
         else:
-            console().print(translate("outbox.queued", id=view.id, message_id=view.message_id))
+            shown = done.summary()
+        if as_json:
+            print_json(shown)
+        else:
+            console().print(
+                translate("outbox.queued", id=shown["id"], message_id=shown["message_id"])
+            )
 
 
 def _send_file(path: Path, *, as_json: bool) -> None:

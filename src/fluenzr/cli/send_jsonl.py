@@ -16,7 +16,7 @@ from typing import Any
 from fluenzr.cli.parsing import parse_datetime, parse_headers, read_text
 from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import FluenzrError, ValidationError
-from fluenzr.services.outbox import SendRequest
+from fluenzr.services.outbox_queue import SendRequest
 
 MAX_BYTES = 64 * 1024 * 1024
 MAX_LINES = 100_000
@@ -116,8 +116,8 @@ def build_request(
 def _request(raw: bytes) -> SendRequest:
     try:
         data = json.loads(raw)
-    except (ValueError, RecursionError):  # bad JSON, bad UTF-8, or nested past the stack
-        raise ValidationError(ErrorCode.JSONL_NOT_OBJECT) from None
+    except (ValueError, RecursionError) as exc:  # bad JSON, bad UTF-8, or nested past the stack
+        raise ValidationError(ErrorCode.JSONL_NOT_OBJECT) from exc
     if not isinstance(data, dict):
         raise ValidationError(ErrorCode.JSONL_NOT_OBJECT)
     for key, value in data.items():
@@ -164,7 +164,7 @@ def read_lines(path: Path) -> tuple[list[Line], list[LineError]]:
         raise ValidationError(
             ErrorCode.FILE_UNREADABLE,
             params={"field": "from_jsonl", "path": str(path), "reason": exc.strerror or str(exc)},
-        ) from None
+        ) from exc
     raw_lines = content.split(b"\n")
     if len(raw_lines) > MAX_LINES + 1:  # +1: the empty tail after the last newline
         raise ValidationError(ErrorCode.JSONL_TOO_LARGE, params=_LIMITS)

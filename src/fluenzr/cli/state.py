@@ -19,23 +19,24 @@ class CliState:
 
     def settings(self) -> Settings:
         if self._settings is None:
-            from fluenzr.config import load_settings  # lazy: pydantic-settings, ~0.1 s
+            from fluenzr.config import load_settings  # lazy: tomllib, platformdirs
 
             self._settings = load_settings(**self.overrides)
         return self._settings
 
     def app(self) -> AppContext:
         if self._app is None:
-            from fluenzr.services.context import open_app  # lazy: SQLAlchemy, vault, models
+            from fluenzr.services.context import open_app  # lazy: SQLAlchemy
 
-            self._app = open_app(self.settings())
+            # The vault (cryptography) loads when a command first seals or opens a secret.
+            self._app = open_app(self.settings(), lazy_vault=True)
         return self._app
 
     def workspace_id(self) -> int:
         if self._workspace_id is None:
-            from fluenzr.services.context import default_workspace_id  # lazy: see app()
+            from fluenzr.services.context import workspace_id  # lazy: see app()
 
-            self._workspace_id = default_workspace_id(self.app().sessions)
+            self._workspace_id = workspace_id(self.app())
         return self._workspace_id
 
     def close(self) -> None:

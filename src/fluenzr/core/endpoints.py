@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
 from fluenzr.core.egress import EgressPolicy
 from fluenzr.core.secret import Secret
@@ -51,6 +52,8 @@ class Endpoint:
     # False only when the account explicitly says "no authentication" (a local relay).
     authenticate: bool = True
     egress: EgressPolicy = EgressPolicy.SINGLE_USER
+    # An OAuth 2.0 mechanism ("XOAUTH2" or "OAUTHBEARER"): then ``password`` is the access token.
+    oauth: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,9 +66,13 @@ class MailboxCredentials:
     display_name: str
     smtp: Endpoint
     imap: Endpoint | None
+    # OAuth accounts: when the access token in the endpoints expires (reopen before then).
+    valid_until: datetime | None = None
 
 
 # How the sending system decrypts an account (account id → credentials). Built by the
 # composition root (``services.runtime``) and handed to the parts of sending and detection
 # that connect; nothing else gets one.
-OpenCredentials = Callable[[int], MailboxCredentials]
+# ``renew=True`` (OAuth accounts): the server refused the access token, get a new one.
+class OpenCredentials(Protocol):
+    def __call__(self, account_id: int, /, *, renew: bool = False) -> MailboxCredentials: ...

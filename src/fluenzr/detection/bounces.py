@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from email.message import Message
 
 from fluenzr.core import linear_re
+from fluenzr.detection import autoreplies
+from fluenzr.detection.bounce_library import library_failures
 from fluenzr.detection.message import (
     address,
     content_type,
@@ -23,15 +25,26 @@ from fluenzr.detection.message import (
     part_text,
     walk,
 )
+from fluenzr.detection.subjects import has_reply_prefix
 
 # Local parts that only machines send bounces from.
 DAEMON_LOCALPARTS = frozenset(
-    {"mailer-daemon", "postmaster", "mail-daemon", "maildaemon", "mailerdaemon", "bounce"}
+    {
+        "mailer-daemon",
+        "postmaster",
+        "mail-daemon",
+        "maildaemon",
+        "mailerdaemon",
+        "bounce",
+        "mdaemon",
+        "microsoftexchange",
+    }
 )
 # Display names of bounce senders ("Mail Delivery Subsystem" is Sendmail and Gmail's).
 DAEMON_NAMES = linear_re.compile(
     r"mail delivery (subsystem|system|service)|mailer[- ]daemon|postmaster|"
-    r"microsoft outlook|mail administrator|delivery status notification",
+    r"microsoft outlook|microsoft exchange|mail administrator|delivery status notification|"
+    r"system administrator|courier mail server",
     linear_re.IGNORECASE,
 )
 # Subjects of bounces (failure or delay), by MTA / language.
@@ -55,10 +68,17 @@ BOUNCE_SUBJECTS: tuple[tuple[str, str], ...] = (
         r"entrega retrasada)\s*:",
     ),
     ("groupwise", r"message status - undeliverable"),
+    ("domino", r"^delivery failure\s*:"),
+    ("mdaemon", r"permanent delivery failure"),
+    ("netscape", r"mail system error - returned mail"),
+    ("sina", r"^退信"),
+    ("yandex", r"недоставленное сообщение"),
+    ("mailru", r"не доставлено сообщение"),
     (
         "generic",
-        r"delivery (status notification|failure|failed|has failed)|"
-        r"undeliverable mail|returned mail|mail system error|nondeliverable",
+        r"delivery (status notification|failure|failed|has failed)|delivery report \(failure\)|"
+        r"undeliverable mail|returned mail|mail system error|nondeliverable|^failure delivery$|"
+        r"courrier non remis|correo no entregado|unzustellbar",
     ),
 )
 _SUBJECTS = [
@@ -70,12 +90,19 @@ BOUNCE_PHRASES = linear_re.compile(
     r"delivery has failed|undeliverable|permanent error|unable to deliver|"
     r"wasn't able to deliver|was undeliverable|delivery to the following recipient|"
     r"following address(es)? failed|returned to sender|no se ha podido entregar|"
-    r"n'a pas pu être remis|konnte nicht zugestellt|non è stato possibile recapitare",
+    r"n'a pas pu être remis|konnte nicht zugestellt|non è stato possibile recapitare|"
+    r"did not receive (this|the attached) (message|mail)|not listed in domino directory|"
+    r"could not be reached|did not reach|was not delivered to|not completely delivered|"
+    r"had permanent fatal|undeliverable to the following|zugestellt werden konnte|"
+    r"не может быть доставлено|no se ha podido entregar|error al entregar|"
+    r"die zustellung an folgende empfänger|remis à un ou plusieurs",
     linear_re.IGNORECASE,
 )
 DELAY_PHRASES = linear_re.compile(
     r"\bdelayed\b|will (continue to )?retry|still trying|will keep trying|"
-    r"has not yet been delivered|could not send message for past|no action is required",
+    r"has not yet been delivered|could not send message for past|no action is required|"
+    r"temporar(il)?y|message not delivered yet|delivery is delayed|warning message only|"
+    r"hasn't been delivered yet|will retry|not delivered yet",
     linear_re.IGNORECASE,
 )
 PERMANENT_PHRASES = linear_re.compile(
@@ -88,7 +115,7 @@ PERMANENT_PHRASES = linear_re.compile(
 _STATUS = linear_re.compile(r"(?:^|[^\d.])(([245])\.(\d{1,3})\.(\d{1,3}))(?:[^\d.]|$)")
 _REPLY_CODE = linear_re.compile(r"(?:^|[\s#(:])([245]\d\d)[\s\-]", linear_re.MULTILINE)
 _EMAIL = linear_re.compile(
-    r"[A-Za-z0-9._%+'=/-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,253})\.[A-Za-z]{2,}"
+    r"[A-Za-z0-9._%+'/-][A-Za-z0-9._%+'=/-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,253})\.[A-Za-z]{2,}"
 )
 # Where a non-standard bounce starts quoting the original message.
 _ORIGINAL_MARKERS = linear_re.compile(
@@ -100,7 +127,8 @@ _ORIGINAL_MARKERS = linear_re.compile(
     linear_re.IGNORECASE | linear_re.MULTILINE,
 )
 _HEADER_MSGID = linear_re.compile(
-    r"^[ \t>]*Message-ID:[ \t]*(<[^>\r\n]+>)", linear_re.IGNORECASE | linear_re.MULTILINE
+    r"^[ \t>]*Message-ID:[ \t]*(<[^>\r\n]+>|[^\s<>]+@[^\s<>]+)",
+    linear_re.IGNORECASE | linear_re.MULTILINE,
 )
 
 
@@ -124,6 +152,8 @@ def _is_daemon(msg: Message) -> bool:
 
 
 def subject_shape(subject: str) -> str | None:
+    if has_reply_prefix(subject):
+        return None  # "Re: Delivery Status Notification": a person answering about a bounce
     for name, pattern in _SUBJECTS:
         if pattern.search(subject):
             return name
@@ -132,7 +162,8 @@ def subject_shape(subject: str) -> str | None:
 
 def looks_like_bounce(msg: Message) -> bool:
     """Header-only triage: is this message worth fetching in full as a possible bounce?"""
-    if content_type(msg) == "multipart/report" and param(msg, "report-type") == "delivery-status":
+    report = param(msg, "report-type") if content_type(msg) == "multipart/report" else ""
+    if report in ("delivery-status", "feedback-report"):  # a DSN, or an ARF complaint
         return True
     if header(msg, "X-Failed-Recipients"):
         return True
@@ -156,22 +187,44 @@ def detect(msg: Message, *, own_addresses: frozenset[str] = frozenset()) -> Boun
     daemon = _is_daemon(msg)
     text = _human_text(msg)
     strong = x_failed or is_report or (daemon and (shape or BOUNCE_PHRASES.search(text)))
-    if not strong and not (shape and shape != "generic" and BOUNCE_PHRASES.search(text)):
-        return None
-    rule = "x_failed_recipients" if x_failed else (shape or "daemon")
+    weak = shape and shape != "generic" and BOUNCE_PHRASES.search(text)
     ignore = own_addresses | {address(msg, "From")[1], *_addresses_of(header(msg, "To"))}
+    library: list[str] | None = None
+    if not strong and not weak:
+        if not (daemon or _null_sender(msg)) or autoreplies.subject_evidence(subject):
+            return None
+        library = _library_recipients(msg, text, ignore=ignore)
+        if not library:
+            return None
+    rule = "x_failed_recipients" if x_failed else (shape or ("flufl" if library else "daemon"))
     recipients = _addresses_of(x_failed) or _failed_in_text(text, ignore=ignore)
+    if not recipients:
+        recipients = (
+            library if library is not None else _library_recipients(msg, text, ignore=ignore)
+        )
     status, permanent = _permanence(text, subject=subject)
-    original = _original_headers(msg)
+    original = original_headers(msg)
     return Bounce(
         rule=rule,
         failed_recipients=tuple(recipients),
         status=status,
         permanent=permanent,
         diagnostic=_diagnostic(text),
-        original_message_id=_original_id(msg, original, text),
+        original_message_id=original_message_id(msg, original),
         original_headers=original,
     )
+
+
+def _null_sender(msg: Message) -> bool:
+    value = header(msg, "Return-Path")
+    return bool(value) and not value.strip("<> ")
+
+
+def _library_recipients(msg: Message, text: str, *, ignore: frozenset[str]) -> list[str]:
+    """flufl.bounce's failed addresses that the bounce's own text names (never ours)."""
+    temporary, permanent = library_failures(msg)
+    named = set(_addresses_of(text))
+    return [a for a in (*permanent, *temporary) if a in named and _may_fail(a, ignore)][:50]
 
 
 def _from_dsn(msg: Message) -> Bounce | None:
@@ -204,7 +257,7 @@ def _from_dsn(msg: Message) -> Bounce | None:
         return None
     text = _human_text(msg)
     permanent = _dsn_permanent(statuses, delayed=delayed)
-    original = _original_headers(msg)
+    original = original_headers(msg)
     status = statuses[0] if statuses else None
     specific = _STATUS.search(diagnostic or "")
     if status and status.endswith(".0.0") and specific and specific.group(2) == status[0]:
@@ -215,7 +268,7 @@ def _from_dsn(msg: Message) -> Bounce | None:
         status=status,
         permanent=permanent,
         diagnostic=_clean_diagnostic(diagnostic) or _diagnostic(text),
-        original_message_id=_original_id(msg, original, text),
+        original_message_id=original_message_id(msg, original),
         original_headers=original,
     )
 
@@ -256,7 +309,18 @@ def _human_text(msg: Message) -> str:
         chunks = [_strip_tags(part_text(p)) for p in walk(msg) if content_type(p) == "text/html"]
     text = "\n".join(chunks)
     marker = _ORIGINAL_MARKERS.search(text)
-    return text[: marker.start()] if marker else text
+    text = text[: marker.start()] if marker else text
+    block = _QUOTED_HEADERS.search(text)
+    return text[: block.start()] if block else text
+
+
+# The returned original pasted without a marker: two header lines in a row at column 0.
+_QUOTED_HEADERS = linear_re.compile(
+    r"(?m)^(received|return-path|message-id|from|to|date|subject|mime-version|dkim-signature)"
+    r":[^\n]*\n(received|return-path|message-id|from|to|cc|date|subject|mime-version|"
+    r"content-type|[ \t])",
+    linear_re.IGNORECASE,
+)
 
 
 def _strip_tags(html: str) -> str:
@@ -271,11 +335,18 @@ _ID_LINES = linear_re.compile(
 
 
 def _failed_in_text(text: str, *, ignore: set[str] | frozenset[str]) -> list[str]:
-    return [
-        addr
-        for addr in _addresses_of(_ID_LINES.sub("", text))
-        if addr not in ignore and addr.split("@", 1)[0] not in DAEMON_LOCALPARTS
-    ][:50]
+    text = _SMTP_PREFIX.sub(" ", _ID_LINES.sub("", text))
+    return [addr for addr in _addresses_of(text) if _may_fail(addr, ignore)][:50]
+
+
+def _may_fail(addr: str, ignore: set[str] | frozenset[str]) -> bool:
+    return addr not in ignore and addr.split("@", 1)[0] not in DAEMON_LOCALPARTS
+
+
+# Exchange 5.5/2000 writes "SMTP=user@example.com;"; a "from/reply to/cc" line names others.
+_SMTP_PREFIX = linear_re.compile(
+    r"(?i)\bsmtp=|^[ \t]*(from|cc|reply-to|sender|return-path)[ \t]*:.*$", linear_re.MULTILINE
+)
 
 
 def _permanence(text: str, *, subject: str) -> tuple[str | None, bool]:
@@ -312,7 +383,7 @@ def _clean_diagnostic(value: str | None) -> str | None:
     return (rest if typed else value).strip()[:500]
 
 
-def _original_headers(msg: Message) -> dict[str, str]:
+def original_headers(msg: Message) -> dict[str, str]:
     for part in walk(msg)[1:]:
         kind = content_type(part)
         if kind in ("message/rfc822", "message/global"):
@@ -334,7 +405,8 @@ def _pick(inner: Message) -> dict[str, str]:
     return out
 
 
-def _original_id(msg: Message, original: dict[str, str], text: str) -> str | None:
+def original_message_id(msg: Message, original: dict[str, str]) -> str | None:
+    """The embedded original's Message-ID: its headers' (``original``), else a quoted one."""
     found = message_ids(original.get("message-id", ""))
     if found:
         return found[0]

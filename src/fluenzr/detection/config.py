@@ -15,6 +15,11 @@ class DetectionConfig:
     backoff_min: float = 1.0  # reconnect backoff, doubling up to backoff_max
     backoff_max: float = 300.0
     initial_sync_concurrency: int = 20  # mailboxes doing their first/catch-up sync at once
+    # Fleets (docs/detection-scaleout.md): a mailbox lease lives this long without renewal
+    # (renewed every third of it); a killed worker's mailboxes are taken over after it.
+    lease_ttl: float = 60.0
+    connect_per_host: int = 10  # IMAP connections being set up at once to one server host
+    connect_stagger: float = 0.05  # seconds between two connection starts to one host
     fetch_batch: int = 500  # UIDs per FETCH command
     body_limit: int = 262_144  # bytes of a relevant message fetched (BODY.PEEK[]<0.N>)
     # Hostile mail (docs/security.md): beyond these a message is an ``unparseable`` event.
@@ -30,6 +35,10 @@ class DetectionConfig:
     bounce_rate_threshold: float = 0.05
     bounce_rate_window: int = 100  # last N sent messages of the account
     bounce_rate_min_sends: int = 20  # no pause decision on fewer sends than this
+    # Gmail and Yahoo's sender guidelines: keep the spam-complaint rate under 0.1%.
+    complaint_rate_threshold: float = 0.001
+    complaint_rate_window: int = 1000  # last N sent messages of the account
+    away_defers_followups: bool = False  # hold stop_on_reply mail until after the return date
     webhook_poll: float = 1.0
     webhook_timeout: float = 10.0
     webhook_max_attempts: int = 8
@@ -45,6 +54,9 @@ class DetectionConfig:
             poll_interval=min(max(self.poll_interval, 0.05), 3600.0),
             idle_refresh=min(max(self.idle_refresh, 1.0), 29 * 60.0),
             initial_sync_concurrency=min(max(self.initial_sync_concurrency, 1), 500),
+            lease_ttl=min(max(self.lease_ttl, 0.5), 3600.0),
+            connect_per_host=min(max(self.connect_per_host, 1), 1000),
+            connect_stagger=min(max(self.connect_stagger, 0.0), 10.0),
             fetch_batch=min(max(self.fetch_batch, 10), 5000),
             body_limit=min(max(self.body_limit, 4096), 10_000_000),
             max_message_bytes=min(max(self.max_message_bytes, 4096), 1_000_000_000),
@@ -59,6 +71,8 @@ class DetectionConfig:
             bounce_rate_threshold=min(max(self.bounce_rate_threshold, 0.0), 1.0),
             bounce_rate_window=min(max(self.bounce_rate_window, 1), 10_000),
             bounce_rate_min_sends=max(self.bounce_rate_min_sends, 1),
+            complaint_rate_threshold=min(max(self.complaint_rate_threshold, 0.0), 1.0),
+            complaint_rate_window=min(max(self.complaint_rate_window, 1), 100_000),
             webhook_max_attempts=min(max(self.webhook_max_attempts, 1), 50),
             webhook_timeout=min(max(self.webhook_timeout, 0.05), 300.0),
             webhook_body_limit=min(max(self.webhook_body_limit, 1024), 1_048_576),

@@ -6,7 +6,13 @@
   the account is paused with reason ``bounce_rate``;
 - ``bounce_unmatched``: a bounce about no recipient of ours (forged, or for mail we never sent):
   an event for the user to see, nothing else — no suppression, no bounce-rate count, no pause;
-- ``auto_reply``: event and the recipient's stated return date; never counts as a reply;
+- ``complaint`` (an ARF spam report, matched to a recipient of ours): event, the complainant
+  suppressed (reason ``complaint``), and the account's complaint rate — complaints among its
+  last ``complaint_rate_window`` (1000) sent — checked: over ``complaint_rate_threshold``
+  (0.1%, Gmail's and Yahoo's bulk-sender limit) the account is paused (``complaint_rate``);
+- ``auto_reply_unmatched`` / ``complaint_unmatched``: like ``bounce_unmatched``, visible only;
+- ``auto_reply``: event and the recipient's stated return date; never counts as a reply; with
+  ``away_defers_followups``, queued ``stop_on_reply`` mail to them waits until the day after;
 - ``reply``: event, recipient marked replied, queued ``stop_on_reply`` messages to them
   cancelled; an unsubscribe request also suppresses the address and records ``unsubscribe``.
 """
@@ -14,7 +20,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -23,20 +29,20 @@ from sqlalchemy.orm import Session
 from fluenzr.detection.config import DetectionConfig
 from fluenzr.detection.matching import Match
 from fluenzr.detection.message_kinds import Classification
-from fluenzr.storage.account_pausing import pause_account
+from fluenzr.error_codes import ErrorCode
+from fluenzr.storage import hard_bounces
 from fluenzr.storage.base import aware
 from fluenzr.storage.events import record_event
 from fluenzr.storage.models import Account, Event
-from fluenzr.storage.models.detection import IncomingMessage, RecipientState, Suppression
+from fluenzr.storage.models.detection import RecipientState, Suppression
 from fluenzr.storage.models.outbox import (
     CANCELLED,
     PENDING,
-    SENT,
     OutboxMessage,
     OutboxRecipient,
 )
 
-BOUNCE_RATE = "bounce_rate"
+BOUNCE_RATE = ErrorCode.BOUNCE_RATE
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,14 @@ def bounce_unmatched(
     session: Session, classification: Classification, *, account: Account, found: Match | None
 ) -> Outcome:
     """Record a bounce that names nobody we wrote to: visible, without any consequence."""
+    return unmatched(session, classification, account=account, found=found)
+
+
+def unmatched(
+    session: Session, classification: Classification, *, account: Account, found: Match | None
+) -> Outcome:
+    """``<kind>_unmatched``: a bounce, complaint or auto-reply about no mail or recipient of
+    ours — recorded for the user to see, with no suppression, count or pause."""
     data: dict[str, Any] = {
         "rule": classification.rule,
         "match_rule": found.rule if found else None,
@@ -69,11 +83,15 @@ def bounce_unmatched(
         "incoming_message_id": classification.message_id,
         "failed_recipients": list(classification.failed_recipients)[:20],
         "status": classification.status,
+        "complainant": classification.complainant,
+        "return_date": (
+            classification.return_date.isoformat() if classification.return_date else None
+        ),
     }
     event = record_event(
         session,
         workspace_id=account.workspace_id,
-        type="bounce_unmatched",
+        type=f"{classification.kind}_unmatched",
         account_id=account.id,
         message_id=found.outbox_id if found else None,
         data=data,
@@ -98,11 +116,13 @@ def apply(
             session, classification, account=account, found=found, now=now, config=config
         )
     if kind == "auto_reply":
-        return _auto_reply(session, classification, account=account, found=found, now=now)
+        return _auto_reply(
+            session, classification, account=account, found=found, now=now, config=config
+        )
     return _reply(session, classification, account=account, found=found, now=now)
 
 
-def _event_data(classification: Classification, found: Match, **extra: Any) -> dict[str, Any]:
+def event_data(classification: Classification, found: Match, **extra: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "rule": classification.rule,
         "match_rule": found.rule,
@@ -133,7 +153,7 @@ def _bounce(
         account_id=account.id,
         message_id=found.outbox_id,
         recipient=found.recipient or (failed[0] if failed else None),
-        data=_event_data(
+        data=event_data(
             classification,
             found,
             permanent=classification.permanent,
@@ -170,8 +190,26 @@ def _auto_reply(
     account: Account,
     found: Match,
     now: datetime,
+    config: DetectionConfig,
 ) -> Outcome:
     back = classification.return_date
+    held: tuple[int, ...] = ()
+    resume = datetime.combine(back + timedelta(days=1), time(0, 0), tzinfo=UTC) if back else None
+    if found.recipient:
+        state = _recipient_state(session, workspace_id=account.workspace_id, email=found.recipient)
+        state.auto_replied_at = now
+        state.away_until = datetime.combine(back, time(0, 0), tzinfo=UTC) if back else None
+        if resume is not None and config.away_defers_followups:
+            held = hold_stop_on_reply(
+                session,
+                workspace_id=account.workspace_id,
+                email=found.recipient,
+                until=resume,
+                now=now,
+            )
+    extra: dict[str, Any] = {"return_date": back.isoformat() if back else None}
+    if held and resume is not None:
+        extra.update(held=list(held), held_until=resume.isoformat())
     event = record_event(
         session,
         workspace_id=account.workspace_id,
@@ -179,13 +217,36 @@ def _auto_reply(
         account_id=account.id,
         message_id=found.outbox_id,
         recipient=found.recipient,
-        data=_event_data(classification, found, return_date=back.isoformat() if back else None),
+        data=event_data(classification, found, **extra),
     )
-    if found.recipient:
-        state = _recipient_state(session, workspace_id=account.workspace_id, email=found.recipient)
-        state.auto_replied_at = now
-        state.away_until = datetime.combine(back, time(0, 0), tzinfo=UTC) if back else None
     return Outcome(event=event)
+
+
+def hold_stop_on_reply(
+    session: Session, *, workspace_id: int, email: str, until: datetime, now: datetime
+) -> tuple[int, ...]:
+    """Queued ``stop_on_reply`` mail to ``email`` no worker is sending waits until ``until``."""
+    if until <= now:
+        return ()
+    known: dict[tuple[int, str], list[OutboxMessage]] = session.info.get("stop_on_reply", {})
+    rows = known.get((workspace_id, email.lower()))
+    if rows is None:
+        rows = [
+            r
+            for r, _ in _pending_stop_on_reply(
+                session, workspace_id=workspace_id, emails=[email.lower()]
+            )
+        ]
+    held = []
+    for row in rows:
+        leased = row.locked_until is not None and (aware(row.locked_until) or now) > now
+        if row.status not in PENDING or leased:
+            continue
+        current = aware(row.next_attempt_at)
+        if current is None or current < until:
+            row.next_attempt_at = until
+            held.append(row.id)
+    return tuple(held)
 
 
 def _reply(
@@ -204,8 +265,14 @@ def _reply(
         account_id=account.id,
         message_id=found.outbox_id,
         recipient=found.recipient,
-        data=_event_data(
-            classification, found, text=text[:4000], unsubscribe=classification.unsubscribe
+        data=event_data(
+            classification,
+            found,
+            text=text[:4000],
+            unsubscribe=classification.unsubscribe,
+            intent=classification.intent,
+            intent_phrase=classification.intent_phrase,
+            referred=classification.referred,
         ),
     )
     if not found.recipient:
@@ -235,7 +302,7 @@ def _reply(
             account_id=account.id,
             message_id=found.outbox_id,
             recipient=found.recipient,
-            data=_event_data(classification, found),
+            data=event_data(classification, found),
         )
     return Outcome(event=event, cancelled=cancelled, suppressed=suppressed)
 
@@ -339,7 +406,12 @@ def remember_stop_on_reply(session: Session, *, workspace_id: int, emails: list[
 
 
 def cancel_stop_on_reply(
-    session: Session, *, workspace_id: int, email: str, now: datetime
+    session: Session,
+    *,
+    workspace_id: int,
+    email: str,
+    now: datetime,
+    reason: ErrorCode = ErrorCode.REPLIED,
 ) -> tuple[int, ...]:
     """Cancel queued/deferred ``stop_on_reply`` messages to ``email`` no worker is sending."""
     email = email.lower()
@@ -355,46 +427,26 @@ def cancel_stop_on_reply(
         if row.status not in PENDING or leased:
             continue  # already cancelled, or a worker is sending it right now: too late
         row.status = CANCELLED
-        row.reason = "replied"
+        row.reason = reason
         row.next_attempt_at = None
         cancelled.append(row.id)
     return tuple(cancelled)
 
 
 def bounce_rate(session: Session, *, account_id: int, window: int) -> tuple[int, int]:
-    """(permanently bounced, sent) over the account's last ``window`` sent messages."""
-    recent = (
-        select(OutboxMessage.id)
-        .where(OutboxMessage.account_id == account_id, OutboxMessage.status == SENT)
-        .order_by(OutboxMessage.sent_at.desc(), OutboxMessage.id.desc())
-        .limit(window)
-        .subquery()
-    )
-    sent = session.scalar(select(func.count()).select_from(recent)) or 0
-    bounced = session.scalar(
-        select(func.count(func.distinct(IncomingMessage.outbox_id))).where(
-            IncomingMessage.kind == "bounce",
-            IncomingMessage.permanent.is_(True),
-            IncomingMessage.outbox_id.in_(select(recent.c.id)),
-        )
-    )
-    return int(bounced or 0), int(sent)
+    """(permanently bounced, sent) over the account's last ``window`` messages that went out
+    (DSN bounces and synchronous RCPT rejections alike: :mod:`fluenzr.storage.hard_bounces`)."""
+    return hard_bounces.bounce_rate(session, account_id=account_id, window=window)
 
 
 def _check_bounce_rate(
     session: Session, *, account: Account, now: datetime, config: DetectionConfig
 ) -> bool:
-    if account.status == "paused":
-        return False
-    bounced, sent = bounce_rate(session, account_id=account.id, window=config.bounce_rate_window)
-    if sent < config.bounce_rate_min_sends or bounced / sent <= config.bounce_rate_threshold:
-        return False
-    pause_account(
+    return hard_bounces.check_bounce_rate(
         session,
-        account,
-        reason=BOUNCE_RATE,
+        account=account,
         now=now,
-        until=None,
-        error={"bounced": bounced, "sent": sent, "threshold": config.bounce_rate_threshold},
+        threshold=config.bounce_rate_threshold,
+        window=config.bounce_rate_window,
+        min_sends=config.bounce_rate_min_sends,
     )
-    return True

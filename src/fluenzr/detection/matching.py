@@ -11,6 +11,17 @@ Rules, strongest first:
 ``bounce_recipient``
     a bounce without the original: the latest message this account sent to a failed recipient
     within the window;
+``embedded_original``
+    an auto-reply or complaint carrying our original (attached or quoted headers);
+``complaint_recipient``
+    a complaint without a usable original: the latest message this account sent to the
+    complainant within the window;
+``incoming_reference``
+    In-Reply-To / References name an incoming message we already linked (a prospect answering
+    their own earlier reply, a client that kept only the last id of a long References chain);
+``thread_index``
+    Exchange's ``Thread-Index`` has the conversation root of an incoming message we already
+    linked (Outlook keeps it when In-Reply-To and References are gone);
 ``subject_sender``
     a message this account sent to the sender, within the window, whose normalised subject
     ("Re:", "AW:", "Réf." … stripped) equals the incoming one.
@@ -27,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from fluenzr.detection.message_kinds import Classification
 from fluenzr.detection.subjects import normalise_subject
+from fluenzr.storage.models.detection import IncomingMessage
 from fluenzr.storage.models.outbox import SENT, OutboxMessage, OutboxRecipient
 
 DEFAULT_WINDOW = timedelta(days=30)
@@ -111,16 +123,29 @@ def match(
     if by_id is not None:
         return result(by_id, "references")
     since = now - window
+    if classification.original_message_id:
+        by_id = by_ids((classification.original_message_id,))
+        if by_id is not None:
+            rule = "bounce_original" if classification.kind == "bounce" else "embedded_original"
+            return result(by_id, rule)
     if classification.kind == "bounce":
-        if classification.original_message_id:
-            by_id = by_ids((classification.original_message_id,))
-            if by_id is not None:
-                return result(by_id, "bounce_original")
         for failed in classification.failed_recipients:
             row = _latest_to(session, account_id=account_id, email=failed, since=since)
             if row is not None:
                 return result(row, "bounce_recipient")
         return None
+    if classification.kind == "complaint":
+        if classification.complainant:
+            row = _latest_to(
+                session, account_id=account_id, email=classification.complainant, since=since
+            )
+            if row is not None:
+                return result(row, "complaint_recipient")
+        return None
+    linked = _linked_before(session, classification, workspace_id=workspace_id)
+    if linked is not None:
+        row, rule = linked
+        return result(row, rule)
     if not classification.from_address:
         return None
     wanted = normalise_subject(classification.subject)
@@ -130,6 +155,41 @@ def match(
     for row in candidates:
         if wanted and normalise_subject(row.subject) == wanted:
             return result(row, "subject_sender")
+    return None
+
+
+def _linked_before(
+    session: Session, classification: Classification, *, workspace_id: int
+) -> tuple[OutboxMessage, str] | None:
+    """Our message an already-linked incoming message of the same thread answered."""
+    ids = list(classification.references)[:50]
+    if ids:
+        outbox_id = session.scalar(
+            select(IncomingMessage.outbox_id)
+            .where(
+                IncomingMessage.workspace_id == workspace_id,
+                IncomingMessage.message_id.in_(ids),
+                IncomingMessage.outbox_id.is_not(None),
+            )
+            .limit(1)
+        )
+        row = session.get(OutboxMessage, outbox_id) if outbox_id else None
+        if row is not None:
+            return row, "incoming_reference"
+    if classification.thread_index:
+        outbox_id = session.scalar(
+            select(IncomingMessage.outbox_id)
+            .where(
+                IncomingMessage.workspace_id == workspace_id,
+                IncomingMessage.thread_index == classification.thread_index,
+                IncomingMessage.outbox_id.is_not(None),
+            )
+            .order_by(IncomingMessage.id.desc())
+            .limit(1)
+        )
+        row = session.get(OutboxMessage, outbox_id) if outbox_id else None
+        if row is not None:
+            return row, "thread_index"
     return None
 
 
@@ -200,6 +260,11 @@ def _result(
 
 
 def _recipient(recipients: list[str], classification: Classification) -> str | None:
+    if classification.kind == "complaint":
+        wanted = classification.complainant
+        if wanted:
+            return wanted if wanted in recipients else None
+        return recipients[0] if len(recipients) == 1 else None
     if classification.kind == "bounce":
         # Only a recipient we really wrote to: a bounce naming others is not about them.
         for failed in classification.failed_recipients:

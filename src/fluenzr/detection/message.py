@@ -17,7 +17,6 @@ from typing import Any
 
 from fluenzr.core import linear_re
 
-_MSGID = linear_re.compile(r"<([^<>\s]{1,998})>")
 # Cap what we decode: a classifier never needs megabytes of text.
 MAX_TEXT = 200_000
 
@@ -128,8 +127,70 @@ def all_addresses(msg: Message, *names: str) -> list[str]:
 
 
 def message_ids(value: str) -> list[str]:
-    """Every <id> in an In-Reply-To / References / Message-ID value, without brackets."""
-    return _MSGID.findall(value)
+    """Every message id in an In-Reply-To / References / Message-ID value, without brackets.
+
+    Forgiving, as real clients are: ``<id>`` tokens (RFC 5322 msg-id) after dropping
+    ``(comments)`` and any whitespace folded inside the brackets; without brackets, the bare
+    ``left@right`` tokens (some clients and gateways write them so, and truncation leaves a
+    last ``<id`` without its ``>``) — only when no bracketed id is there, so an old-style
+    "In-Reply-To: message from a@b" phrase cannot add a stray id. Linear; at most 200 ids.
+    """
+    text = _without_comments(value[:20_000])
+    found = [_squeeze(m) for m in _BRACKETED.findall(text)]
+    found = [m for m in found if _plausible(m)]
+    if found:
+        return found[:200]
+    for token in text.replace(",", " ").replace(";", " ").split():
+        token = token.strip("<>\"'.")
+        if _plausible(token) and token not in found:
+            found.append(token)
+    return found[:200]
+
+
+_BRACKETED = linear_re.compile(r"<([^<>]{1,998})>")
+
+
+def _squeeze(value: str) -> str:
+    return "".join(value.split())
+
+
+def _plausible(value: str) -> bool:
+    left, at, right = value.partition("@")
+    return (
+        bool(at and left and right) and len(value) <= 998 and not any(c in value for c in '<>()" ')
+    )
+
+
+def _without_comments(value: str) -> str:
+    """Drop RFC 5322 comments (nested, with quoted-pairs) outside <…>, in one pass."""
+    if "(" not in value:
+        return value
+    out: list[str] = []
+    depth = 0
+    in_id = False
+    escaped = False
+    for char in value:
+        if escaped:
+            escaped = False
+            continue
+        if depth:
+            if char == "\\":
+                escaped = True
+            elif char == "(":
+                depth += 1
+            elif char == ")":
+                depth -= 1
+            continue
+        if char == "<":
+            in_id = True
+        elif char == ">":
+            in_id = False
+        elif char == "(" and not in_id:
+            depth = 1
+            out.append(" ")
+            continue
+        out.append(char)
+    return "".join(out)
 
 
 def message_id(msg: Message) -> str | None:

@@ -14,25 +14,28 @@ an out-of-office must never pass for a prospect's answer:
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from email.message import Message
 from typing import Any, Literal
 
 from fluenzr.core import linear_re
-from fluenzr.detection import autoreplies, bounces, quotes
+from fluenzr.detection import autoreplies, bounces, complaints, intents, quotes
 from fluenzr.detection.message import (
     address,
     bodies,
     header,
+    headers,
     message_id,
     message_ids,
     parse,
 )
 from fluenzr.detection.subjects import has_reply_prefix
 
-Kind = Literal["bounce", "auto_reply", "reply", "other"]
-KINDS: tuple[str, ...] = ("bounce", "auto_reply", "reply", "other")
+Kind = Literal["complaint", "bounce", "auto_reply", "reply", "other"]
+KINDS: tuple[str, ...] = ("complaint", "bounce", "auto_reply", "reply", "other")
 
 NOREPLY_SENDER = linear_re.compile(
     r"^(no-?reply|do-?not-?reply|donotreply|notifications?|notify|alerts?|newsletter|news|"
@@ -59,6 +62,12 @@ class Classification:
     return_date: date | None = None
     reply_text: str | None = None
     unsubscribe: bool = False
+    complainant: str | None = None  # complaint: who marked our mail as spam
+    feedback_type: str | None = None  # complaint: ARF Feedback-Type
+    thread_index: str | None = None  # Exchange Thread-Index root (base64 of its 22 bytes)
+    intent: str | None = None  # reply: see :mod:`intents`
+    intent_phrase: str | None = None  # the words that decided the intent
+    referred: str | None = None  # reply: the address a wrong_person/left_company points to
     extra: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -77,6 +86,19 @@ def classify_bytes(raw: bytes, *, own_addresses: frozenset[str] = frozenset()) -
 def classify(msg: Message, *, own_addresses: frozenset[str] = frozenset()) -> Classification:
     """Classify a parsed message. ``own_addresses`` are ours (never a failed recipient)."""
     base = _base(msg)
+    if complaints.is_feedback_report(msg):
+        complaint = complaints.detect(msg, own_addresses=own_addresses)
+        if complaint is None:
+            return Classification(kind="other", rule="feedback_report", **base)
+        return Classification(
+            kind="complaint",
+            rule=f"arf:{complaint.feedback_type}",
+            complainant=complaint.complainant,
+            feedback_type=complaint.feedback_type,
+            original_message_id=complaint.original_message_id,
+            extra={f"arf_{k}": v for k, v in complaint.fields.items()},
+            **base,
+        )
     bounce = bounces.detect(msg, own_addresses=own_addresses)
     if bounce is not None:
         return Classification(
@@ -95,7 +117,11 @@ def classify(msg: Message, *, own_addresses: frozenset[str] = frozenset()) -> Cl
         kind, rule = automatic
         if kind == "auto_reply":
             return Classification(
-                kind="auto_reply", rule=rule, return_date=_return_date(msg), **base
+                kind="auto_reply",
+                rule=rule,
+                return_date=_return_date(msg),
+                original_message_id=bounces.original_message_id(msg, bounces.original_headers(msg)),
+                **base,
             )
         return Classification(kind="other", rule=rule, **base)
     bulk = _bulk(msg, sender=base["from_address"])
@@ -104,19 +130,27 @@ def classify(msg: Message, *, own_addresses: frozenset[str] = frozenset()) -> Cl
     plain, html = bodies(msg)
     text = quotes.reply_text(plain, html)
     answers = bool(base["references"]) or has_reply_prefix(base["subject"])
+    unsubscribe = quotes.wants_unsubscribe(f"{base['subject']}\n{text}")
+    found = intents.detect(
+        text, unsubscribe=unsubscribe, own_addresses=own_addresses, sender=base["from_address"]
+    )
     return Classification(
         kind="reply" if answers else "other",
         rule="human" if answers else "not_a_reply",
         reply_text=text,
-        unsubscribe=quotes.wants_unsubscribe(f"{base['subject']}\n{text}"),
+        unsubscribe=unsubscribe,
+        intent=found.intent,
+        intent_phrase=found.phrase,
+        referred=found.referred,
         **base,
     )
 
 
 def _base(msg: Message) -> dict[str, Any]:
-    in_reply_to = message_ids(header(msg, "In-Reply-To"))[:10]
+    in_reply_to = [i for v in headers(msg, "In-Reply-To") for i in message_ids(v)][:10]
     refs = list(in_reply_to)
-    for ref in reversed(message_ids(header(msg, "References"))):
+    references = [i for v in headers(msg, "References") for i in message_ids(v)]
+    for ref in reversed(references):
         if ref not in refs:
             refs.append(ref)
     return {
@@ -125,7 +159,24 @@ def _base(msg: Message) -> dict[str, Any]:
         "subject": header(msg, "Subject")[:998],
         "in_reply_to": tuple(in_reply_to),
         "references": tuple(refs[:100]),
+        "thread_index": thread_index_root(header(msg, "Thread-Index")),
     }
+
+
+def thread_index_root(value: str) -> str | None:
+    """The conversation root of an Exchange ``Thread-Index`` ([MS-OXOMSG] 2.2.1.3): its first
+    22 bytes (a FILETIME part and a GUID) are shared by every message of the thread; each
+    reply appends 5 bytes. Returned base64-encoded, or None when absent or malformed."""
+    value = "".join(value.split())[:400]
+    if len(value) < 30:
+        return None
+    try:
+        raw = base64.b64decode(value + "=" * (-len(value) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if len(raw) < 22 or (len(raw) - 22) % 5:
+        return None
+    return base64.b64encode(raw[:22]).decode("ascii")
 
 
 def _automatic(msg: Message, *, subject: str, responds: bool) -> tuple[str, str] | None:

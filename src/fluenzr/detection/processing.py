@@ -22,7 +22,7 @@ from email.message import Message
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from fluenzr.detection import bounces, consequences, matching
+from fluenzr.detection import bounces, complaint_actions, consequences, matching
 from fluenzr.detection.config import DetectionConfig
 from fluenzr.detection.limits import Unparseable
 from fluenzr.detection.message import address, header, message_ids, parse_headers
@@ -346,6 +346,10 @@ def _process(
     kind: str = result.kind
     if kind == "bounce" and not consequences.bounce_targets(result, found):
         kind = "bounce_unmatched"  # about nobody we wrote to: kept, without consequence
+    elif kind == "complaint" and (found is None or not found.recipient):
+        kind = "complaint_unmatched"
+    elif kind == "auto_reply" and found is None:
+        kind = "auto_reply_unmatched"
     elif found is None:
         return None
     if result.kind == "other" and result.rule == "not_a_reply":
@@ -369,15 +373,24 @@ def _process(
         outbox_id=found.outbox_id if found else None,
         match_rule=found.rule if found else None,
         from_address=result.from_address[:320],
-        recipient=found.recipient if kind != "bounce_unmatched" and found else None,
+        recipient=found.recipient if not kind.endswith("_unmatched") and found else None,
         subject=result.subject,
         permanent=result.permanent,
         data=json.dumps(result.to_dict(), ensure_ascii=False, default=str),
         received_at=now,
+        intent=result.intent if kind == "reply" else None,
+        intent_phrase=(result.intent_phrase or None) if kind == "reply" else None,
+        referred=result.referred if kind == "reply" else None,
+        thread_index=result.thread_index,
     )
     session.add(row)
-    if kind == "bounce_unmatched":
-        outcome = consequences.bounce_unmatched(session, result, account=account, found=found)
+    if kind.endswith("_unmatched"):
+        outcome = consequences.unmatched(session, result, account=account, found=found)
+    elif kind == "complaint" and found is not None:
+        session.flush()  # the account's complaint rate counts this message too
+        outcome = complaint_actions.apply_complaint(
+            session, result, account=account, found=found, now=now, config=config
+        )
     else:
         if kind == "bounce":
             session.flush()  # the account's bounce rate counts this message too

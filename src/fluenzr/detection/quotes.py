@@ -25,6 +25,11 @@ ATTRIBUTION_LINES: tuple[str, ...] = (
     r"^em\b.{0,300}\bescreveu\s*:\s*$",
     r"^op\b.{0,300}\bschreef\b.{0,200}:\s*$",
     r"^.{0,200}(wrote|escribi[óo]|a [ée]crit|schrieb|ha scritto|escreveu|schreef)\s*:\s*$",
+    # ru (Mail.ru "Понедельник, 16 ноября 2026, 9:00 +01:00 от Имя <a@b>:", "… пишет:")
+    r"^.{0,120}\d.{0,120} от .{0,250}@.{0,200}:\s*$",
+    r"^.{0,300}(пишет|написал|написала)\s*:\s*$",
+    # Yandex and others: "16.11.2026, 09:00, "Name" <a@b>:"
+    r"^\d{1,2}[./-]\d{1,2}[./-]\d{2,4},? \d{1,2}:\d{2}.{0,250}@.{0,200}:\s*$",
 )
 SEPARATORS: tuple[str, ...] = (
     r"^-{2,}\s*(original message|mensaje original|message d'origine|message d’origine|"
@@ -80,6 +85,12 @@ def wants_unsubscribe(text: str) -> bool:
     return bool(_UNSUBSCRIBE.search(text))
 
 
+def unsubscribe_phrase(text: str) -> str | None:
+    """The words that asked to stop, or None."""
+    found = _UNSUBSCRIBE.search(text)
+    return str(found.group(0)).strip()[:200] if found else None
+
+
 def strip_quotes(text: str) -> str:
     """The reply's own text from a plain-text body."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
@@ -119,7 +130,13 @@ def _looks_like_header_block(lines: list[str], start: int) -> bool:
 # --- HTML ------------------------------------------------------------------------------------
 
 _QUOTE_CLASSES = ("gmail_quote", "moz-cite-prefix", "yahoo_quoted", "protonmail_quote")
-_STOP_IDS = ("divrplyfwdmsg", "appendonsend", "mail-editor-reference-message-container")
+_STOP_IDS = (
+    "divrplyfwdmsg",
+    "appendonsend",
+    "mail-editor-reference-message-container",
+    "olk_src_body_section",
+    "zwchr",
+)
 _BLOCK_TAGS = frozenset({"p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "table", "hr"})
 _VOID = frozenset({"br", "hr", "img", "meta", "link", "input", "area", "base", "col", "wbr"})
 

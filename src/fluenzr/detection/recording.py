@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
@@ -22,6 +23,7 @@ from fluenzr.detection.config import DetectionConfig
 from fluenzr.detection.limits import PROCESSING_ERROR, Unparseable
 from fluenzr.detection.mailbox import MailboxInfo
 from fluenzr.detection.offloop import Parsed
+from fluenzr.detection.ownership import Fence, LeaseLost
 from fluenzr.detection.processing import process_parsed, record_unparseable
 from fluenzr.storage.engine import transaction
 from fluenzr.storage.models import Account
@@ -30,7 +32,8 @@ from fluenzr.storage.runtime import Runtime
 
 log = logging.getLogger(__name__)
 INBOX = "INBOX"
-_OUTAGE = (OperationalError, InterfaceError)
+# A database outage or a lost lease is not a message's fault: never quarantine for it.
+_NOT_THE_MESSAGE = (OperationalError, InterfaceError, LeaseLost)
 
 
 def record_batch(
@@ -42,13 +45,18 @@ def record_batch(
     parsed: Sequence[tuple[int, Parsed]],
     now: datetime,
     config: DetectionConfig,
+    fence: Fence | None = None,
 ) -> tuple[int, int]:
-    """(messages recorded, messages quarantined) for a batch covering ``uids``."""
+    """(messages recorded, messages quarantined) for a batch covering ``uids``.
+
+    ``fence`` runs first in every transaction: it raises :class:`LeaseLost` (never a message's
+    fault, never quarantined) when this worker no longer owns the mailbox.
+    """
     quarantined = sum(1 for _, item in parsed if isinstance(item, Unparseable))
+    record = partial(_record, ctx, account_id, info, uids, now=now, config=config, fence=fence)
     try:
-        done = _record(ctx, account_id, info, uids, parsed, now=now, config=config, advance=True)
-        return done, quarantined
-    except _OUTAGE:
+        return record(parsed, advance=True), quarantined
+    except _NOT_THE_MESSAGE:
         raise
     except Exception as error:
         log.warning(
@@ -59,15 +67,16 @@ def record_batch(
     done = 0
     for uid, item in parsed:
         try:
-            one = [(uid, item)]
-            done += _record(ctx, account_id, info, uids, one, now=now, config=config, advance=False)
-        except _OUTAGE:
+            done += record([(uid, item)], advance=False)
+        except _NOT_THE_MESSAGE:
             raise
         except Exception as error:
             quarantined += 1
             found = Unparseable(PROCESSING_ERROR, type(error).__name__)
             log.warning("account %s: uid %s quarantined: %s", account_id, uid, found.detail)
             with transaction(ctx.sessions) as session:
+                if fence is not None:
+                    fence(session)
                 account = session.get(Account, account_id)
                 if account is not None:
                     record_unparseable(
@@ -79,6 +88,8 @@ def record_batch(
                         uid=uid,
                     )
     with transaction(ctx.sessions) as session:
+        if fence is not None:
+            fence(session)
         _advance(session, account_id, info, uids, now=now)
     return done, quarantined
 
@@ -92,10 +103,13 @@ def _record(
     *,
     now: datetime,
     config: DetectionConfig,
+    fence: Fence | None,
     advance: bool,
 ) -> int:
     """Record ``parsed``; with ``advance``, the position moves past ``uids`` in the same commit."""
     with transaction(ctx.sessions) as session:
+        if fence is not None:
+            fence(session)
         account = session.get(Account, account_id)
         if account is None:
             return 0

@@ -1,11 +1,13 @@
-"""Watching every IMAP mailbox: catch up by UID, then IDLE (or poll), forever, exactly once.
+"""Watching IMAP mailboxes: catch up by UID, then IDLE (or poll), forever, exactly once.
 
-Per account, one task and one connection. The INBOX is opened with EXAMINE (read-only) and read
-with BODY.PEEK, so no flag (``\\Seen`` included) ever changes. Progress is the pair
-(UIDVALIDITY, last UID processed), committed in the same transaction as the facts derived from
-each batch: a crash replays at most the batch in flight, and the unique keys on incoming
-messages make that replay a no-op. When UIDVALIDITY changes, UIDs are meaningless: the watcher
-rescans mail since its last sync (minus a day) and skips Message-IDs it already processed.
+Per account, one task and one connection — in one worker of the fleet only: which worker
+watches which mailbox is decided by leases (:mod:`assignment`, :mod:`ownership`), and every
+transaction that commits progress is fenced by the lease. The INBOX is opened with EXAMINE
+(read-only) and read with BODY.PEEK, so no flag (``\\Seen`` included) ever changes. Progress is
+the pair (UIDVALIDITY, last UID processed), committed in the same transaction as the facts
+derived from each batch: a crash replays at most the batch in flight, and the unique keys on
+incoming messages make that replay a no-op. When UIDVALIDITY changes, UIDs are meaningless: the
+watcher rescans mail since its last sync (minus a day) and skips Message-IDs it already processed.
 
 First sight of a mailbox: mail older than the account's first sent message (minus a day)
 cannot be a reply to us, so the scan starts there (or at UIDNEXT when nothing was sent yet).
@@ -32,17 +34,21 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fluenzr.core.endpoints import OpenCredentials
+from fluenzr.detection.assignment import Assignment
 from fluenzr.detection.config import DetectionConfig, from_settings
+from fluenzr.detection.host_gate import HostGate
 from fluenzr.detection.imap_adapter import connect_account
 from fluenzr.detection.limits import check_size
 from fluenzr.detection.mailbox import Mailbox, MailboxInfo
 from fluenzr.detection.offloop import Classifier, ClassifyPool, Parsed
+from fluenzr.detection.ownership import Fence, LeaseLost
 from fluenzr.detection.processing import TRIAGE_FIELDS, relevant_uids
 from fluenzr.detection.recording import record_batch
 from fluenzr.detection.webhooks import WebhookRuntime, run_webhooks
 from fluenzr.errors import FluenzrError
 from fluenzr.storage.base import aware
 from fluenzr.storage.engine import transaction
+from fluenzr.storage.heartbeats import new_worker_id
 from fluenzr.storage.models import Account
 from fluenzr.storage.models.detection import ImapSyncState
 from fluenzr.storage.models.outbox import OutboxMessage
@@ -63,6 +69,7 @@ class MailboxWatcher:
         connect: Connect,
         gate: asyncio.Semaphore,
         pool: ClassifyPool | None = None,
+        fence: Fence | None = None,
     ) -> None:
         self.ctx = ctx
         self.account_id = account_id
@@ -70,9 +77,10 @@ class MailboxWatcher:
         self.connect = connect
         self.gate = gate
         self.pool = pool or ClassifyPool(config)
+        # Checked in every transaction that commits progress (None: a one-shot pass, no lease).
+        self.fence = fence
         self.processed = 0
         self.quarantined = 0
-        self.synced = asyncio.Event()  # set after each completed catch-up (tests, benchmarks)
 
     async def run(self, stop: asyncio.Event) -> None:
         delay = self.config.backoff_min
@@ -84,6 +92,9 @@ class MailboxWatcher:
                     await self.sync(mailbox)
                 delay = self.config.backoff_min
                 await self.watch(mailbox, stop)
+            except LeaseLost:
+                log.info("account %s: lease lost, another worker watches it now", self.account_id)
+                return
             except FluenzrError as error:
                 self._record_error(error)
                 log.warning("account %s: %s", self.account_id, error.code)
@@ -119,7 +130,6 @@ class MailboxWatcher:
             done += await self._process_batch(mailbox, info, uids[start : start + batch])
         self._finish(info)
         self.processed += done
-        self.synced.set()
         return done
 
     async def _pending_uids(self, mailbox: Mailbox, info: MailboxInfo) -> list[int]:
@@ -132,6 +142,7 @@ class MailboxWatcher:
         if current:
             return [u for u in await mailbox.uids_from(last + 1) if u > last]
         with transaction(self.ctx.sessions) as session:
+            self._fenced(session)
             state = session.get(ImapSyncState, (self.account_id, INBOX))
             since = self._rescan_from(session, state)
             if state is None:
@@ -199,12 +210,18 @@ class MailboxWatcher:
             parsed=parsed,
             now=now,
             config=self.config,
+            fence=self.fence,
         )
         self.quarantined += quarantined
         return done
 
+    def _fenced(self, session: Session) -> None:
+        if self.fence is not None:
+            self.fence(session)
+
     def _set_last_uid(self, info: MailboxInfo, uid: int) -> None:
         with transaction(self.ctx.sessions) as session:
+            self._fenced(session)
             state = session.get(ImapSyncState, (self.account_id, INBOX))
             if state is not None and state.uidvalidity == info.uidvalidity:
                 state.last_uid = max(state.last_uid, uid, 0)
@@ -213,6 +230,7 @@ class MailboxWatcher:
     def _finish(self, info: MailboxInfo) -> None:
         """Every UID below the UIDNEXT seen at EXAMINE has been searched and handled."""
         with transaction(self.ctx.sessions) as session:
+            self._fenced(session)
             state = session.get(ImapSyncState, (self.account_id, INBOX))
             if state is not None and state.uidvalidity == info.uidvalidity:
                 if info.uidnext:
@@ -251,74 +269,49 @@ async def watch_accounts(
     connect: Connect,
     config: DetectionConfig,
     until_idle: bool = False,
-    rescan_every: float = 30.0,
     classifier: Classifier | None = None,
+    owner: str | None = None,
 ) -> dict[int, MailboxWatcher]:
-    """Run one watcher per IMAP account; pick up added/removed accounts every ``rescan_every``.
+    """Watch this worker's share of the IMAP mailboxes (:mod:`assignment`), until ``stop``.
 
+    ``owner`` is this worker's id (its ``worker_heartbeats`` row; a fresh one when None).
+    ``until_idle``: one catch-up pass over every mailbox, without leases, then return.
     ``classifier`` replaces the default parse-and-classify step (a seam for tests).
     """
     gate = asyncio.Semaphore(config.initial_sync_concurrency)
     pool = ClassifyPool(config, classifier=classifier)
+    watchers: dict[int, MailboxWatcher] = {}
     try:
-        return await _watch_all(
+        if until_idle:
+            await _sync_once(
+                ctx, connect=connect, config=config, gate=gate, watchers=watchers, pool=pool
+            )
+            return watchers
+
+        def start(account_id: int, own_stop: asyncio.Event, fence: Fence) -> asyncio.Task[None]:
+            watcher = MailboxWatcher(
+                ctx,
+                account_id=account_id,
+                config=config,
+                connect=connect,
+                gate=gate,
+                pool=pool,
+                fence=fence,
+            )
+            watchers[account_id] = watcher
+            return asyncio.create_task(watcher.run(own_stop))
+
+        assignment = Assignment(
             ctx,
-            stop=stop,
-            connect=connect,
+            owner=owner or new_worker_id(),
             config=config,
-            until_idle=until_idle,
-            rescan_every=rescan_every,
-            gate=gate,
-            pool=pool,
+            start=start,
+            mailboxes=lambda: imap_account_ids(ctx),
         )
+        await assignment.run(stop)
+        return watchers
     finally:
         pool.close()
-
-
-async def _watch_all(
-    ctx: Runtime,
-    *,
-    stop: asyncio.Event,
-    connect: Connect,
-    config: DetectionConfig,
-    until_idle: bool,
-    rescan_every: float,
-    gate: asyncio.Semaphore,
-    pool: ClassifyPool,
-) -> dict[int, MailboxWatcher]:
-    watchers: dict[int, MailboxWatcher] = {}
-    tasks: dict[int, asyncio.Task[None]] = {}
-    if until_idle:
-        await _sync_once(
-            ctx, connect=connect, config=config, gate=gate, watchers=watchers, pool=pool
-        )
-        return watchers
-    try:
-        while not stop.is_set():
-            wanted = set(imap_account_ids(ctx))
-            for account_id in wanted - set(tasks):
-                watcher = MailboxWatcher(
-                    ctx,
-                    account_id=account_id,
-                    config=config,
-                    connect=connect,
-                    gate=gate,
-                    pool=pool,
-                )
-                watchers[account_id] = watcher
-                tasks[account_id] = asyncio.create_task(watcher.run(stop))
-            for account_id in set(tasks) - wanted:
-                tasks.pop(account_id).cancel()
-                watchers.pop(account_id, None)
-            await _sleep(stop, rescan_every)
-    finally:
-        # Watchers see ``stop`` and log out on their own; cancel only the ones that hang.
-        if tasks:
-            _, hanging = await asyncio.wait(tasks.values(), timeout=10)
-            for task in hanging:
-                task.cancel()
-            await asyncio.gather(*tasks.values(), return_exceptions=True)
-    return watchers
 
 
 async def _sync_once(
@@ -359,16 +352,22 @@ async def run_detection(
     config: DetectionConfig | None = None,
     connect: Connect | None = None,
     classifier: Classifier | None = None,
+    owner: str | None = None,
+    host_gate: HostGate | None = None,
 ) -> None:
-    """The worker's detection role: watch every IMAP mailbox and deliver webhooks.
+    """The worker's detection role: watch its share of the IMAP mailboxes, deliver webhooks.
 
     ``until_idle``: one catch-up pass over every mailbox and one webhook round, then return.
+    ``owner``: this worker's id, as in ``worker_heartbeats`` (the lease owner).
     """
     chosen = config or from_settings(ctx.settings)
     stop = stop or asyncio.Event()
+    hosts = host_gate or HostGate(per_host=chosen.connect_per_host, stagger=chosen.connect_stagger)
 
     async def default_connect(account_id: int) -> Mailbox:
-        return await connect_account(open_credentials, account_id=account_id, config=chosen)
+        return await connect_account(
+            open_credentials, account_id=account_id, config=chosen, gate=hosts
+        )
 
     opener = connect or default_connect
     if until_idle:
@@ -378,6 +377,8 @@ async def run_detection(
         await run_webhooks(ctx, stop=stop, config=chosen, until_idle=True)
         return
     await asyncio.gather(
-        watch_accounts(ctx, stop=stop, connect=opener, config=chosen, classifier=classifier),
+        watch_accounts(
+            ctx, stop=stop, connect=opener, config=chosen, classifier=classifier, owner=owner
+        ),
         run_webhooks(ctx, stop=stop, config=chosen),
     )

@@ -68,7 +68,7 @@ def parse(text: str, *, email: str, url: str = "") -> list[ServerProposal]:
     try:
         root = ET.fromstring(text)  # noqa: S314 - no DTD/entities (refused above), size bounded
     except ET.ParseError as exc:
-        raise AutoconfigError(f"not XML: {exc}") from None
+        raise AutoconfigError(f"not XML: {exc}") from exc
     provider = root.find("emailProvider")
     if root.tag != "clientConfig" or provider is None:
         raise AutoconfigError("not a clientConfig document")
@@ -95,7 +95,7 @@ async def _fetch_one(client: httpx.AsyncClient, url: str, *, email: str) -> list
                 if len(body) > MAX_BYTES:
                     raise AutoconfigError("document too large")
     except httpx.HTTPError as exc:
-        raise AutoconfigError(f"{type(exc).__name__}: {exc}".rstrip(": ")) from None
+        raise AutoconfigError(f"{type(exc).__name__}: {exc}".rstrip(": ")) from exc
     return parse(body.decode("utf-8", errors="replace"), email=email, url=url)
 
 

@@ -38,7 +38,7 @@ from fluenzr.diagnose.candidates import (
     best,
 )
 from fluenzr.diagnose.greeting_probe import GreetingProbe, ProbeFunc
-from fluenzr.diagnose.resolve import DnsLookup, SrvRecord
+from fluenzr.diagnose.resolve import DnsLookup, SrvRecord, lookup_for
 from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import MailError, ValidationError
 from fluenzr.mail.egress_http import egress_client
@@ -63,7 +63,7 @@ class AutodetectSeams:
 
 
 def default_seams(settings: Settings) -> AutodetectSeams:
-    lookup = DnsLookup(timeout=4.0)
+    lookup = lookup_for(settings, timeout=4.0)
     return AutodetectSeams(
         lookup=lookup,
         http=lambda: egress_client(
@@ -210,7 +210,7 @@ def _address(value: str) -> str:
     except EmailNotValidError as exc:
         raise ValidationError(
             ErrorCode.EMAIL_INVALID, params={"field": "email", "value": text, "reason": str(exc)}
-        ) from None
+        ) from exc
 
 
 def _missing(proposals: list[ServerProposal]) -> tuple[str, ...]:

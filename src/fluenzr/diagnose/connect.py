@@ -1,8 +1,8 @@
 """Probar's own TCP step: open a socket to the resolved addresses, errors as taxonomy codes.
 
 Everything above TCP (TLS, trust, the protocols) is the transports' (:mod:`fluenzr.mail`).
-``prefix`` is ``""`` for SMTP and ``"imap_"`` for IMAP, so the same failure gets the protocol's
-own code and hint.
+``imap`` says which protocol the step is for: the same failure gets the same code, with the
+error's scope (``smtp``/``imap``) choosing the protocol's wording where it differs.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import socket
 
 from fluenzr.core.egress import refusal
 from fluenzr.core.endpoints import Endpoint
-from fluenzr.error_codes import IMAP_CODES, ErrorCode
+from fluenzr.error_codes import ErrorCode, Scope
 from fluenzr.errors import MailError, mail_error
 from fluenzr.mail.egress import EgressRefused, check_peer
 
@@ -39,11 +39,11 @@ def socket_error(endpoint: Endpoint, exc: OSError, *, imap: bool) -> MailError:
         code = ErrorCode.HOST_UNREACHABLE
     elif isinstance(exc, ConnectionError):
         code = ErrorCode.SERVER_DISCONNECTED
-    return mail_error(_for(code, imap=imap), params=params, detail=detail)
+    return mail_error(code, params=params, detail=detail, scope=_scope(imap=imap))
 
 
-def _for(code: ErrorCode, *, imap: bool) -> ErrorCode:
-    return IMAP_CODES[code] if imap else code
+def _scope(*, imap: bool) -> Scope:
+    return Scope.IMAP if imap else Scope.SMTP
 
 
 async def _connect_one(address: str, port: int) -> socket.socket:
@@ -69,8 +69,9 @@ async def open_tcp(
     if addresses and not allowed:
         kind = refusal(addresses[0], policy=endpoint.egress, purpose="mail")
         raise mail_error(
-            _for(ErrorCode.EGRESS_REFUSED, imap=imap),
+            ErrorCode.EGRESS_REFUSED,
             params={"host": endpoint.host, "port": endpoint.port, "kind": kind},
+            scope=_scope(imap=imap),
         )
     last: OSError = ConnectionRefusedError(errno.ECONNREFUSED, "no address")
     try:
@@ -86,9 +87,10 @@ async def open_tcp(
                 except EgressRefused as exc:
                     sock.close()
                     raise mail_error(
-                        _for(ErrorCode.EGRESS_REFUSED, imap=imap),
+                        ErrorCode.EGRESS_REFUSED,
                         params={"host": endpoint.host, "port": endpoint.port, "kind": exc.kind},
-                    ) from None
+                        scope=_scope(imap=imap),
+                    ) from exc
                 return sock, address
     except TimeoutError:
         last = TimeoutError()

@@ -1,9 +1,9 @@
 """The IMAP half of Probar: the transport's session (:mod:`fluenzr.mail.imap`) taken one step at
 a time — connect, TLS (implicit or STARTTLS), LOGIN, the test email in INBOX, the Sent folder.
 
-INBOX is opened with EXAMINE (read-only) and only flags and the Message-ID header are fetched
-with ``BODY.PEEK``, so the test email stays unseen. The transport translates every library error
-into an ``imap_*`` code and never sends LOGIN in clear.
+INBOX is opened with EXAMINE (read-only) and the test email (its first 512 KB, for the
+deliverability checks) is fetched with ``BODY.PEEK``, so it stays unseen. The transport
+translates every library error into a code with scope ``imap`` and never sends LOGIN in clear.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from typing import Any
 
 from fluenzr.core.endpoints import Endpoint, Security
 from fluenzr.diagnose import connect
+from fluenzr.diagnose.domain_checks.headers import MAX_MESSAGE_BYTES
 from fluenzr.diagnose.resolve import DnsLookup
 from fluenzr.diagnose.runner import Done, Skip
-from fluenzr.error_codes import ErrorCode
+from fluenzr.error_codes import ErrorCode, Scope
 from fluenzr.errors import MailError, mail_error
 from fluenzr.mail.imap import ImapSession
 
@@ -33,6 +34,7 @@ class ImapRun:
     message_id: str | None = None  # set once the SMTP half has sent it
     addresses: list[str] = field(default_factory=list)
     session: ImapSession | None = None
+    raw_mail: bytes | None = None  # the test mail's first MAX_MESSAGE_BYTES (deliverability)
 
     def params(self, **more: Any) -> dict[str, Any]:
         host, port = self.endpoint.host, self.endpoint.port
@@ -48,8 +50,10 @@ async def step_dns(run: ImapRun) -> Done:
         run.addresses = await run.lookup.addresses(run.endpoint.host)
     except MailError as error:
         dns = error.code is ErrorCode.DNS_NOT_FOUND
-        code = ErrorCode.IMAP_DNS_NOT_FOUND if dns else ErrorCode.IMAP_TIMEOUT
-        raise mail_error(code, params=run.params(), detail=error.detail) from None
+        code = ErrorCode.DNS_NOT_FOUND if dns else ErrorCode.TIMEOUT
+        raise mail_error(
+            code, params=run.params(), detail=error.detail, scope=Scope.IMAP
+        ) from error
     return Done(", ".join(run.addresses))
 
 
@@ -93,7 +97,8 @@ async def step_inbox(run: ImapRun, *, skip_reason: str) -> Done:
             params = run.params(seconds=round(run.wait))
             raise mail_error(ErrorCode.TEST_MAIL_NOT_RECEIVED, params=params, detail=message_id)
         await asyncio.sleep(POLL_SECONDS)
-    [found] = await session.fetch(uids[:1], section="BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]")
+    [found] = await session.fetch(uids[:1], section=f"BODY.PEEK[]<0.{MAX_MESSAGE_BYTES}>")
+    run.raw_mail = found.data
     state = "seen" if "\\Seen" in found.flags else "unseen"
     return Done(f"INBOX UID {found.uid} after {elapsed:.1f} s, {state}")
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from fluenzr.core.endpoints import Security
 from fluenzr.diagnose.greeting_probe import ProbeFunc, ProbeTarget
-from fluenzr.error_codes import IMAP_CODES, ErrorCode
+from fluenzr.error_codes import ErrorCode
 from fluenzr.i18n import translate
 
 STANDARD_SUBMISSION: tuple[tuple[int, Security], ...] = (
@@ -27,7 +27,6 @@ STANDARD_SUBMISSION: tuple[tuple[int, Security], ...] = (
 STANDARD_IMAP: tuple[tuple[int, Security], ...] = ((993, Security.SSL), (143, Security.STARTTLS))
 # Failures where another port or mode may well work; auth or policy failures are not among them.
 TRIGGERS = frozenset({ErrorCode.CONNECTION_REFUSED, ErrorCode.TLS_MODE_MISMATCH, ErrorCode.TIMEOUT})
-IMAP_TRIGGERS = frozenset(IMAP_CODES[code] for code in TRIGGERS)
 _OTHER_MODE = {Security.STARTTLS: Security.SSL, Security.SSL: Security.STARTTLS}
 
 
@@ -67,7 +66,7 @@ def candidates(
 ) -> list[tuple[int, Security]]:
     """What to try instead of ``port``/``security`` after a failure with ``code``."""
     out: list[tuple[int, Security]] = []
-    if code.endswith("tls_mode_mismatch") and security in _OTHER_MODE:
+    if code is ErrorCode.TLS_MODE_MISMATCH and security in _OTHER_MODE:
         out.append((port, _OTHER_MODE[security]))
     out += [(p, s) for p, s in standard if (p, s) != (port, security) and (p, s) not in out]
     return out
@@ -84,7 +83,7 @@ async def suggest_port(
     protocol: str = "smtp",
 ) -> PortSuggestion | None:
     """Probe the alternatives concurrently; the most preferred one that answered, if any."""
-    if code not in (IMAP_TRIGGERS if protocol == "imap" else TRIGGERS):
+    if code not in TRIGGERS:
         return None
     plan = candidates(port=port, security=security, code=code, standard=standard)
     targets = [ProbeTarget(protocol, host, p, s) for p, s in plan]

@@ -1,10 +1,11 @@
 """Probar for one mailbox: the ordered steps, the test email, port suggestions, the report.
 
 Order: dns → tcp → tls → ehlo → auth → send, then (with IMAP) imap_dns → imap_tcp → imap_tls →
-imap_login → imap_inbox → imap_sent. The first failure stops the run. When the failure is one
-where another port may work (refused, silent, wrong TLS mode), the standard submission ports
-are probed — started early, as soon as the server is slow to answer, so a silent port costs
-one timeout, not two.
+imap_login → imap_inbox → imap_sent, then (``ProbarSeams.deliverability``) the deliverability
+steps of :mod:`fluenzr.diagnose.deliverability_steps`, which warn but never fail. The first
+failure stops the run. When the failure is one where another port may work (refused, silent,
+wrong TLS mode), the standard submission ports are probed — started early, as soon as the
+server is slow to answer, so a silent port costs one timeout, not two.
 """
 
 from __future__ import annotations
@@ -22,10 +23,9 @@ from email.utils import format_datetime, make_msgid
 from fluenzr.config import Settings
 from fluenzr.core.egress import EgressPolicy
 from fluenzr.core.endpoints import MailboxCredentials, Security
-from fluenzr.diagnose import imap_checks, smtp_checks
+from fluenzr.diagnose import deliverability_steps, imap_checks, smtp_checks
 from fluenzr.diagnose.greeting_probe import GreetingProbe, ProbeFunc
 from fluenzr.diagnose.port_suggestions import (
-    IMAP_TRIGGERS,
     STANDARD_IMAP,
     STANDARD_SUBMISSION,
     TRIGGERS,
@@ -33,7 +33,7 @@ from fluenzr.diagnose.port_suggestions import (
     suggest_port,
 )
 from fluenzr.diagnose.report import ProbarReport
-from fluenzr.diagnose.resolve import DnsLookup
+from fluenzr.diagnose.resolve import DnsLookup, lookup_for
 from fluenzr.diagnose.runner import Done, ProgressCallback, Skip, Status, Step, run_steps
 from fluenzr.error_codes import ErrorCode
 from fluenzr.i18n import translate
@@ -53,10 +53,14 @@ class ProbarSeams:
     mismatch_after: float = 1.5
     standard_ports: Sequence[tuple[int, Security]] = STANDARD_SUBMISSION
     standard_imap_ports: Sequence[tuple[int, Security]] = STANDARD_IMAP
+    # The deliverability steps (docs/deliverability.md); tests of the connection steps leave
+    # them out, default_seams turns them on.
+    deliverability: bool = False
+    dnsbl_zones: Sequence[str] = ()
 
 
 def default_seams(settings: Settings) -> ProbarSeams:
-    lookup = DnsLookup(timeout=settings.smtp_timeout)
+    lookup = lookup_for(settings, timeout=settings.smtp_timeout)
     return ProbarSeams(
         lookup=lookup,
         probe=GreetingProbe(
@@ -68,6 +72,8 @@ def default_seams(settings: Settings) -> ProbarSeams:
         imap_timeout=settings.imap_timeout,
         test_mail_wait=settings.test_mail_wait,
         mismatch_after=min(1.5, settings.probe_timeout),
+        deliverability=True,
+        dnsbl_zones=[z for z in settings.dnsbl_zones.split(",") if z],
     )
 
 
@@ -99,6 +105,7 @@ class _Run:
     sent: bool = False
     message_id: str | None = None
     alternatives: asyncio.Task[PortSuggestion | None] | None = field(default=None)
+    deliverability: deliverability_steps.DeliverabilityRun | None = None
 
     def probe_alternatives_early(self) -> None:
         """The server is slow: start probing the other ports now, in case it never answers."""
@@ -162,11 +169,22 @@ def _steps(run: _Run) -> list[Step[_Run]]:
             Step("imap_inbox", _inbox),
             Step("imap_sent", lambda r: imap_checks.step_sent(imap)),
         ]
+    deliverability = run.deliverability
+    if deliverability is not None:
+        steps += [
+            Step(name, lambda r, f=func: f(deliverability))  # type: ignore[misc]
+            for name, func in deliverability_steps.STEPS
+        ]
     return steps
 
 
 def _build(
-    credentials: MailboxCredentials, *, seams: ProbarSeams, send: bool, now: Callable[[], datetime]
+    credentials: MailboxCredentials,
+    *,
+    seams: ProbarSeams,
+    send: bool,
+    now: Callable[[], datetime],
+    provider_key: str | None = None,
 ) -> _Run:
     smtp = smtp_checks.SmtpRun(
         endpoint=credentials.smtp,
@@ -183,12 +201,21 @@ def _build(
             seconds=seams.imap_timeout,
             wait=seams.test_mail_wait,
         )
-    return _Run(credentials, seams, send, now, smtp, imap)
+    run = _Run(credentials, seams, send, now, smtp, imap)
+    if seams.deliverability:
+        run.deliverability = deliverability_steps.DeliverabilityRun(
+            lookup=seams.lookup,
+            domain=credentials.email.rsplit("@", 1)[1].lower(),
+            raw_mail=lambda: imap.raw_mail if imap is not None else None,
+            provider_key=provider_key,
+            dnsbl_zones=seams.dnsbl_zones,
+        )
+    return run
 
 
 async def _suggestion(run: _Run, code: ErrorCode | None, step: str | None) -> PortSuggestion | None:
     """A measured alternative port, for connection-level failures only."""
-    if code in IMAP_TRIGGERS and step in {"imap_tcp", "imap_tls"}:
+    if code is not None and code in TRIGGERS and step in {"imap_tcp", "imap_tls"}:
         return await _start_alternatives(run, code, imap=True)
     if code not in TRIGGERS or step not in {"tcp", "tls"}:
         if run.alternatives is not None:
@@ -209,11 +236,12 @@ async def probe_mailbox(
     seams: ProbarSeams,
     on_step: ProgressCallback | None = None,
     now: Callable[[], datetime],
+    provider_key: str | None = None,
 ) -> ProbarReport:
     """Run every step against the account's servers and return the report (never raises for a
     mail failure: that is the report's ``error``)."""
     tested_at = now()
-    run = _build(credentials, seams=seams, send=send, now=now)
+    run = _build(credentials, seams=seams, send=send, now=now, provider_key=provider_key)
     run.smtp.on_slow = run.probe_alternatives_early
     try:
         outcome = await run_steps(_steps(run), run, on_step=on_step)
@@ -239,4 +267,5 @@ async def probe_mailbox(
         sent=run.sent,
         message_id=run.message_id,
         warnings=[s for s in outcome.steps if s.status is Status.WARNING],
+        deliverability=run.deliverability.report(tested_at) if run.deliverability else None,
     )

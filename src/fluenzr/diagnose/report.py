@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from fluenzr.diagnose.domain_checks.findings import DomainReport
 from fluenzr.diagnose.port_suggestions import PortSuggestion
 from fluenzr.diagnose.runner import Status, StepResult
 from fluenzr.errors import MailError
@@ -23,6 +24,7 @@ class ProbarReport:
     sent: bool = False  # a test email was actually sent
     message_id: str | None = None
     warnings: list[StepResult] = field(default_factory=list)
+    deliverability: DomainReport | None = None  # domain + test-mail findings
 
     @property
     def ok(self) -> bool:
@@ -61,6 +63,8 @@ class ProbarReport:
                 {"code": w.code, "step": w.name, "message": w.message, "hint": w.hint}
                 for w in self.warnings
             ]
+        if self.deliverability is not None:
+            out["deliverability"] = self.deliverability.to_dict(lang)
         error = self.error_dict(lang)
         if error is not None:
             out["error"] = error

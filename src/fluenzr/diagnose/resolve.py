@@ -7,20 +7,49 @@ Names reserved by RFC 6761 are answered without asking the network: ``localhost`
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import dns.asyncresolver
 import dns.exception
+import dns.nameserver
 import dns.rdatatype
 import dns.resolver
+import dns.reversename
 
+from fluenzr.config import Settings
 from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import mail_error
 
 DEFAULT_DNS_TIMEOUT = 4.0
+MAX_TXT_RECORDS = 32  # a name with more TXT records than this is hostile or broken
+MAX_TXT_CHARS = 4096  # one TXT record's joined strings, cut beyond (an SPF record is < 512)
+MAX_PTR_RECORDS = 8
+
+
+@functools.cache
+def _configured_resolver(nameservers: tuple[tuple[str, int], ...]) -> dns.asyncresolver.Resolver:
+    resolver = dns.asyncresolver.Resolver(configure=False)
+    resolver.nameservers = [dns.nameserver.Do53Nameserver(host, port) for host, port in nameservers]
+    return resolver
+
+
+def configured_resolver(
+    nameservers: Sequence[tuple[str, int]],
+) -> dns.asyncresolver.Resolver | None:
+    """The resolver for ``FLUENZR_DNS_SERVERS`` (built once per list); None = the system's."""
+    if not nameservers:
+        return None
+    return _configured_resolver(tuple(nameservers))
+
+
+def lookup_for(settings: Settings, *, timeout: float = DEFAULT_DNS_TIMEOUT) -> DnsLookup:
+    """The lookup every diagnosis uses: the configured DNS servers, else the system's."""
+    return DnsLookup(configured_resolver(settings.nameservers), timeout=timeout)
 
 
 @dataclass(frozen=True)
@@ -92,12 +121,12 @@ class DnsLookup:
         try:
             async with asyncio.timeout(self.timeout):
                 infos = await loop.getaddrinfo(name, None, type=socket.SOCK_STREAM)
-        except TimeoutError:
-            raise mail_error(ErrorCode.TIMEOUT, params={"host": name, "stage": "dns"}) from None
+        except TimeoutError as exc:
+            raise mail_error(ErrorCode.TIMEOUT, params={"host": name, "stage": "dns"}) from exc
         except socket.gaierror as exc:
             raise mail_error(
                 ErrorCode.DNS_NOT_FOUND, params={"host": name}, detail=exc.strerror
-            ) from None
+            ) from exc
         ordered = sorted(infos, key=lambda info: info[0] != socket.AF_INET)
         return list(dict.fromkeys(str(info[4][0]) for info in ordered))
 
@@ -116,20 +145,42 @@ class DnsLookup:
         ]
         return sorted(records, key=lambda r: (r.priority, -r.weight))
 
+    async def txt(self, name: str) -> list[str]:
+        """TXT records of ``name``, each record's strings joined; [] when none (bounded)."""
+        answer = await self._query(_bare(name), dns.rdatatype.TXT, missing_ok=True)
+        out = []
+        for record in answer[:MAX_TXT_RECORDS]:
+            joined = b"".join(record.strings)[:MAX_TXT_CHARS]
+            out.append(joined.decode("utf-8", "replace"))
+        return out
+
+    async def ptr(self, address: str) -> list[str]:
+        """Reverse DNS names of an IP address (without the trailing dot); [] when none."""
+        name = dns.reversename.from_address(address).to_text()
+        answer = await self._query(name, dns.rdatatype.PTR, missing_ok=True)
+        return [_bare(r.target.to_text()) for r in answer[:MAX_PTR_RECORDS]]
+
+    async def dns_addresses(self, host: str) -> list[str]:
+        """A and AAAA records through DNS only (no /etc/hosts): for forward confirmation."""
+        found: list[str] = []
+        for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
+            found += [r.to_text() for r in await self._query(_bare(host), rdtype, missing_ok=True)]
+        return found
+
     async def _query(
         self, name: str, rdtype: dns.rdatatype.RdataType, *, missing_ok: bool
     ) -> list[Any]:
         resolver = self._dnspython()
         try:
             answer = await resolver.resolve(name, rdtype, lifetime=self.timeout, search=False)
-        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer) as exc:
             if missing_ok:
                 return []
-            raise mail_error(ErrorCode.DNS_NOT_FOUND, params={"host": name}) from None
-        except dns.exception.Timeout:
-            raise mail_error(ErrorCode.TIMEOUT, params={"host": name, "stage": "dns"}) from None
+            raise mail_error(ErrorCode.DNS_NOT_FOUND, params={"host": name}) from exc
+        except dns.exception.Timeout as exc:
+            raise mail_error(ErrorCode.TIMEOUT, params={"host": name, "stage": "dns"}) from exc
         except (dns.resolver.NoNameservers, dns.exception.DNSException) as exc:
             raise mail_error(
                 ErrorCode.DNS_NOT_FOUND, params={"host": name}, detail=str(exc)
-            ) from None
+            ) from exc
         return list(answer)

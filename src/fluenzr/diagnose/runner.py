@@ -30,9 +30,29 @@ class Status(StrEnum):
 
 
 @dataclass(frozen=True)
+class Notice:
+    """A step's verdict that is not a mail failure (a deliverability finding): shown like a
+    warning, with its own code, text and fix; ``severity`` is ``warning`` or ``error``."""
+
+    code: str
+    category: str
+    text: str
+    fix: str | None = None
+    detail: str | None = None
+    severity: str = "warning"
+
+    def message(self) -> str:
+        return self.text
+
+    def hint(self) -> str | None:
+        return self.fix
+
+
+@dataclass(frozen=True)
 class Done:
     detail: str = ""
-    warning: MailError | None = None
+    warning: MailError | Notice | None = None
+    severity: str | None = None  # "ok" for a deliverability step that passed
 
 
 class Skip(Exception):
@@ -49,6 +69,7 @@ class StepResult:
     category: str | None = None
     message: str | None = None
     hint: str | None = None
+    severity: str | None = None  # deliverability steps: ok | warning | error
 
     @property
     def ok(self) -> bool:
@@ -66,6 +87,8 @@ class StepResult:
         if self.code:
             out.update(code=self.code, category=self.category, message=self.message)
             out["hint"] = self.hint
+        if self.severity:
+            out["severity"] = self.severity
         return out
 
     def model_dump(self, mode: str = "json") -> dict[str, Any]:
@@ -93,7 +116,7 @@ class RunOutcome:
         return self.error is None
 
 
-def _from_error(name: str, error: MailError, elapsed: int, status: Status) -> StepResult:
+def _from_error(name: str, error: MailError | Notice, elapsed: int, status: Status) -> StepResult:
     return StepResult(
         name=name,
         status=status,
@@ -103,6 +126,7 @@ def _from_error(name: str, error: MailError, elapsed: int, status: Status) -> St
         category=error.category,
         message=error.message(),
         hint=error.hint(),
+        severity=error.severity if isinstance(error, Notice) else None,
     )
 
 
@@ -127,7 +151,7 @@ async def _run_one(step: Step[State], state: State) -> tuple[StepResult, MailErr
     if done.warning is not None:
         result = _from_error(step.name, done.warning, elapsed, Status.WARNING)
         return replace(result, detail=done.detail or result.detail), None
-    return StepResult(step.name, Status.OK, elapsed, done.detail), None
+    return StepResult(step.name, Status.OK, elapsed, done.detail, severity=done.severity), None
 
 
 async def run_steps(

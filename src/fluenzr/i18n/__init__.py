@@ -19,8 +19,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from babel.messages.pofile import read_po
-
 LANGUAGES: tuple[str, ...] = ("es", "en", "fr")
 DEFAULT_LANGUAGE = "es"
 _LOCALES = Path(__file__).parent / "locales"
@@ -78,6 +76,9 @@ def set_language(lang: str | None) -> str:
 @functools.cache
 def catalogue(lang: str) -> dict[str, str]:
     """Every message of every domain for one language, key → template."""
+    # lazy: Babel (~0.1 s) only when a text is shown; choosing the language needs none of it
+    from babel.messages.pofile import read_po
+
     messages: dict[str, str] = {}
     folder = _LOCALES / lang
     for path in sorted(folder.glob("*.po")):

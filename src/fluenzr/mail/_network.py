@@ -1,7 +1,7 @@
 """What went wrong below the mail protocol (DNS, TCP, TLS), as an error code.
 
-Shared by :mod:`fluenzr.mail.smtp` and :mod:`fluenzr.mail.imap` (which maps it to its IMAP code
-with ``error_codes.IMAP_CODES``).
+Shared by :mod:`fluenzr.mail.smtp` and :mod:`fluenzr.mail.imap`: one code for both, the
+transport's error carries its scope.
 Only the transports call this: it is part of the one place library exceptions are translated.
 """
 

@@ -8,10 +8,11 @@
 
 Same security rules as SMTP: ``ssl`` implicit TLS; ``starttls`` mandatory (aioimaplib has no
 STARTTLS, so the connection is upgraded with ``loop.start_tls`` on its own transport; without
-STARTTLS → ``imap_starttls_unavailable``, LOGIN is never sent in clear); ``none`` loopback only.
+STARTTLS → ``starttls_unavailable``, LOGIN is never sent in clear); ``none`` loopback only.
 Certificates verified or pinned through :mod:`fluenzr.mail.tls`. Failures raise
-:class:`MailError` with ``imap_*`` codes; this module is the only place aioimaplib exceptions
-are translated.
+:class:`MailError` with scope ``imap``: the codes shared with SMTP (``auth_failed``,
+``timeout``…) and IMAP's own (``imap_command_failed``…); this module is the only place
+aioimaplib exceptions are translated.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ import aioimaplib
 
 from fluenzr.core import linear_re
 from fluenzr.core.endpoints import Endpoint, Security, is_loopback
-from fluenzr.error_codes import IMAP_CODES, ErrorCode
+from fluenzr.error_codes import ErrorCode, Scope
 from fluenzr.errors import MailError, mail_error
-from fluenzr.mail import egress, tls
+from fluenzr.mail import egress, sasl, tls
 from fluenzr.mail._imap_text import (
     SENT_FALLBACK_NAMES,
     decode_mailbox,
@@ -40,6 +41,11 @@ from fluenzr.mail._imap_text import (
     quote,
 )
 from fluenzr.mail._network import classify_network_error, root_cause
+from fluenzr.mail.connection_memory import (
+    drop_decoded_peercert,
+    share_tls_read_buffer,
+    shared_capabilities,
+)
 from fluenzr.mail.imap_results import (
     FetchedMessage,
     Folder,
@@ -72,6 +78,8 @@ class ImapSession:
         self.greeting = ""
         self._inspecting = False  # a probe that only reads a failing server's certificate
         self._overflow = False  # the server sent more than MAX_RESPONSE_BYTES / MAX_LINE_BYTES
+        self._oauth_mechanism: str | None = None  # during AUTHENTICATE
+        self._oauth_challenge = sasl.OAuthChallenge()
 
     def _context(self) -> ssl.SSLContext:
         if self._inspecting:
@@ -84,7 +92,7 @@ class ImapSession:
         """TCP (+ TLS for ``ssl``), greeting; returns the capabilities."""
         ep = self.endpoint
         if ep.security is Security.NONE and not is_loopback(ep.host):
-            raise self._error(ErrorCode.IMAP_CLEARTEXT_NOT_ALLOWED)
+            raise self._error(ErrorCode.CLEARTEXT_NOT_ALLOWED)
         implicit = ep.security is Security.SSL
         self._client = _CheckedIMAP4(
             ep,
@@ -111,12 +119,12 @@ class ImapSession:
             return
         client = self._require()
         if "STARTTLS" not in client.protocol.capabilities:
-            raise self._error(ErrorCode.IMAP_STARTTLS_UNAVAILABLE)
+            raise self._error(ErrorCode.STARTTLS_UNAVAILABLE)
         protocol = client.protocol
         command = aioimaplib.Command("STARTTLS", protocol.new_tag(), loop=protocol.loop)
         response = await self._run(protocol.execute(command), "STARTTLS")
         if response.result != "OK":
-            raise self._error(ErrorCode.IMAP_STARTTLS_UNAVAILABLE, detail=response_text(response))
+            raise self._error(ErrorCode.STARTTLS_UNAVAILABLE, detail=response_text(response))
         loop = asyncio.get_running_loop()
         try:
             transport = await loop.start_tls(
@@ -130,6 +138,7 @@ class ImapSession:
             await self.aclose()
             raise await self._translate(exc, "STARTTLS") from exc
         protocol.transport = transport
+        share_tls_read_buffer(transport)
         # RFC 3501 §6.2.1 / RFC 3207-style injection defence: forget any plaintext read before TLS.
         protocol.incomplete_line = b""
         self._after_handshake()
@@ -140,19 +149,65 @@ class ImapSession:
         if not self.secure_transport and not (
             self.endpoint.security is Security.NONE and is_loopback(self.endpoint.host)
         ):
-            raise self._error(ErrorCode.IMAP_STARTTLS_UNAVAILABLE)  # never a password in clear
+            raise self._error(ErrorCode.STARTTLS_UNAVAILABLE)  # never a password in clear
         if "LOGINDISABLED" in client.protocol.capabilities:
-            raise self._error(ErrorCode.IMAP_STARTTLS_UNAVAILABLE, detail="LOGINDISABLED")
+            raise self._error(ErrorCode.STARTTLS_UNAVAILABLE, detail="LOGINDISABLED")
         ep = self.endpoint
+        if ep.oauth:
+            await self._login_oauth(client, ep.oauth)
+            return
         user, password = ep.username, ep.password.reveal()
         if any(c in text for text in (user, password) for c in "\r\n\0"):
             raise self._error(
-                ErrorCode.IMAP_AUTH_FAILED, detail="line break in the user name or password"
+                ErrorCode.AUTH_FAILED, detail="line break in the user name or password"
             )
         # aioimaplib quotes the password but sends the user name as is: quote it (RFC 3501 §9).
         response = await self._run(client.login(aioimaplib.quoted(user), password), "LOGIN")
         if response.result != "OK":
-            raise self._error(ErrorCode.IMAP_AUTH_FAILED, detail=response_text(response))
+            raise self._error(ErrorCode.AUTH_FAILED, detail=response_text(response))
+
+    async def _login_oauth(self, client: aioimaplib.IMAP4, mechanism: str) -> None:
+        """AUTHENTICATE XOAUTH2 / OAUTHBEARER with the token as SASL-IR (RFC 4959).
+
+        A refusal is a ``+`` continuation with the server's base64 JSON: it is answered with the
+        mechanism's failure reply (``_bound`` does that), then the tagged NO is reported with
+        the status and scope the server named."""
+        caps = self.capabilities
+        if f"AUTH={mechanism}" not in caps or "SASL-IR" not in caps:
+            offered = ", ".join(sorted(c[5:] for c in caps if c.startswith("AUTH="))) or "—"
+            raise self._error(ErrorCode.AUTH_FAILED, detail=f"{mechanism} not offered ({offered})")
+        ep = self.endpoint
+        try:
+            initial = sasl.initial_response(
+                mechanism, user=ep.username, token=ep.password.reveal(), host=ep.host, port=ep.port
+            ).decode("ascii")
+        except ValueError:
+            raise self._error(ErrorCode.AUTH_FAILED, detail="control characters") from None
+        protocol = client.protocol
+        self._oauth_mechanism, self._oauth_challenge = mechanism, sasl.OAuthChallenge()
+        command = aioimaplib.Command(
+            "AUTHENTICATE", protocol.new_tag(), mechanism, initial, loop=protocol.loop
+        )
+        try:
+            response = await self._run(protocol.execute(command, scrub=initial), "AUTHENTICATE")
+        finally:
+            self._oauth_mechanism = None
+        if response.result != "OK":
+            challenge = self._oauth_challenge
+            code = sasl_failure_code(challenge.status)
+            raise self._error(
+                code,
+                detail=response_text(response),
+                oauth_status=challenge.status,
+                oauth_scope=challenge.scope,
+            )
+        protocol.state = "AUTH"
+
+    def share_capabilities(self) -> None:
+        """Hold the server's capabilities as the one shared copy (see connection_memory)."""
+        client = self._client
+        if client is not None:
+            client.protocol.capabilities = shared_capabilities(client.protocol.capabilities)
 
     @property
     def capabilities(self) -> frozenset[str]:
@@ -284,7 +339,7 @@ class ImapSession:
         except TimeoutError:
             return []
         if self._lost.is_set():
-            raise self._error(ErrorCode.IMAP_SERVER_DISCONNECTED)
+            raise self._error(ErrorCode.SERVER_DISCONNECTED)
         if not isinstance(pushed, list):
             return []
         return [bytes(line) for line in pushed]
@@ -346,17 +401,17 @@ class ImapSession:
                 if not done and await self._speaks_implicit_tls():
                     hello.cancel()
                     await asyncio.gather(hello, return_exceptions=True)
-                    raise self._error(
-                        ErrorCode.IMAP_TLS_MODE_MISMATCH, suggested=Security.SSL.label
-                    )
+                    raise self._error(ErrorCode.TLS_MODE_MISMATCH, suggested=Security.SSL.label)
             await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
         finally:
             ended.cancel()
             lost.cancel()
+            # The greeting is over: drop the hook (and its Event), one less closure per session.
+            vars(client.protocol).pop("welcome", None)
         if not hello.done():
             hello.cancel()
             await asyncio.gather(hello, return_exceptions=True)
-            raise self._error(ErrorCode.IMAP_SERVER_DISCONNECTED, detail=self.greeting or None)
+            raise self._error(ErrorCode.SERVER_DISCONNECTED, detail=self.greeting or None)
         await hello
         if client.protocol.state not in {"NONAUTH", "AUTH"}:
             raise self._error(ErrorCode.IMAP_UNEXPECTED_RESPONSE, command="CONNECT")
@@ -396,6 +451,19 @@ class ImapSession:
 
         protocol.send = send
         protocol.data_received = data_received
+        original_continuation = protocol._continuation
+
+        def continuation(line: bytes) -> None:
+            pending = protocol.pending_sync_command
+            mechanism = self._oauth_mechanism
+            if pending is not None and pending.name == "AUTHENTICATE" and mechanism:
+                # An OAuth error challenge: remember it, answer so the server ends the exchange.
+                self._oauth_challenge = sasl.parse_challenge(line.lstrip(b"+ "))
+                protocol.transport.write(sasl.failure_reply(mechanism) + b"\r\n")
+                return
+            original_continuation(line)
+
+        protocol._continuation = continuation
 
     def _watch_greeting(self, protocol: Any) -> asyncio.Event:
         """Record the greeting line; a refusal (``* BYE``) sets the returned event.
@@ -436,13 +504,15 @@ class ImapSession:
             return
         try:
             tls.check_pin(self.endpoint.tls, ssl_object)
+            drop_decoded_peercert(transport)
         except tls.PinMismatch as exc:
             self.close()
             raise self._error(
-                ErrorCode.IMAP_CERTIFICATE_INVALID,
+                ErrorCode.CERTIFICATE_INVALID,
                 variant="pin_mismatch",
                 reason="pin_mismatch",
                 fingerprint=exc.fingerprint,
+                **tls.certificate_facts(self.certificate),
             ) from exc
 
     async def _run(self, call: Awaitable[T], command: str) -> T:
@@ -464,7 +534,7 @@ class ImapSession:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await self.aclose()
-        code = ErrorCode.IMAP_SERVER_DISCONNECTED if self._lost.is_set() else ErrorCode.IMAP_TIMEOUT
+        code = ErrorCode.SERVER_DISCONNECTED if self._lost.is_set() else ErrorCode.TIMEOUT
         raise self._error(code, command=command)
 
     async def _checked(self, call: Awaitable[Any], command: str) -> Any:
@@ -477,7 +547,7 @@ class ImapSession:
 
     def _require(self) -> aioimaplib.IMAP4:
         if self._client is None or self._lost.is_set():
-            raise self._error(ErrorCode.IMAP_SERVER_DISCONNECTED)
+            raise self._error(ErrorCode.SERVER_DISCONNECTED)
         return self._client
 
     def _error(
@@ -489,17 +559,19 @@ class ImapSession:
         **params: Any,
     ) -> MailError:
         ep = self.endpoint
-        if self._overflow and code in (ErrorCode.IMAP_SERVER_DISCONNECTED, ErrorCode.IMAP_TIMEOUT):
+        if self._overflow and code in (ErrorCode.SERVER_DISCONNECTED, ErrorCode.TIMEOUT):
             code, detail = ErrorCode.IMAP_UNEXPECTED_RESPONSE, "response over the size limit"
         base: dict[str, Any] = {"host": ep.host, "port": ep.port, "username": ep.username}
         base.setdefault("command", params.get("command", ""))
-        return mail_error(code, params={**base, **params}, detail=detail, variant=variant)
+        return mail_error(
+            code, params={**base, **params}, detail=detail, variant=variant, scope=Scope.IMAP
+        )
 
     async def _translate(self, exc: BaseException, command: str) -> MailError:
         """The one place aioimaplib/ssl/socket exceptions become MailError."""
         cause = root_cause(exc)
         if isinstance(exc, aioimaplib.CommandTimeout):
-            return self._error(ErrorCode.IMAP_TIMEOUT, command=command)
+            return self._error(ErrorCode.TIMEOUT, command=command)
         if isinstance(exc, aioimaplib.AioImapException):
             return self._error(
                 ErrorCode.IMAP_UNEXPECTED_RESPONSE, detail=str(exc)[:300], command=command
@@ -510,16 +582,17 @@ class ImapSession:
             leaf = await self._inspect_certificate()
             fingerprint = leaf.fingerprint if leaf else ""
             return self._error(
-                ErrorCode.IMAP_CERTIFICATE_INVALID,
+                ErrorCode.CERTIFICATE_INVALID,
                 detail=str(cause),
                 variant=reason,
                 reason=reason,
                 fingerprint=fingerprint,
+                **tls.certificate_facts(leaf),
             )
         if code is ErrorCode.TLS_MODE_MISMATCH:
             other = Security.STARTTLS if self.endpoint.security is Security.SSL else Security.SSL
-            return self._error(IMAP_CODES[code], detail=str(cause), suggested=other.label)
-        return self._error(IMAP_CODES[code], detail=(str(cause) or type(cause).__name__)[:300])
+            return self._error(code, detail=str(cause), suggested=other.label)
+        return self._error(code, detail=(str(cause) or type(cause).__name__)[:300])
 
     async def _inspect_certificate(self) -> tls.LeafCertificate | None:
         """Reconnect without verification only to read the certificate (never logs in)."""
@@ -542,6 +615,13 @@ class ImapSession:
             return None
         finally:
             await probe.aclose()
+
+
+def sasl_failure_code(oauth_status: str) -> ErrorCode:
+    """IMAP's code for a refused OAuth token (the scope when the server says 403)."""
+    if oauth_status in {"403", "insufficient_scope"}:
+        return ErrorCode.OAUTH_SCOPE_MISSING
+    return ErrorCode.OAUTH_TOKEN_REJECTED
 
 
 class _CheckedIMAP4(aioimaplib.IMAP4):  # type: ignore[misc]
@@ -584,12 +664,14 @@ class _CheckedIMAP4(aioimaplib.IMAP4):  # type: ignore[misc]
         sock = await egress.open_socket(
             ep.host, ep.port, policy=ep.egress, purpose="mail", timeout=self.timeout
         )
-        return await loop.create_connection(
+        connected = await loop.create_connection(
             lambda: self.protocol,
             sock=sock,
             ssl=ssl_context,
             server_hostname=ep.host if ssl_context is not None else None,
         )
+        share_tls_read_buffer(connected[0])
+        return connected
 
 
 async def connect_imap(
@@ -605,6 +687,7 @@ async def connect_imap(
         await session.secure()
         if login:
             await session.login()
+        session.share_capabilities()
     except BaseException:
         await session.aclose()
         raise

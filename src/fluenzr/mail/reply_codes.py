@@ -29,6 +29,20 @@ class Stage(StrEnum):
     MESSAGE = "message"  # the reply after the message's final dot
     QUIT = "quit"
 
+    @property
+    def opens_session(self) -> bool:
+        """Setting the session up (before any MAIL FROM): a failure here is the account's."""
+        return self in _OPENING
+
+    @property
+    def transfers_message(self) -> bool:
+        """DATA and the message itself: once here, the server may already have the message."""
+        return self in _TRANSFER
+
+
+_OPENING = frozenset({Stage.GREETING, Stage.EHLO, Stage.STARTTLS, Stage.AUTH})
+_TRANSFER = frozenset({Stage.DATA, Stage.MESSAGE})
+
 
 # A 2xx/3xx reply: not an error, so not an ErrorCode member; the same string on the wire.
 Accepted = Literal["accepted"]
@@ -44,6 +58,9 @@ class Reply:
 
 @dataclass(frozen=True)
 class ClassifiedReply:
+    """One server reply, classified once: everything above the transport reads this value."""
+
+    stage: Stage  # where in the dialogue it came
     code: ErrorCode | Accepted  # an error code, or "accepted" for 2xx/3xx
     reply_code: int
     enhanced_code: str | None
@@ -53,6 +70,19 @@ class ClassifiedReply:
     @property
     def accepted(self) -> bool:
         return not isinstance(self.code, ErrorCode)
+
+    @property
+    def error(self) -> ErrorCode | None:
+        """The taxonomy code of a refusal; None when the reply accepted."""
+        return self.code if isinstance(self.code, ErrorCode) else None
+
+    @property
+    def message(self) -> str:
+        """The text on one line, without the enhanced code already in ``enhanced_code``."""
+        text = " ".join(self.text.split())
+        if self.enhanced_code and text.startswith(self.enhanced_code):
+            text = text[len(self.enhanced_code) :].lstrip()
+        return text
 
     @property
     def retryable(self) -> bool:
@@ -211,7 +241,7 @@ def classify_reply(stage: Stage, code: int, text: str) -> ClassifiedReply:
     """What a reply at ``stage`` means, as a taxonomy code (``accepted`` for 2xx/3xx)."""
     reply = parse_reply(code, text)
     result: ErrorCode | Accepted = ACCEPTED if code < 400 else _classify_failure(stage, reply)
-    return ClassifiedReply(result, code, reply.enhanced, reply.text, retry_after_hint(text))
+    return ClassifiedReply(stage, result, code, reply.enhanced, reply.text, retry_after_hint(text))
 
 
 def _classify_failure(stage: Stage, reply: Reply) -> ErrorCode:
@@ -223,7 +253,85 @@ def _classify_failure(stage: Stage, reply: Reply) -> ErrorCode:
     return _by_reply_code(stage, reply)
 
 
+@dataclass(frozen=True)
+class AuthPattern:
+    """A provider's authentication refusal that has its own fix (one test per row)."""
+
+    name: str
+    reply_code: int
+    enhanced: str
+    pattern: linear_re.Pattern[str]
+    code: ErrorCode
+
+
+# Matched on AUTH replies before the generic rules; the texts are the providers' own.
+AUTH_PATTERNS: tuple[AuthPattern, ...] = (
+    # Microsoft 365: SMTP AUTH turned off for the tenant or the mailbox.
+    AuthPattern(
+        "microsoft_smtp_auth_disabled",
+        535,
+        "5.7.139",
+        linear_re.compile(r"SmtpClientAuthentication is disabled", linear_re.I),
+        ErrorCode.SMTP_AUTH_DISABLED,
+    ),
+    # Microsoft 365: Basic authentication (a password) refused: connect with OAuth.
+    AuthPattern(
+        "microsoft_basic_auth_disabled",
+        535,
+        "5.7.139",
+        linear_re.compile(r"basic authentication is disabled", linear_re.I),
+        ErrorCode.OAUTH_REQUIRED,
+    ),
+    # Gmail with 2-Step Verification: a normal password is refused, an app password works.
+    AuthPattern(
+        "gmail_app_password_required",
+        534,
+        "5.7.9",
+        linear_re.compile(r"Application-specific password required", linear_re.I),
+        ErrorCode.APP_PASSWORD_REQUIRED,
+    ),
+    # Gmail: "Username and Password not accepted" (password sign-in is off for the account).
+    AuthPattern(
+        "gmail_password_not_accepted",
+        535,
+        "5.7.8",
+        linear_re.compile(r"Username and Password not accepted", linear_re.I),
+        ErrorCode.APP_PASSWORD_REQUIRED,
+    ),
+)
+
+
+def oauth_failure_code(code: ErrorCode, oauth_status: str) -> ErrorCode:
+    """An AUTH refusal of an OAuth token: the token (or its scope) rather than a password.
+
+    A provider-specific code (SMTP AUTH disabled) is kept; RFC 7628 status 403/
+    ``insufficient_scope`` means the grant lacks the mail scope."""
+    # Gmail answers a bad token with its password text (535-5.7.8 BadCredentials): for an OAuth
+    # login that is the token, not a password.
+    if code not in (ErrorCode.AUTH_FAILED, ErrorCode.APP_PASSWORD_REQUIRED):
+        return code
+    if oauth_status in {"403", "insufficient_scope"}:
+        return ErrorCode.OAUTH_SCOPE_MISSING
+    return ErrorCode.OAUTH_TOKEN_REJECTED
+
+
+def _by_provider(stage: Stage, reply: Reply) -> ErrorCode | None:
+    if stage is not Stage.AUTH:
+        return None
+    for row in AUTH_PATTERNS:
+        if (
+            reply.code == row.reply_code
+            and reply.enhanced == row.enhanced
+            and row.pattern.search(reply.text)
+        ):
+            return row.code
+    return None
+
+
 def _by_enhanced(stage: Stage, reply: Reply, detail: str) -> ErrorCode | None:
+    provider = _by_provider(stage, reply)
+    if provider is not None:
+        return provider
     if detail in {"7.8", "7.9"} or (stage is Stage.AUTH and reply.code in {535, 534}):
         return ErrorCode.AUTH_FAILED
     if detail == "2.2" or (
@@ -305,15 +413,18 @@ def retry_after_hint(text: str) -> int | None:
 
 __all__ = [
     "ACCEPTED",
+    "AUTH_PATTERNS",
     "LIMIT_PATTERNS",
     "LIMIT_REPLY_CODES",
     "Accepted",
+    "AuthPattern",
     "ClassifiedReply",
     "LimitPattern",
     "Reply",
     "Stage",
     "classify_reply",
     "is_limit_text",
+    "oauth_failure_code",
     "parse_reply",
     "retry_after_hint",
 ]

@@ -12,10 +12,12 @@ Security rules, enforced here whatever the caller asks:
 - Certificates are verified (system store + the account's CA file) unless pinned; a pin is
   checked right after the handshake, before EHLO-after-TLS and AUTH.
 
-Failures of the connection (DNS, TCP, TLS, timeouts, disconnects) raise :class:`MailError` with
-a taxonomy code. The server's answers to MAIL/RCPT/DATA are *values* (:class:`SendResult`), one
-per recipient, so the sending engine decides. A timeout or disconnect while the message is being
-transferred raises with ``params["stage"] == "message"``: the outcome is then unknown.
+Failures of the connection (DNS, TCP, TLS, timeouts, disconnects) and refused steps (AUTH…)
+raise :class:`SmtpError` (a :class:`MailError`) with a taxonomy code, the :class:`Stage` and, when
+the server answered, its :class:`ClassifiedReply`. The server's answers to MAIL/RCPT/DATA are
+*values* (:class:`SendResult`), one per recipient, so the sending engine decides. A timeout or
+disconnect while the message is being transferred raises with ``stage is Stage.MESSAGE``: the
+outcome is then unknown. Every reply is classified once, here (:func:`classify_reply`).
 This module is the only place aiosmtplib, ssl and socket exceptions are translated.
 """
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import socket
 from collections.abc import Sequence
 from types import TracebackType
@@ -33,16 +36,16 @@ import aiosmtplib
 from fluenzr.core.egress import EgressPolicy
 from fluenzr.core.endpoints import Endpoint, Security, is_loopback
 from fluenzr.error_codes import ErrorCode
-from fluenzr.errors import MailError, mail_error
-from fluenzr.mail import egress, tls
+from fluenzr.errors import MailError
+from fluenzr.mail import egress, sasl, tls
 from fluenzr.mail._network import classify_network_error, root_cause
-from fluenzr.mail.reply_codes import ClassifiedReply, Stage, classify_reply
+from fluenzr.mail.reply_codes import Stage, classify_reply, oauth_failure_code
 from fluenzr.mail.smtp_results import (
     BeforeData,
     Capabilities,
     RecipientResult,
     SendResult,
-    recipient_result,
+    SmtpError,
 )
 
 DEFAULT_TIMEOUT = 10.0
@@ -141,6 +144,8 @@ class SmtpSession:
                 ErrorCode.STARTTLS_UNAVAILABLE, Stage.AUTH
             )  # never a password in clear
         offered = self.capabilities.auth_mechanisms
+        if self.endpoint.oauth:
+            return await self._login_oauth(client, self.endpoint.oauth, offered)
         wanted = [mechanism.upper()] if mechanism else list(MECHANISMS)
         usable = [m for m in wanted if m in offered and m in MECHANISMS]
         if not usable:
@@ -154,6 +159,41 @@ class SmtpSession:
         async with self._guard(Stage.AUTH):
             await method(self.endpoint.username, self.endpoint.password.reveal())
         self.mechanism = chosen
+        return chosen
+
+    async def _login_oauth(
+        self, client: aiosmtplib.SMTP, chosen: str, offered: tuple[str, ...]
+    ) -> str:
+        """AUTH XOAUTH2 / OAUTHBEARER with the access token as initial response (RFC 4954).
+
+        A refusal arrives as a 334 error challenge (base64 JSON): answer it as the mechanism
+        requires, read the final reply, and report the status and scope the server named."""
+        if chosen not in offered:
+            raise self._error(
+                ErrorCode.AUTH_MECHANISM_UNSUPPORTED,
+                Stage.AUTH,
+                mechanisms=", ".join(offered) or "—",
+            )
+        ep = self.endpoint
+        initial = sasl.initial_response(
+            chosen, user=ep.username, token=ep.password.reveal(), host=ep.host, port=ep.port
+        )
+        self.mechanism = chosen
+        challenge = sasl.OAuthChallenge()
+        async with self._guard(Stage.AUTH):
+            response = await client.execute_command(b"AUTH", chosen.encode(), initial)
+            if response.code == 334:
+                challenge = sasl.parse_challenge(response.message)
+                response = await client.execute_command(sasl.failure_reply(chosen))
+        if response.code != 235:
+            raise self._reply_error(
+                Stage.AUTH,
+                response.code,
+                response.message,
+                oauth=True,
+                oauth_status=challenge.status,
+                oauth_scope=challenge.scope,
+            )
         return chosen
 
     async def send(
@@ -184,10 +224,7 @@ class SmtpSession:
         if not go_on:
             await self._reset(client)
             last = next((r for r in reversed(results) if not r.accepted), results[-1])
-            reply = ClassifiedReply(
-                last.code, last.reply_code, last.enhanced_code, last.text, last.retry_after
-            )
-            return SendResult(tuple(results), Stage.RCPT, reply)
+            return SendResult(tuple(results), last.reply)
         return await self._data(client, message, results)
 
     async def quit(self) -> None:
@@ -307,6 +344,7 @@ class SmtpSession:
                 variant="pin_mismatch",
                 reason="pin_mismatch",
                 fingerprint=exc.fingerprint,
+                **tls.certificate_facts(self.certificate),
             ) from exc
 
     async def _mail(
@@ -321,13 +359,12 @@ class SmtpSession:
             return None
         reply = classify_reply(Stage.MAIL, response.code, response.message)
         await self._reset(client)
-        results = tuple(recipient_result(r, reply) for r in recipients)
-        return SendResult(results, Stage.MAIL, reply)
+        return SendResult(tuple(RecipientResult(r, reply) for r in recipients), reply)
 
     async def _rcpt(self, client: aiosmtplib.SMTP, recipient: str) -> RecipientResult:
         async with self._guard(Stage.RCPT):
             response = await client.execute_command(b"RCPT", b"TO:" + _address(recipient))
-        return recipient_result(
+        return RecipientResult(
             recipient, classify_reply(Stage.RCPT, response.code, response.message)
         )
 
@@ -342,8 +379,8 @@ class SmtpSession:
         reply = classify_reply(Stage.MESSAGE, response.code, response.message)
         if not reply.accepted:
             await self._reset(client)
-        final = tuple(recipient_result(r.recipient, reply) if r.accepted else r for r in results)
-        return SendResult(final, Stage.MESSAGE, reply)
+        final = tuple(RecipientResult(r.recipient, reply) if r.accepted else r for r in results)
+        return SendResult(final, reply)
 
     async def _reset(self, client: aiosmtplib.SMTP) -> None:
         # RSET keeps the connection usable for the next message after a refused transaction.
@@ -379,13 +416,14 @@ class SmtpSession:
         detail: str | None = None,
         variant: str | None = None,
         **params: Any,
-    ) -> MailError:
+    ) -> SmtpError:
         ep = self.endpoint
-        base: dict[str, Any] = {"host": ep.host, "port": ep.port, "stage": stage.value}
-        base["username"] = ep.username
-        return mail_error(code, params={**base, **params}, detail=detail, variant=variant)
+        base: dict[str, Any] = {"host": ep.host, "port": ep.port, "username": ep.username}
+        return SmtpError(
+            code, stage=stage, params={**base, **params}, detail=detail, variant=variant
+        )
 
-    async def _translate(self, exc: BaseException, stage: Stage) -> MailError:
+    async def _translate(self, exc: BaseException, stage: Stage) -> SmtpError:
         """The one place aiosmtplib/ssl/socket exceptions become MailError."""
         if isinstance(exc, aiosmtplib.SMTPResponseException):
             return self._reply_error(stage, exc.code, exc.message)
@@ -401,22 +439,37 @@ class SmtpSession:
             return self._error(code, stage, detail=str(cause), suggested=other.label)
         return self._error(code, stage, detail=_describe(exc, cause))
 
-    def _reply_error(self, stage: Stage, reply_code: int, text: str) -> MailError:
+    def _reply_error(
+        self,
+        stage: Stage,
+        reply_code: int,
+        text: str,
+        *,
+        oauth: bool = False,
+        oauth_status: str = "",
+        oauth_scope: str = "",
+    ) -> SmtpError:
         reply = classify_reply(stage, reply_code, text)
+        # A 2xx/3xx where the library expected another is an unexpected reply.
+        code = reply.error or ErrorCode.UNEXPECTED_REPLY
+        reply = dataclasses.replace(reply, code=code)
         params: dict[str, Any] = {"host": self.endpoint.host, "port": self.endpoint.port}
-        params.update(stage=stage.value, username=self.endpoint.username, mechanisms=self.mechanism)
+        params.update(username=self.endpoint.username, mechanisms=self.mechanism)
         if reply.retry_after is not None:
             params["retry_after"] = reply.retry_after
-        code = reply.code if isinstance(reply.code, ErrorCode) else ErrorCode.UNEXPECTED_REPLY
-        return mail_error(
+        if oauth:
+            params.update(oauth_status=oauth_status, oauth_scope=oauth_scope)
+            code = oauth_failure_code(code, oauth_status)
+            reply = dataclasses.replace(reply, code=code)
+        return SmtpError(
             code,
+            stage=stage,
+            reply=reply,
             params=params,
             detail=f"{reply_code} {text}".strip(),
-            reply_code=reply_code,
-            enhanced_code=reply.enhanced_code,
         )
 
-    async def _certificate_error(self, cause: BaseException, stage: Stage) -> MailError:
+    async def _certificate_error(self, cause: BaseException, stage: Stage) -> SmtpError:
         reason = tls.verification_reason(cause)
         leaf = await self._inspect_certificate()
         return self._error(
@@ -426,6 +479,7 @@ class SmtpSession:
             variant=reason,
             reason=reason,
             fingerprint=leaf.fingerprint if leaf else "",
+            **tls.certificate_facts(leaf),
         )
 
     async def _inspect_certificate(self) -> tls.LeafCertificate | None:
@@ -522,6 +576,7 @@ __all__ = [
     "Capabilities",
     "RecipientResult",
     "SendResult",
+    "SmtpError",
     "SmtpSession",
     "connect_smtp",
 ]

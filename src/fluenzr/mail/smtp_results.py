@@ -1,4 +1,5 @@
-"""Values the SMTP transport returns: capabilities, per-recipient results, send results."""
+"""Values the SMTP transport returns (capabilities, per-recipient results, send results) and the
+error it raises (:class:`SmtpError`: a :class:`MailError` that knows its stage and reply)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,39 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fluenzr.error_codes import ErrorCode
-from fluenzr.errors import MailError, mail_error
+from fluenzr.error_codes import ErrorCode, Scope
+from fluenzr.errors import MailError, use_variant
 from fluenzr.mail.reply_codes import Accepted, ClassifiedReply, Stage
+
+
+class SmtpError(MailError):
+    """What the SMTP transport raises: a :class:`MailError` with the dialogue's :class:`Stage`
+    and, when the server answered, its :class:`ClassifiedReply` (classified once, here).
+
+    ``params["stage"]`` repeats the stage as text for messages and reports; code reads
+    :attr:`stage` and :attr:`reply`."""
+
+    def __init__(
+        self,
+        code: ErrorCode,
+        *,
+        stage: Stage,
+        reply: ClassifiedReply | None = None,
+        params: dict[str, Any] | None = None,
+        detail: str | None = None,
+        variant: str | None = None,
+    ) -> None:
+        self.stage = stage
+        self.reply = reply
+        super().__init__(
+            code,
+            params={**(params or {}), "stage": stage.value},
+            detail=detail,
+            reply_code=reply.reply_code if reply else None,
+            enhanced_code=reply.enhanced_code if reply else None,
+            scope=Scope.SMTP,
+        )
+        use_variant(self, variant)
 
 
 @dataclass(frozen=True)
@@ -32,16 +63,35 @@ class Capabilities:
 
 @dataclass(frozen=True)
 class RecipientResult:
+    """One recipient and the reply that decided it (its RCPT reply, or the final one)."""
+
     recipient: str
-    code: ErrorCode | Accepted  # "accepted" or an error code (recipient_rejected, sending_limit…)
-    reply_code: int
-    enhanced_code: str | None
-    text: str
-    retry_after: int | None = None
+    reply: ClassifiedReply
+
+    @property
+    def code(self) -> ErrorCode | Accepted:
+        """ "accepted" or an error code (recipient_rejected, sending_limit…)."""
+        return self.reply.code
+
+    @property
+    def reply_code(self) -> int:
+        return self.reply.reply_code
+
+    @property
+    def enhanced_code(self) -> str | None:
+        return self.reply.enhanced_code
+
+    @property
+    def text(self) -> str:
+        return self.reply.text
+
+    @property
+    def retry_after(self) -> int | None:
+        return self.reply.retry_after
 
     @property
     def accepted(self) -> bool:
-        return not isinstance(self.code, ErrorCode)
+        return self.reply.accepted
 
 
 BeforeData = Callable[[tuple[RecipientResult, ...]], Awaitable[bool]]
@@ -52,8 +102,12 @@ class SendResult:
     """What the server said about one message, per recipient."""
 
     recipients: tuple[RecipientResult, ...]
-    stage: Stage  # where the transaction ended: MAIL, RCPT, DATA or MESSAGE
     reply: ClassifiedReply  # the deciding reply (final reply, or the failing MAIL/RCPT/DATA)
+
+    @property
+    def stage(self) -> Stage:
+        """Where the transaction ended: MAIL, RCPT, DATA or MESSAGE."""
+        return self.reply.stage
 
     @property
     def accepted(self) -> tuple[str, ...]:
@@ -67,28 +121,22 @@ class SendResult:
     def ok(self) -> bool:
         return not self.rejected
 
-    def error(self, *, host: str = "") -> MailError | None:
-        """The first failure as a MailError (for reports), or None when all were accepted."""
+    def error(self, *, host: str = "") -> SmtpError | None:
+        """The first failure as an error (for reports), or None when all were accepted."""
         if self.ok:
             return None
         first = self.rejected[0]
-        assert isinstance(first.code, ErrorCode)  # rejected: not "accepted"
-        params: dict[str, Any] = {"host": host, "recipient": first.recipient, "stage": self.stage}
+        assert first.reply.error is not None  # rejected: not "accepted"
+        params: dict[str, Any] = {"host": host, "recipient": first.recipient}
         if first.retry_after is not None:
             params["retry_after"] = first.retry_after
-        return mail_error(
-            first.code,
+        return SmtpError(
+            first.reply.error,
+            stage=self.stage,
+            reply=first.reply,
             params=params,
             detail=f"{first.reply_code} {first.text}",
-            reply_code=first.reply_code,
-            enhanced_code=first.enhanced_code,
         )
 
 
-def recipient_result(recipient: str, reply: ClassifiedReply) -> RecipientResult:
-    return RecipientResult(
-        recipient, reply.code, reply.reply_code, reply.enhanced_code, reply.text, reply.retry_after
-    )
-
-
-__all__ = ["BeforeData", "Capabilities", "RecipientResult", "SendResult", "recipient_result"]
+__all__ = ["BeforeData", "Capabilities", "RecipientResult", "SendResult", "SmtpError"]

@@ -74,6 +74,7 @@ class LeafCertificate:
     issuer: str
     not_after: datetime
     self_signed: bool
+    not_before: datetime | None = None
 
     @property
     def expired(self) -> bool:
@@ -152,7 +153,23 @@ def describe(der: bytes) -> LeafCertificate:
         issuer=cert.issuer.rfc4514_string(),
         not_after=cert.not_valid_after_utc,
         self_signed=cert.issuer == cert.subject,
+        not_before=cert.not_valid_before_utc,
     )
+
+
+_FACT_MAX = 300  # a certificate's names come from the server: bounded before they travel
+
+
+def certificate_facts(leaf: LeafCertificate | None) -> dict[str, str]:
+    """Subject, issuer and validity of a server's certificate, for the "trust it" panel."""
+    if leaf is None:
+        return {}
+    return {
+        "cert_subject": leaf.subject[:_FACT_MAX],
+        "cert_issuer": leaf.issuer[:_FACT_MAX],
+        "cert_not_before": leaf.not_before.isoformat() if leaf.not_before else "",
+        "cert_not_after": leaf.not_after.isoformat(),
+    }
 
 
 def verification_reason(error: BaseException) -> str:

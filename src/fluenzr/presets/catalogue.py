@@ -28,6 +28,7 @@ class Preset(BaseModel):
     app_password_required: bool = False
     self_signed_certificate: bool = False
     note_key: str | None = None
+    spf_include: str | None = None  # what customers `include:` in SPF (deliverability checks)
 
     @property
     def is_custom(self) -> bool:
@@ -70,3 +71,40 @@ def match_mx(mx_host: str) -> Preset | None:
         if any(host.endswith(suffix) for suffix in preset.mx_suffixes):
             return preset
     return None
+
+
+class MailProvider(BaseModel):
+    """A provider as the deliverability checks see it: recognised from MX, with its SPF include."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    name: str
+    mx_suffixes: tuple[str, ...] = ()
+    spf_include: str | None = None
+
+
+@functools.cache
+def _providers() -> tuple[MailProvider, ...]:
+    text = resources.files("fluenzr.presets").joinpath("mail_providers.toml").read_text("utf-8")
+    extra = [MailProvider(key=key, **value) for key, value in tomllib.loads(text).items()]
+    from_presets = [
+        MailProvider(key=p.key, name=p.name, mx_suffixes=p.mx_suffixes, spf_include=p.spf_include)
+        for p in _load().values()
+        if p.mx_suffixes
+    ]
+    return (*from_presets, *extra)
+
+
+def provider_for_mx(mx_host: str) -> MailProvider | None:
+    """The provider running this MX host (presets first, then Google, Microsoft…)."""
+    host = mx_host.strip().lower().rstrip(".")
+    for provider in _providers():
+        if any(host.endswith(suffix) for suffix in provider.mx_suffixes):
+            return provider
+    return None
+
+
+def provider_by_key(key: str | None) -> MailProvider | None:
+    """The provider of a preset key (the account's ``provider``), if it has SPF data."""
+    return next((p for p in _providers() if p.key == key), None)

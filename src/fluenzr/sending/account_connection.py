@@ -2,10 +2,11 @@
 
 It runs on the shared transport :class:`fluenzr.mail.smtp.SmtpSession` (which alone translates
 the SMTP library's exceptions into :class:`MailError`); this adapter only turns the transport's
-errors and per-recipient results into the sending policy's values
-(:class:`~fluenzr.sending.failure_policy.Failure`). A transaction is split where exactly-once needs
-it: MAIL and RCPT first (nothing can be delivered yet), then the caller's ``before_data`` hook
-persists ``sending``, then DATA.
+errors (:class:`~fluenzr.mail.smtp_results.SmtpError`: stage + classified reply) and
+per-recipient results into the sending policy's values
+(:class:`~fluenzr.sending.failure_policy.Failure`), without reading reply text again.
+A transaction is split where exactly-once needs it: MAIL and RCPT first (nothing can be
+delivered yet), then the caller's ``before_data`` hook persists ``sending``, then DATA.
 """
 
 from __future__ import annotations
@@ -17,16 +18,25 @@ from dataclasses import dataclass
 from fluenzr.core.endpoints import Endpoint
 from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import MailError
-from fluenzr.mail import reply_codes, smtp
-from fluenzr.mail.smtp_results import RecipientResult
-from fluenzr.sending.failure_policy import Failure, Kind, Phase, phase_of
+from fluenzr.mail import smtp
+from fluenzr.mail.reply_codes import Stage
+from fluenzr.mail.smtp_results import RecipientResult, SmtpError
+from fluenzr.sending.failure_policy import Failure, Kind
 
 # Where a refusal fails the whole transaction (a RCPT refusal is per recipient).
-_WHOLE_TRANSACTION = frozenset(
-    {reply_codes.Stage.MAIL, reply_codes.Stage.DATA, reply_codes.Stage.MESSAGE}
+_WHOLE_TRANSACTION = frozenset({Stage.MAIL, Stage.DATA, Stage.MESSAGE})
+_TLS = frozenset(
+    {
+        ErrorCode.CERTIFICATE_INVALID,
+        ErrorCode.TLS_FAILED,
+        ErrorCode.TLS_MODE_MISMATCH,
+        ErrorCode.STARTTLS_UNAVAILABLE,
+    }
 )
-_TLS = frozenset({"certificate_invalid", "tls_failed", "tls_mode_mismatch", "starttls_unavailable"})
-_UNREACHABLE = frozenset({"connection_refused", "dns_not_found", "host_unreachable"})
+_CONNECTING = frozenset({Stage.GREETING, Stage.EHLO})  # before TLS and AUTH
+_UNREACHABLE = frozenset(
+    {ErrorCode.CONNECTION_REFUSED, ErrorCode.DNS_NOT_FOUND, ErrorCode.HOST_UNREACHABLE}
+)
 
 
 class SmtpFailure(Exception):
@@ -41,69 +51,32 @@ class RecipientOutcome:
     failure: Failure | None  # None: accepted
 
 
-def _reply_failure(
-    stage: Phase,
-    code: int,
-    enhanced: str | None,
-    text: str,
-    *,
-    reason: ErrorCode,
-    retry_after: int | None,
-) -> Failure:
-    text = " ".join(text.split())
-    if text[:3] == str(code):
-        text = text[3:].lstrip(" -")
-    if enhanced and text.startswith(enhanced):
-        text = text[len(enhanced) :].lstrip()
-    return Failure(
-        stage=stage,
-        kind=Kind.REPLY,
-        code=code,
-        enhanced=enhanced,
-        text=text[:500],
-        reason=reason,
-        retry_after=retry_after,
-    )
-
-
-def failure_of(error: MailError, *, at_least: Phase = Phase.CONNECT) -> Failure:
-    """A transport error as the policy's value. ``at_least``: errors raised while sending a
-    message (a connection found dead at MAIL) count from that stage, not the greeting's."""
-    stage = phase_of(str(error.params.get("stage", "")))
-    if at_least is Phase.MAIL and stage in (Phase.CONNECT, Phase.TLS, Phase.AUTH):
-        stage = Phase.MAIL
-    if error.reply_code is not None:
-        after = error.params.get("retry_after")
-        return _reply_failure(
-            stage,
-            error.reply_code,
-            error.enhanced_code,
-            error.detail or "",
-            reason=error.code,
-            retry_after=after if isinstance(after, int) else None,
-        )
-    text = (error.detail or error.code)[:300]
+def failure_of(error: MailError, *, sending: bool = False) -> Failure:
+    """A transport error as the policy's value. ``sending``: errors raised while sending a
+    message (a connection found dead at MAIL) count from MAIL, not from the greeting."""
+    # The SMTP transport raises SmtpError only; any other MailError counts as connecting.
+    stage = error.stage if isinstance(error, SmtpError) else Stage.GREETING
+    if sending and stage.opens_session:
+        stage = Stage.MAIL
+    if isinstance(error, SmtpError) and error.reply is not None:
+        return Failure(stage=stage, kind=Kind.REPLY, reply=error.reply)
+    note = (error.detail or error.code)[:300]
     if error.code is ErrorCode.TIMEOUT:
-        return Failure(stage=stage, kind=Kind.TIMEOUT, text=text)
+        return Failure(stage=stage, kind=Kind.TIMEOUT, note=note)
     if error.code in _TLS:
-        return Failure(stage=Phase.TLS, kind=Kind.TLS, text=text)
-    if error.code in _UNREACHABLE and stage is Phase.CONNECT:
-        return Failure(stage=stage, kind=Kind.REFUSED, text=text)
-    return Failure(stage=stage, kind=Kind.DISCONNECTED, text=text)
+        # A TLS failure counts as the TLS step's (the account's settings or the server's
+        # certificate), wherever in the dialogue it showed.
+        return Failure(stage=Stage.STARTTLS, kind=Kind.TLS, note=note)
+    if error.code in _UNREACHABLE and stage in _CONNECTING:
+        return Failure(stage=stage, kind=Kind.REFUSED, note=note)
+    return Failure(stage=stage, kind=Kind.DISCONNECTED, note=note)
 
 
-def _recipient(reply: RecipientResult) -> RecipientOutcome:
-    if not isinstance(reply.code, ErrorCode):  # accepted
-        return RecipientOutcome(reply.recipient, None)
-    failure = _reply_failure(
-        Phase.RCPT,
-        reply.reply_code,
-        reply.enhanced_code,
-        reply.text,
-        reason=reply.code,
-        retry_after=reply.retry_after,
-    )
-    return RecipientOutcome(reply.recipient, failure)
+def _recipient(result: RecipientResult) -> RecipientOutcome:
+    if result.accepted:
+        return RecipientOutcome(result.recipient, None)
+    failure = Failure(stage=result.reply.stage, kind=Kind.REPLY, reply=result.reply)
+    return RecipientOutcome(result.recipient, failure)
 
 
 def _temporary(results: Sequence[RecipientResult]) -> bool:
@@ -132,7 +105,7 @@ class AccountConnection:
             await transport.login()
         except MailError as exc:
             await transport.aclose()
-            raise SmtpFailure(failure_of(exc)) from None
+            raise SmtpFailure(failure_of(exc)) from exc
         return cls(transport)
 
     async def send(
@@ -161,23 +134,10 @@ class AccountConnection:
                 message, sender=sender, recipients=recipients, before_data=go_on
             )
         except MailError as exc:
-            raise SmtpFailure(failure_of(exc, at_least=Phase.MAIL)) from None
+            raise SmtpFailure(failure_of(exc, sending=True)) from exc
         self.last_used = time.monotonic()
-        if (
-            result.stage
-            in (reply_codes.Stage.MAIL, reply_codes.Stage.DATA, reply_codes.Stage.MESSAGE)
-            and isinstance(result.reply.code, ErrorCode)  # not accepted
-        ):
-            reply = result.reply
-            failure = _reply_failure(
-                phase_of(result.stage),
-                reply.reply_code,
-                reply.enhanced_code,
-                reply.text,
-                reason=result.reply.code,
-                retry_after=reply.retry_after,
-            )
-            raise SmtpFailure(failure)
+        if result.stage in _WHOLE_TRANSACTION and not result.reply.accepted:
+            raise SmtpFailure(Failure(stage=result.stage, kind=Kind.REPLY, reply=result.reply))
         return [_recipient(r) for r in result.recipients]
 
     async def close(self) -> None:

@@ -1,10 +1,11 @@
 """What to do after an SMTP failure: the sending policy, as data and one decision function.
 
-A failure is a value (:class:`Failure`: stage, reply code, enhanced code, text). A reply is
-classified once, in the transport (:mod:`fluenzr.mail.reply_codes`: enhanced code first, then
-reply code and stage, then the providers' wording for limits); the failure carries that taxonomy
-code (``reason``) and retry hint, and the decision maps them to an action without reading the
-text again.
+A failure is a value (:class:`Failure`): the transport's :class:`~fluenzr.mail.reply_codes.Stage`
+(the one stage enum), what kind of failure it was and, when the server answered, the transport's
+:class:`~fluenzr.mail.reply_codes.ClassifiedReply`. A reply is classified once, in the transport
+(:mod:`fluenzr.mail.reply_codes`: enhanced code first, then reply code and stage, then the
+providers' wording for limits); the decision maps that classification to an action without
+reading the text again.
 
 Actions:
 - ``pause``: the whole account stops (provider limit: until a resume time; authentication,
@@ -23,19 +24,7 @@ from datetime import timedelta
 from enum import StrEnum
 
 from fluenzr.error_codes import Category, ErrorCode
-from fluenzr.mail import reply_codes
-
-
-class Phase(StrEnum):
-    """Where in a transaction a failure came, as the policy sees it (coarser than the transport's
-    :class:`fluenzr.mail.reply_codes.Stage`, see :func:`phase_of`)."""
-
-    CONNECT = "connect"
-    TLS = "tls"
-    AUTH = "auth"
-    MAIL = "mail"
-    RCPT = "rcpt"
-    DATA = "data"
+from fluenzr.mail.reply_codes import ClassifiedReply, Stage
 
 
 class Kind(StrEnum):
@@ -55,13 +44,32 @@ class Action(StrEnum):
 
 @dataclass(frozen=True)
 class Failure:
-    stage: Phase
+    stage: Stage
     kind: Kind
-    code: int | None = None
-    enhanced: str | None = None
-    text: str = ""
-    reason: ErrorCode | None = None  # a reply's error code, from the transport's classification
-    retry_after: int | None = None  # seconds, when the server said when to try again
+    reply: ClassifiedReply | None = None  # the server's refusal, as the transport classified it
+    note: str = ""  # what went wrong when there was no reply (the library's words)
+
+    @property
+    def code(self) -> int | None:
+        return self.reply.reply_code if self.reply else None
+
+    @property
+    def enhanced(self) -> str | None:
+        return self.reply.enhanced_code if self.reply else None
+
+    @property
+    def reason(self) -> ErrorCode | None:
+        """The reply's taxonomy code."""
+        return self.reply.error if self.reply else None
+
+    @property
+    def retry_after(self) -> int | None:
+        """Seconds, when the server said when to try again."""
+        return self.reply.retry_after if self.reply else None
+
+    @property
+    def text(self) -> str:
+        return (self.reply.message if self.reply else self.note)[:500]
 
     @property
     def detail(self) -> str:
@@ -74,25 +82,6 @@ class Decision:
     action: Action
     reason: ErrorCode  # stored on the message / account; its message is ``reason.message_key``
     retry_after: timedelta | None = None
-
-
-# The transport's dialogue stage → the policy's phase (DATA and the final dot are one phase):
-# the one mapping between the two.
-_PHASES: dict[str, Phase] = {
-    reply_codes.Stage.GREETING: Phase.CONNECT,
-    reply_codes.Stage.EHLO: Phase.CONNECT,
-    reply_codes.Stage.STARTTLS: Phase.TLS,
-    reply_codes.Stage.AUTH: Phase.AUTH,
-    reply_codes.Stage.MAIL: Phase.MAIL,
-    reply_codes.Stage.RCPT: Phase.RCPT,
-    reply_codes.Stage.DATA: Phase.DATA,
-    reply_codes.Stage.MESSAGE: Phase.DATA,
-}
-
-
-def phase_of(stage: str) -> Phase:
-    """The phase of a transport stage (``MailError.params["stage"]``); unknown: connecting."""
-    return _PHASES.get(stage, Phase.CONNECT)
 
 
 # Account-wide and permanent: every later message would fail the same way, so the account
@@ -117,7 +106,7 @@ def _connection(failure: Failure) -> Decision:
         Kind.DISCONNECTED: ErrorCode.CONNECTION_LOST,
     }.get(failure.kind, ErrorCode.CONNECTION_FAILED)
     # Once DATA has started only this message is retried; before, the account backs off.
-    action = Action.DEFER if failure.stage is Phase.DATA else Action.BACKOFF
+    action = Action.DEFER if failure.stage.transfers_message else Action.BACKOFF
     return Decision(action, reason)
 
 
@@ -133,10 +122,8 @@ def decide(failure: Failure) -> Decision:
         # Every authentication refusal pauses as ``auth_failed``: one reason to fix credentials.
         auth = code.category is Category.AUTH and code is not ErrorCode.RELAY_DENIED
         return Decision(Action.PAUSE, ErrorCode.AUTH_FAILED if auth else code)
-    if code in (ErrorCode.SERVER_UNAVAILABLE, ErrorCode.UNEXPECTED_REPLY) or failure.stage in (
-        Phase.CONNECT,
-        Phase.TLS,
-        Phase.AUTH,
+    if code in (ErrorCode.SERVER_UNAVAILABLE, ErrorCode.UNEXPECTED_REPLY) or (
+        failure.stage.opens_session
     ):
         return Decision(Action.BACKOFF, code, after)
     if code.retryable or failure.code < 500:

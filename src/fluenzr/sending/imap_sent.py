@@ -1,8 +1,8 @@
 """The two IMAP operations the sending system needs: APPEND to Sent, search Sent by Message-ID.
 
 Both run on the shared transport :class:`fluenzr.mail.imap.ImapSession` (implicit TLS,
-STARTTLS, pinning, cleartext only to loopback); its failures are :class:`MailError` with
-``imap_*`` codes, or ``sent_folder_not_found`` when no folder is flagged ``\\Sent`` and none
+STARTTLS, pinning, cleartext only to loopback); its failures are :class:`MailError` with scope
+``imap``, or ``sent_folder_not_found`` when no folder is flagged ``\\Sent`` and none
 has a usual name. Nothing here touches the IMAP library.
 """
 

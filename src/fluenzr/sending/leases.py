@@ -12,16 +12,16 @@ from __future__ import annotations
 import random
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, not_, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from fluenzr.sending import pacing
-from fluenzr.sending.pauses import auto_resume
-from fluenzr.storage.base import aware
+from fluenzr.sending.pauses import UNTIL_FIXED, auto_resume
+from fluenzr.storage.base import aware, utcnow
 from fluenzr.storage.models import Account
 from fluenzr.storage.models.outbox import PENDING, OutboxMessage, SendingState
 
@@ -46,12 +46,89 @@ def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
     )
 
 
+def _has_due(now: datetime) -> ColumnElement[bool]:
+    return (
+        select(OutboxMessage.id).where(OutboxMessage.account_id == Account.id, *_due(now)).exists()
+    )
+
+
+def _hint_holds() -> ColumnElement[bool]:
+    """The recorded wait still stands: the account row has not changed since it was written."""
+    return and_(
+        SendingState.wait_set_at.is_not(None), Account.updated_at <= SendingState.wait_set_at
+    )
+
+
+def _may_resume(now: datetime) -> ColumnElement[bool]:
+    """Not paused, or paused but :func:`pauses.auto_resume` would lift it now."""
+    reason = func.coalesce(Account.status_reason, "")
+    return or_(
+        Account.status != "paused",
+        and_(
+            reason.in_(UNTIL_FIXED),
+            Account.credentials_changed_at.is_not(None),
+            or_(
+                SendingState.paused_at.is_(None),
+                Account.credentials_changed_at > SendingState.paused_at,
+            ),
+        ),
+        and_(reason.not_in(UNTIL_FIXED), Account.paused_until <= now),
+    )
+
+
 def due_accounts(
     session: Session, *, now: datetime, busy: Collection[int], limit: int
 ) -> list[int]:
-    query = select(OutboxMessage.account_id).where(*_due(now)).distinct()
-    query = query.limit(limit + len(busy))
-    return [a for a in session.scalars(query) if a not in busy][:limit]
+    """Up to ``limit`` accounts with a due message that may send now, longest waiting first.
+
+    An account still in its spacing gap, at a cap, outside its window or paused is skipped —
+    it would be refused anyway and would hold one of the ``limit`` places while the rest of
+    the fleet starves. The order (the recorded wait, accounts never tried first) shares the
+    places round-robin when more accounts may send than there are places.
+    """
+    query = (
+        select(Account.id)
+        .outerjoin(SendingState, SendingState.account_id == Account.id)
+        .where(
+            _has_due(now),
+            or_(SendingState.next_send_at.is_(None), SendingState.next_send_at <= now),
+            or_(
+                SendingState.wait_until.is_(None),
+                SendingState.wait_until <= now,
+                not_(_hint_holds()),
+            ),
+            _may_resume(now),
+        )
+        .order_by(SendingState.wait_until.asc().nulls_first(), Account.id)
+        .limit(limit)
+    )
+    if busy:
+        query = query.where(Account.id.not_in(list(busy)))
+    return list(session.scalars(query))
+
+
+def next_ready(session: Session, *, now: datetime) -> datetime | None:
+    """The earliest time a skipped account with a due message may be looked at again.
+
+    Each candidate is a lower bound of one account's real time (its spacing, its recorded wait,
+    its pause end): waking at it is never late, at worst one empty round early.
+    """
+    found: list[datetime] = []
+    for column, extra in (
+        (SendingState.next_send_at, true()),
+        (SendingState.wait_until, _hint_holds()),
+        (Account.paused_until, Account.status == "paused"),
+    ):
+        query = (
+            select(func.min(column))
+            .select_from(Account)
+            .outerjoin(SendingState, SendingState.account_id == Account.id)
+            .where(_has_due(now), column > now, extra)
+        )
+        value = aware(session.scalar(query))
+        if value is not None:
+            found.append(value)
+    return min(found) if found else None
 
 
 def next_due_message(session: Session, *, now: datetime) -> datetime | None:
@@ -131,6 +208,7 @@ def _claim_account(
     counters = pacing.current(counters_of(state), now, ZoneInfo(limits.timezone))
     decision = pacing.decide(limits, counters, now)
     if decision.allowed <= 0:
+        _record_wait(state, decision.wait_until)
         return None, decision.wait_until
     query = (
         select(OutboxMessage.id)
@@ -152,8 +230,16 @@ def _claim_account(
     state.hour_count = counters.hour_count + len(ids)
     gap = pacing.spacing(limits, random.Random())
     state.next_send_at = now + gap if gap else None
+    # Back of the queue: until its gap ends, or (no spacing) behind those waiting since earlier.
+    _record_wait(state, state.next_send_at or now)
     state.updated_at = now
     return Claim(account_id, ids), None
+
+
+def _record_wait(state: SendingState, until: datetime | None) -> None:
+    """Note on the locked state row when the pick should look at this account again."""
+    state.wait_until = until.astimezone(UTC) if until is not None else None  # a wait may be local
+    state.wait_set_at = utcnow()
 
 
 def claim(
@@ -177,9 +263,9 @@ def claim(
         if wait is not None:
             waits.append(wait)
     if not claims:  # only an idle worker needs to know when to look again
-        later = next_due_message(session, now=now)
-        if later is not None:
-            waits.append(later)
+        for later in (next_due_message(session, now=now), next_ready(session, now=now)):
+            if later is not None:
+                waits.append(later)
     return ClaimRound(claims, min(waits) if waits else None)
 
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Table, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from fluenzr.error_codes import ErrorCode
 from fluenzr.sending import pacing
 from fluenzr.sending.account_connection import RecipientOutcome
 from fluenzr.sending.failure_policy import Decision, Failure
+from fluenzr.storage import hard_bounces
 from fluenzr.storage.events import record_event
 from fluenzr.storage.models import Event
 from fluenzr.storage.models.outbox import (
@@ -92,7 +94,7 @@ def _fail_recipient(
     row: OutboxMessage,
     recipient: OutboxRecipient,
     *,
-    reason: str,
+    reason: ErrorCode,
     detail: str | None,
 ) -> None:
     recipient.status, recipient.reason, recipient.detail = FAILED, reason, detail
@@ -108,16 +110,36 @@ def _fail_recipient(
 
 
 def _fail_recipients(
-    session: Session, row: OutboxMessage, results: Sequence[RecipientOutcome]
-) -> None:
+    session: Session,
+    row: OutboxMessage,
+    results: Sequence[RecipientOutcome],
+    *,
+    now: datetime | None = None,
+) -> bool:
+    """Record 5xx RCPT refusals; True when one was a hard bounce (5.1.x, see hard_bounces)."""
     rejected = {r.email: r.failure for r in results if r.failure and (r.failure.code or 0) >= 500}
     if not rejected:
-        return
+        return False
+    hard = False
     for recipient in _recipient_rows(session, row.id):
         failure = rejected.get(recipient.email)
         if failure is None or recipient.status == FAILED:
             continue
-        _fail_recipient(session, row, recipient, reason="recipient_rejected", detail=failure.detail)
+        _fail_recipient(
+            session, row, recipient, reason=ErrorCode.RECIPIENT_REJECTED, detail=failure.detail
+        )
+        if hard_bounces.is_hard_rejection(failure.code, failure.enhanced):
+            hard = True
+            hard_bounces.record_hard_rejection(
+                session,
+                recipient=recipient,
+                workspace_id=row.workspace_id,
+                account_id=row.account_id,
+                status=failure.enhanced,
+                detail=failure.detail,
+                now=now or datetime.now(UTC),
+            )
+    return hard
 
 
 @dataclass(frozen=True)
@@ -132,11 +154,11 @@ class Delivered:
     at: datetime
 
 
-def fail_refused(session: Session, *, outbox_id: int, results: Sequence[RecipientOutcome]) -> None:
-    """Recipients refused at RCPT while the others got the message."""
+def fail_refused(session: Session, *, outbox_id: int, results: Sequence[RecipientOutcome]) -> bool:
+    """Recipients refused at RCPT while the others got the message; True if one hard-bounced."""
     row = session.get(OutboxMessage, outbox_id)
     assert row is not None
-    _fail_recipients(session, row, results)
+    return _fail_recipients(session, row, results)
 
 
 def mark_sent(connection: Connection, done: Sequence[Delivered]) -> None:
@@ -172,13 +194,18 @@ def mark_recipients_rejected(
     session: Session, row: OutboxMessage, *, results: Sequence[RecipientOutcome], now: datetime
 ) -> None:
     """Every recipient refused permanently: the message fails, each recipient with its reply."""
-    _fail_recipients(session, row, results)
+    _fail_recipients(session, row, results, now=now)
     first = next((r.failure for r in results if r.failure), None)
-    _finish_failed(session, row, reason="recipient_rejected", failure=first, now=now)
+    _finish_failed(session, row, reason=ErrorCode.RECIPIENT_REJECTED, failure=first, now=now)
 
 
 def _finish_failed(
-    session: Session, row: OutboxMessage, *, reason: str, failure: Failure | None, now: datetime
+    session: Session,
+    row: OutboxMessage,
+    *,
+    reason: ErrorCode,
+    failure: Failure | None,
+    now: datetime,
 ) -> None:
     row.status, row.reason = FAILED, reason
     row.detail = failure.detail if failure else None
@@ -217,7 +244,7 @@ def mark_deferred(
     results: Sequence[RecipientOutcome] = (),
 ) -> None:
     """A temporary failure: retry later with backoff and jitter, at most MAX_ATTEMPTS times."""
-    _fail_recipients(session, row, results)
+    _fail_recipients(session, row, results, now=now)
     if not counted:
         row.attempts += 1
     if row.attempts >= MAX_ATTEMPTS:
@@ -257,9 +284,9 @@ def mark_suppressed(
         if recipient.email.lower() not in emails:
             left += 1
             continue
-        _fail_recipient(session, row, recipient, reason="recipient_suppressed", detail=None)
+        _fail_recipient(session, row, recipient, reason=ErrorCode.RECIPIENT_SUPPRESSED, detail=None)
     if not left:
-        _finish_failed(session, row, reason="recipient_suppressed", failure=None, now=now)
+        _finish_failed(session, row, reason=ErrorCode.RECIPIENT_SUPPRESSED, failure=None, now=now)
     return not left
 
 

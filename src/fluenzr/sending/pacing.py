@@ -30,7 +30,11 @@ class Limits:
 
 @dataclass(frozen=True)
 class Window:
-    """Days (0 = Monday) and hours in the account's time zone when sending is allowed."""
+    """Days (0 = Monday) and hours in the account's time zone when sending is allowed.
+
+    ``start > end`` crosses midnight (22:00–06:00): the window opens on each chosen day at
+    ``start`` and closes at ``end`` the next morning.
+    """
 
     days: frozenset[int]
     start: time
@@ -46,21 +50,26 @@ class Window:
         end = time.fromisoformat(data.get("end", "23:59:59"))
         return cls(days=days, start=start, end=end)
 
+    @property
+    def overnight(self) -> bool:
+        return self.start > self.end
+
     def _open_on(self, day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+        closes_on = day + timedelta(days=1) if self.overnight else day
         return (
             datetime.combine(day, self.start, tzinfo=tz),
-            datetime.combine(day, self.end, tzinfo=tz),
+            datetime.combine(closes_on, self.end, tzinfo=tz),
         )
 
     def next_open(self, now: datetime, tz: ZoneInfo) -> datetime | None:
         """None when sending is allowed at ``now``, else when the window opens next."""
         local = now.astimezone(tz)
-        for offset in range(8):
+        for offset in range(-1, 8):  # -1: last night's window may still be open
             day = local.date() + timedelta(days=offset)
             if day.weekday() not in self.days:
                 continue
             opens, closes = self._open_on(day, tz)
-            if offset == 0 and opens <= local < closes:
+            if opens <= local < closes:
                 return None
             if local < opens:
                 return opens

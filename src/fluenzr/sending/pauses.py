@@ -13,24 +13,25 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from fluenzr.error_codes import ErrorCode
 from fluenzr.storage.account_pausing import sending_state
 from fluenzr.storage.base import aware
 from fluenzr.storage.events import record_event
 from fluenzr.storage.models import Account
 from fluenzr.storage.models.outbox import SendingState
 
-AUTH_FAILED = "auth_failed"
-MANUAL = "manual"
 # Pauses that last until the account is fixed: new credentials (or a manual resume).
 # A password that no longer matches its server (``credentials_endpoint_changed``) or was never
 # bound to one (``credentials_need_rebind``) waits for the password to be entered again.
-UNTIL_FIXED = frozenset(
+UNTIL_FIXED: frozenset[str] = frozenset(
     {
-        AUTH_FAILED,
-        "relay_denied",
-        "sender_rejected",
-        "credentials_endpoint_changed",
-        "credentials_need_rebind",
+        ErrorCode.AUTH_FAILED,
+        ErrorCode.RELAY_DENIED,
+        ErrorCode.SENDER_REJECTED,
+        ErrorCode.CREDENTIALS_ENDPOINT_CHANGED,
+        ErrorCode.CREDENTIALS_NEED_REBIND,
+        # OAuth: the consent is gone; "Reconectar" stores new tokens (credentials change).
+        ErrorCode.RECONNECT_REQUIRED,
     }
 )
 

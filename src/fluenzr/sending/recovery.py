@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fluenzr.error_codes import ErrorCode
 from fluenzr.storage.engine import transaction
 from fluenzr.storage.events import record_event
 from fluenzr.storage.models import Account
@@ -57,7 +58,7 @@ def _resolve(session: Session, *, outbox_id: int, found: bool, now: datetime) ->
     row.locked_by, row.locked_until, row.updated_at = None, None, now
     if found:
         row.status, row.sent_at, row.sent_copy = SENT, row.sending_at or now, COPY_DONE
-        row.reason = "recovered_from_sent"
+        row.reason = ErrorCode.RECOVERED_FROM_SENT
         for recipient in session.scalars(
             select(OutboxRecipient).where(OutboxRecipient.outbox_id == row.id)
         ):
@@ -65,7 +66,7 @@ def _resolve(session: Session, *, outbox_id: int, found: bool, now: datetime) ->
                 recipient.status = SENT
         event = "sent"
     else:
-        row.status, row.reason = NEEDS_REVIEW, "interrupted_during_send"
+        row.status, row.reason = NEEDS_REVIEW, ErrorCode.INTERRUPTED_DURING_SEND
         event = "needs_review"
     record_event(
         session,

@@ -20,13 +20,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import VaultError
 from fluenzr.mail.mime import with_date
+from fluenzr.mail.reply_codes import Stage
 from fluenzr.sending import leases, message_records, pacing, pauses, suppression
 from fluenzr.sending.account_connection import RecipientOutcome, SmtpFailure
 from fluenzr.sending.connections import Connections
-from fluenzr.sending.failure_policy import Action, Decision, Failure, Kind, Phase, decide
+from fluenzr.sending.failure_policy import Action, Decision, Failure, Kind, decide
 from fluenzr.sending.writer import StateWriter
+from fluenzr.storage import hard_bounces
 from fluenzr.storage.account_pausing import pause_account
 from fluenzr.storage.base import aware
 from fluenzr.storage.engine import transaction
@@ -64,6 +67,9 @@ class Batch:
     credentials_changed_at: datetime | None
     jobs: list[OutboxJob]
     endpoint: tuple[object, ...] = ()  # what the credentials are bound to, as the row says now
+
+
+_TOKEN_REFUSED = frozenset({ErrorCode.OAUTH_TOKEN_REJECTED})
 
 
 class BatchSender:
@@ -217,7 +223,9 @@ class BatchSender:
         partial = len(accepted) < len(outcome)
         if partial:
             with transaction(self.ctx.sessions) as session:
-                message_records.fail_refused(session, outbox_id=job.outbox_id, results=outcome)
+                if message_records.fail_refused(session, outbox_id=job.outbox_id, results=outcome):
+                    session.flush()
+                    self._check_bounce_rate(session, batch.account_id)
         self.writer.delivered(
             message_records.Delivered(
                 outbox_id=job.outbox_id,
@@ -234,6 +242,21 @@ class BatchSender:
         )
         self._backoff_reset = True
 
+    def _check_bounce_rate(self, session: Session, account_id: int) -> None:
+        """A synchronous hard bounce counts as a DSN would: maybe over the bounce rate now."""
+        account = session.get(Account, account_id)
+        if account is None:
+            return
+        settings = self.ctx.settings
+        hard_bounces.check_bounce_rate(
+            session,
+            account=account,
+            now=self.ctx.clock.now(),
+            threshold=_setting(settings, "detect_bounce_rate_threshold", 0.05),
+            window=int(_setting(settings, "detect_bounce_rate_window", 100)),
+            min_sends=int(_setting(settings, "detect_bounce_rate_min_sends", 20)),
+        )
+
     def _drop_suppressed(self, job: OutboxJob, account_id: int) -> bool:
         """Fail recipients suppressed since enqueue; True when nobody is left to send to."""
         with transaction(self.ctx.sessions) as session:
@@ -249,16 +272,28 @@ class BatchSender:
     async def _attempt(
         self, job: OutboxJob, batch: Batch, mime: bytes, before_data: Callable[[], Awaitable[bool]]
     ) -> list[RecipientOutcome]:
+        renew = False
         for retry in (True, False):
-            smtp, reused = await self.connections.get(
-                batch.account_id, changed_at=batch.credentials_changed_at, endpoint=batch.endpoint
-            )
+            try:
+                smtp, reused = await self.connections.get(
+                    batch.account_id,
+                    changed_at=batch.credentials_changed_at,
+                    endpoint=batch.endpoint,
+                    renew=renew,
+                )
+            except SmtpFailure as exc:
+                # An OAuth access token refused (revoked, expired early): get a new one once;
+                # a grant that is gone then surfaces as reconnect_required.
+                if retry and exc.failure.reason in _TOKEN_REFUSED:
+                    renew = True
+                    continue
+                raise
             try:
                 return await smtp.send(
                     mime, sender=job.sender, recipients=job.recipients, before_data=before_data
                 )
             except SmtpFailure as exc:
-                stale = exc.failure.stage is Phase.MAIL and exc.failure.kind is not Kind.REPLY
+                stale = exc.failure.stage is Stage.MAIL and exc.failure.kind is not Kind.REPLY
                 if exc.failure.kind is not Kind.REPLY or exc.failure.code == 421:
                     await self.connections.drop(batch.account_id)
                 if not (retry and reused and stale):
@@ -277,6 +312,8 @@ class BatchSender:
             temporary = [r.failure for r in outcome if r.failure and (r.failure.code or 0) < 500]
             if not temporary:
                 message_records.mark_recipients_rejected(session, row, results=outcome, now=now)
+                session.flush()
+                self._check_bounce_rate(session, account_id)
                 return
             failure = temporary[0]
             message_records.mark_deferred(
@@ -371,3 +408,9 @@ def _stop_account(
         return
     delay = max(decision.retry_after or timedelta(0), pacing.backoff(level, base=30, cap=1800))
     pauses.back_off(session, account, now=now, delay=delay, error=error)
+
+
+def _setting(settings: object, name: str, default: float) -> float:
+    """A detection setting the bounce rate shares (None: detection.config's default)."""
+    value = getattr(settings, name, None)
+    return default if value is None else float(value)

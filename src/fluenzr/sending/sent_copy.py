@@ -113,7 +113,7 @@ class SentCopier:
 
     async def _append(self, account_id: int, messages: list[bytes]) -> list[str | None]:
         try:
-            creds = self._open_credentials(account_id)
+            creds = await asyncio.to_thread(self._open_credentials, account_id)
         except VaultError as exc:  # e.g. the IMAP server changed: never log in there
             log.info("copy to Sent skipped for account %s: %s", account_id, exc.code)
             return [exc.code] * len(messages)
@@ -148,7 +148,7 @@ class SentCopier:
     async def find_in_sent(self, account_id: int, message_id: str) -> bool | None:
         """Recovery's question: is this Message-ID in the account's Sent folder?"""
         try:
-            creds = self._open_credentials(account_id)
+            creds = await asyncio.to_thread(self._open_credentials, account_id)
         except VaultError as exc:
             log.warning("Sent lookup skipped for account %s: %s", account_id, exc.code)
             return None

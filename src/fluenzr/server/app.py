@@ -11,25 +11,35 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 
 from fluenzr import __version__
 from fluenzr.api.body_limit import BodyLimit, limit_for_path
 from fluenzr.api.routes import (
+    account_import,
     accounts,
+    bulk_probar,
+    domains,
     events,
     health,
     invitations,
     jobs,
     me,
+    messages,
+    notifications,
     outbox,
     presets,
+    replies,
     suppression,
     webhooks,
+    workers,
 )
 from fluenzr.http import errors
 from fluenzr.http.deps import clean_input
+from fluenzr.presets.oauth_providers import oauth_provider, provider_keys
+from fluenzr.server import api_docs, metrics
 from fluenzr.services.context import AppContext
 from fluenzr.services.runtime import run_worker
 from fluenzr.web import deps, pages
@@ -39,15 +49,22 @@ log = logging.getLogger(__name__)
 WebRole = Literal["all", "web"]
 _ROUTES = (
     health,
+    bulk_probar,  # /accounts/test before accounts' /accounts/{id}
+    account_import,  # /accounts/import… (no clash with /accounts/{id}: one segment)
     accounts,
     jobs,
     presets,
+    domains,
     me,
     invitations,
     outbox,
+    messages,
+    replies,
+    notifications,
     events,
     suppression,
     webhooks,
+    workers,
 )
 
 
@@ -98,6 +115,23 @@ _CSP = (
 )
 
 
+def content_security_policy(settings: Any) -> str:
+    """The CSP; ``form-action`` also allows the configured OAuth providers' authorization
+    endpoints ("Conectar con Google" posts, then is redirected there: browsers apply
+    ``form-action`` to the redirect)."""
+    origins: set[str] = set()
+    for key in provider_keys():
+        provider = oauth_provider(key, settings)
+        if provider.configured:
+            parts = urlsplit(provider.authorization_endpoint)
+            if parts.scheme in ("https", "http") and parts.netloc:
+                origins.add(f"{parts.scheme}://{parts.netloc}")
+    if not origins:
+        return _CSP
+    extra = " ".join(sorted(origins))
+    return _CSP.replace("form-action 'self'", f"form-action 'self' {extra}")
+
+
 async def _security_headers(request: Request, call_next: Any) -> Response:
     response: Response = await call_next(request)
     headers = response.headers
@@ -107,8 +141,10 @@ async def _security_headers(request: Request, call_next: Any) -> Response:
     if headers.get("content-type", "").startswith("text/html"):
         # Pages carry CSRF tokens and account data: never cache them.
         headers.setdefault("Cache-Control", "no-store")
-        if not request.url.path.startswith("/api/docs"):  # Swagger UI loads from its CDN
-            headers.setdefault("Content-Security-Policy", _CSP)
+        csp = getattr(request.app.state, "csp", None)
+        if csp is None:  # once per app: the settings do not change while it runs
+            csp = request.app.state.csp = content_security_policy(request.app.state.ctx.settings)
+        headers.setdefault("Content-Security-Policy", csp)
     return response
 
 
@@ -134,7 +170,7 @@ def create_app(
         "`fluenzr tokens create`). Errors: `{code, message, hint, field?}` in the "
         "Accept-Language language.",
         openapi_url="/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # served offline by server.api_docs
         redoc_url=None,
     )
     app.state.ctx = ctx
@@ -147,5 +183,7 @@ def create_app(
     deps.install(app)  # a page without a session redirects to login
     app.include_router(_api_router())
     app.include_router(pages.router)
+    metrics.install(app, ctx)  # GET /metrics, for the operator's token only
+    api_docs.install(app, title=app.title, openapi_url="/openapi.json")
     mount_static(app)
     return app

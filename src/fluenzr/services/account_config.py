@@ -10,6 +10,7 @@ from fluenzr.core.secret import Secret
 from fluenzr.error_codes import ErrorCode
 from fluenzr.presets.catalogue import Preset, get_preset, match_preset
 from fluenzr.services import account_rules
+from fluenzr.services.account_fields import LIMIT_RANGES
 
 
 @dataclass(frozen=True)
@@ -118,13 +119,7 @@ def _imap(data: AccountInput, preset: Preset | None, *, force: bool) -> tuple[An
 
 def _limits(data: AccountInput) -> dict[str, int]:
     out: dict[str, int] = {}
-    checks = {
-        "daily_limit": (1, 100_000),
-        "hourly_limit": (1, 100_000),
-        "min_interval": (0, 86_400),
-        "max_interval": (0, 86_400),
-    }
-    for name, (low, high) in checks.items():
+    for name, (low, high) in LIMIT_RANGES.items():
         value = account_rules.limit(getattr(data, name), field=name, minimum=low, maximum=high)
         if value is not None:
             out[name] = value

@@ -35,7 +35,7 @@ def pause(
         raise ValidationError(ErrorCode.PAUSE_UNTIL_PAST, params={"field": "until"})
     with transaction(ctx.sessions) as session:
         account = _load(session, workspace_id=workspace_id, account_id=account_id)
-        pause_account(session, account, reason=pauses.MANUAL, now=now, until=until)
+        pause_account(session, account, reason=ErrorCode.MANUAL, now=now, until=until)
         session.flush()
         return to_view(account)
 
@@ -70,10 +70,10 @@ def _clock_time(value: str, *, field: str) -> str:
     try:
         hours, _, minutes = value.strip().partition(":")
         parsed = time(int(hours), int(minutes or 0))
-    except ValueError:
+    except ValueError as exc:
         raise ValidationError(
             ErrorCode.WINDOW_INVALID, params={"field": field, "value": value}
-        ) from None
+        ) from exc
     return parsed.strftime("%H:%M")
 
 

@@ -32,6 +32,7 @@ class AccountView(BaseModel):
     imap_ca_pem: str | None
     pin_sha256: str | None
     smtp_auth: bool
+    auth_method: str = "password"  # "oauth": connected with Google / Microsoft (no password)
     daily_limit: int
     hourly_limit: int
     min_interval: int
@@ -75,6 +76,7 @@ def to_view(account: Account) -> AccountView:
         imap_ca_pem=account.imap_ca_pem,
         pin_sha256=account.pin_sha256,
         smtp_auth=account.smtp_auth,
+        auth_method=account.auth_method or "password",
         daily_limit=account.daily_limit,
         hourly_limit=account.hourly_limit,
         min_interval=account.min_interval,

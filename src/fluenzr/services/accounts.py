@@ -9,6 +9,7 @@ an endpoint change without the password again is refused here, for every boundar
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -31,6 +32,7 @@ from fluenzr.services.credential_binding import (
     may_reuse_smtp_password,
     smtp_context,
 )
+from fluenzr.services.oauth_tokens import oauth_credentials
 from fluenzr.services.seal_keys import ensure_sealing_key_current
 from fluenzr.storage.engine import transaction
 from fluenzr.storage.models import Account
@@ -51,11 +53,15 @@ __all__ = [
     "SMTP_FIELD",
     "AccountInput",
     "AccountView",
+    "check_account_update",
+    "check_new_account",
     "create_account",
     "get_account",
     "list_accounts",
+    "new_account",
     "open_credentials",
     "remove_account",
+    "seal_passwords",
     "update_account",
 ]
 
@@ -92,10 +98,17 @@ def _apply(account: Account, config: AccountConfig) -> None:
     account.pin_sha256 = config.pin_sha256
     for name, value in config.limits.items():
         setattr(account, name, value)
+    if "hourly_limit" not in config.limits and account.hourly_limit > account.daily_limit:
+        # Only the daily cap was given (API, CLI): the hourly one follows it down.
+        account.hourly_limit = account.daily_limit
     if config.timezone:
         account.timezone = config.timezone
-    if account.max_interval < account.min_interval:
-        raise account_rules.invalid(ErrorCode.INTERVAL_ORDER, "max_interval")
+    account_rules.limits_order(
+        daily=account.daily_limit,
+        hourly=account.hourly_limit,
+        min_interval=account.min_interval,
+        max_interval=account.max_interval,
+    )
     if config.imap_host is None:
         account.imap_password_sealed = None
 
@@ -108,7 +121,8 @@ def _check_bindings(
     ``before`` is the (SMTP, IMAP) context of the row as stored, ``(None, None)`` for a new row.
     """
     new_imap = bool(data.imap_password is not None and data.imap_password.reveal())
-    if smtp_context(account) != before[0] and data.password is None:
+    # The password test first: a new row always has one, so its context is not built twice.
+    if data.password is None and smtp_context(account) != before[0]:
         raise account_rules.invalid(ErrorCode.ENDPOINT_CHANGED_PASSWORD_REQUIRED, "password")
     imap = imap_context(account)
     if imap is None or new_imap:
@@ -127,9 +141,10 @@ def _check_bindings(
         )
 
 
-def _seal_passwords(
-    ctx: AppContext, session: Session, account: Account, data: AccountInput
-) -> None:
+def seal_passwords(ctx: AppContext, account: Account, data: AccountInput) -> list[bytes]:
+    """Seal the row's new passwords onto ``account`` (its id and endpoint bound in); the
+    sealed values, which the caller's transaction must check with
+    :func:`~fluenzr.services.seal_keys.ensure_sealing_key_current` before commit."""
     sealed: list[bytes] = []
     if data.password is not None:
         secret = account_rules.password(data.password)
@@ -141,10 +156,40 @@ def _seal_passwords(
         sealed.append(account.imap_password_sealed)
     if sealed:
         account.credentials_changed_at = ctx.clock.now()
+    return sealed
+
+
+def _seal_passwords(
+    ctx: AppContext, session: Session, account: Account, data: AccountInput
+) -> None:
+    sealed = seal_passwords(ctx, account, data)
+    if sealed:
         ensure_sealing_key_current(session, sealed)
 
 
-def create_account(ctx: AppContext, *, workspace_id: int, data: AccountInput) -> AccountView:
+# Extra writes in the same transaction as the account (the importer's tags and warm-up).
+AlsoWrite = Callable[[Session, Account], None]
+
+
+def check_new_account(data: AccountInput) -> AccountConfig:
+    """Every check :func:`create_account` makes before storage, writing nothing (a dry run)."""
+    return new_account(data, workspace_id=0)[1]
+
+
+def new_account(data: AccountInput, *, workspace_id: int) -> tuple[Account, AccountConfig]:
+    """The row :func:`create_account` would insert, checked, not added to any session (the
+    importer inserts many at once); passwords not sealed yet (the id is not known)."""
+    config = resolve(data)
+    account_rules.password(data.password)
+    account = Account(workspace_id=workspace_id, smtp_password_sealed=b"", **DEFAULTS)
+    _apply(account, config)
+    _check_bindings(account, data, before=(None, None))
+    return account, config
+
+
+def create_account(
+    ctx: AppContext, *, workspace_id: int, data: AccountInput, also: AlsoWrite | None = None
+) -> AccountView:
     config = resolve(data)
     account_rules.password(data.password)
     with transaction(ctx.sessions) as session:
@@ -155,11 +200,14 @@ def create_account(ctx: AppContext, *, workspace_id: int, data: AccountInput) ->
         try:
             session.flush()  # the id is part of the sealed secret's associated data
         except IntegrityError:
+            # from None: the driver's error repeats the INSERT's parameters (sealed passwords).
             raise DuplicateError(
                 ErrorCode.ACCOUNT_DUPLICATE, params={"field": "email", "email": config.email}
             ) from None
         _check_bindings(account, data, before=(None, None))
         _seal_passwords(ctx, session, account, data)
+        if also is not None:
+            also(session, account)
         return to_view(account)
 
 
@@ -184,28 +232,99 @@ def _as_input(account: Account) -> AccountInput:
 
 
 def update_account(
-    ctx: AppContext, *, workspace_id: int, account_id: int, changes: dict[str, Any]
+    ctx: AppContext,
+    *,
+    workspace_id: int,
+    account_id: int,
+    changes: dict[str, Any],
+    also: AlsoWrite | None = None,
 ) -> AccountView:
     """Apply ``changes`` (AccountInput field names) and re-validate the whole account.
 
     ``imap_host=""`` turns IMAP off. A new password is sealed again and records
     ``credentials_changed_at`` (which lifts an ``auth_failed`` pause).
+
+    A pinned certificate belongs to one server: when the SMTP or IMAP host changes and the
+    pin is not changed with it, the pin is cleared. Any change to the connection or the
+    credentials clears the last Probar result: the account is "untested" again.
     """
     with transaction(ctx.sessions) as session:
         account = _load(session, workspace_id=workspace_id, account_id=account_id)
-        current = _as_input(account)
-        before = (smtp_context(account), imap_context(account))
-        touched_ports = {"smtp_port", "smtp_security", "imap_port", "imap_security"} & set(changes)
-        merged = current.with_changes({"force": not touched_ports, **changes})
-        config = resolve(merged)
-        _ensure_unique(session, workspace_id=workspace_id, email=config.email, exclude=account.id)
-        keep_provider = account.provider
-        _apply(account, config)
-        if "preset" not in changes and config.provider == "custom":
-            account.provider = keep_provider
-        _check_bindings(account, merged, before=before)
+        merged = _change(session, account, changes, workspace_id=workspace_id)
         _seal_passwords(ctx, session, account, merged)
+        if also is not None:
+            also(session, account)
         return to_view(account)
+
+
+def check_account_update(
+    ctx: AppContext, *, workspace_id: int, account_id: int, changes: dict[str, Any]
+) -> None:
+    """Every check :func:`update_account` makes, writing nothing (a dry run): rolled back."""
+    with ctx.sessions() as session:
+        try:
+            account = _load(session, workspace_id=workspace_id, account_id=account_id)
+            _change(session, account, changes, workspace_id=workspace_id)
+        finally:
+            session.rollback()
+
+
+def _change(
+    session: Session, account: Account, changes: dict[str, Any], *, workspace_id: int
+) -> AccountInput:
+    """Validate ``changes`` merged into the row and apply them (passwords not sealed yet)."""
+    current = _as_input(account)
+    before = (smtp_context(account), imap_context(account))
+    hosts = (account.smtp_host, account.imap_host)
+    changes = _drop_stale_pin(changes, hosts=hosts, pin=account.pin_sha256)
+    touched_ports = {"smtp_port", "smtp_security", "imap_port", "imap_security"} & set(changes)
+    merged = current.with_changes({"force": not touched_ports, **changes})
+    config = resolve(merged)
+    _ensure_unique(session, workspace_id=workspace_id, email=config.email, exclude=account.id)
+    keep_provider = account.provider
+    _apply(account, config)
+    if "preset" not in changes and config.provider == "custom":
+        account.provider = keep_provider
+    _check_bindings(account, merged, before=before)
+    if _connection_changed(account, merged, before=before):
+        _forget_last_test(account)
+    return merged
+
+
+def _drop_stale_pin(
+    changes: dict[str, Any], *, hosts: tuple[str, str | None], pin: str | None
+) -> dict[str, Any]:
+    """Clear the pin when a host changes and the caller kept (or did not send) the old pin."""
+    if not pin:
+        return changes
+    moved = any(
+        name in changes and changes[name] not in (None, old)
+        for name, old in zip(("smtp_host", "imap_host"), hosts, strict=True)
+    )
+    kept = str(changes.get("pin_sha256") or pin).lower().replace(":", "") == pin
+    if moved and kept:
+        return {**changes, "pin_sha256": ""}
+    return changes
+
+
+def _connection_changed(
+    account: Account, data: AccountInput, *, before: tuple[str | None, str | None]
+) -> bool:
+    new_secret = data.password is not None or bool(
+        data.imap_password is not None and data.imap_password.reveal()
+    )
+    return new_secret or (smtp_context(account), imap_context(account)) != before
+
+
+def _forget_last_test(account: Account) -> None:
+    """The last Probar result was about other settings: the account is untested again."""
+    account.last_test_at = None
+    account.last_test_ok = None
+    account.last_test_result = None
+    if account.status == "error":  # an error found by a test of the old settings
+        account.status = "active"
+        account.status_reason = None
+        account.last_error = None
 
 
 def get_account(ctx: AppContext, *, workspace_id: int, account_id: int) -> AccountView:
@@ -226,12 +345,19 @@ def remove_account(ctx: AppContext, *, workspace_id: int, account_id: int) -> No
         session.delete(_load(session, workspace_id=workspace_id, account_id=account_id))
 
 
-def open_credentials(ctx: AppContext, *, account_id: int) -> MailboxCredentials:
-    """Decrypt an account's credentials. Only the sending system (private key holder) can."""
+def open_credentials(
+    ctx: AppContext, *, account_id: int, renew: bool = False
+) -> MailboxCredentials:
+    """Decrypt an account's credentials. Only the sending system (private key holder) can.
+
+    OAuth accounts get a fresh access token (``renew``: the server refused the last one)."""
     with ctx.sessions() as session:
         account = session.get(Account, account_id)
         if account is None:
             raise NotFoundError(ErrorCode.ACCOUNT_NOT_FOUND, params={"id": account_id})
+        if account.is_oauth:
+            session.close()
+            return oauth_credentials(ctx, account_id, renew=renew)
         smtp_password = _open(
             ctx,
             account.smtp_password_sealed,
@@ -272,7 +398,7 @@ def _open(ctx: AppContext, sealed: bytes, *, account: Account, field: str, conte
     except VaultError as exc:
         if exc.code is not ErrorCode.VAULT_OPEN_FAILED:
             raise
-        raise CredentialsEndpointChanged(params={"id": account.id, "field": field}) from None
+        raise CredentialsEndpointChanged(params={"id": account.id, "field": field}) from exc
 
 
 def _imap_endpoint(

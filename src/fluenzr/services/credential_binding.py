@@ -62,7 +62,41 @@ def endpoint_context(
     return f"{CONTEXT_TAG}\n{body}"
 
 
+OAUTH_REFRESH_FIELD = "oauth_refresh_token"
+OAUTH_ACCESS_FIELD = "oauth_access_token"
+OAUTH_CONTEXT_TAG = "fluenzr:oauth:v1"
+
+
+def oauth_context(account: Account, field: str) -> str:
+    """An OAuth token's associated data: the provider, its token endpoint and *both* mail
+    servers it may be presented to. A row whose provider, token endpoint, SMTP or IMAP server,
+    user or TLS trust changed no longer opens its tokens (``credentials_endpoint_changed``)."""
+    bound = {
+        "account": account.id,
+        "field": field,
+        "provider": account.provider,
+        "token_endpoint": account.oauth_token_endpoint,
+        "smtp": [account.smtp_host, account.smtp_port, account.smtp_security],
+        "imap": [account.imap_host, account.imap_port, account.imap_security],
+        "username": account.smtp_username,
+        "tls": {
+            "pin_sha256": account.pin_sha256 or None,
+            "smtp_ca_sha256": _digest(account.smtp_ca_pem),
+            "imap_ca_sha256": _digest(account.imap_ca_pem),
+        },
+    }
+    body = json.dumps(bound, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return f"{OAUTH_CONTEXT_TAG}\n{body}"
+
+
+def oauth_access_context(account: Account) -> str:
+    return oauth_context(account, OAUTH_ACCESS_FIELD)
+
+
 def smtp_context(account: Account) -> str:
+    """The context of ``smtp_password_sealed``: the SMTP password, or an OAuth refresh token."""
+    if account.is_oauth:
+        return oauth_context(account, OAUTH_REFRESH_FIELD)
     return endpoint_context(
         account_id=account.id,
         field=SMTP_FIELD,

@@ -5,7 +5,9 @@ same request gets the message the first attempt created, never a second one. Thi
 the key rules: validation, the request fingerprint, lookup, the claim row and the purge of
 expired keys. The outbox service writes the claim row in the transaction that writes the
 message, so the unique (workspace, key) constraint decides a race between two identical
-requests: exactly one commits, the other reads the winner's message.
+requests: exactly one commits, the other reads the winner's message. It runs on SQLAlchemy Core
+(the table described in :mod:`fluenzr.storage.outbox_tables`): ``fluenzr send`` never imports
+the ORM.
 """
 
 from __future__ import annotations
@@ -16,14 +18,12 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import Connection, Engine, delete, insert, select, text
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
 
 from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import ConflictError, ValidationError
-from fluenzr.storage.engine import transaction
-from fluenzr.storage.models.idempotency import IdempotencyKey
+from fluenzr.storage.outbox_tables import idempotency_keys
 
 MAX_KEY_LENGTH = 255
 # The draft leaves the retention to the server; ours is documented as "at least 24 hours".
@@ -96,32 +96,34 @@ def fingerprint(request: Any) -> str:
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
 
-def purge_expired(sessions: sessionmaker[Session], *, now: datetime) -> None:
+def purge_expired(engine: Engine, *, now: datetime) -> None:
     """Forget keys older than the retention (lazily, on the next keyed request)."""
-    with transaction(sessions) as session:
-        session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < now - RETENTION))
+    with engine.begin() as connection:
+        connection.execute(
+            delete(idempotency_keys).where(idempotency_keys.c.created_at < now - RETENTION)
+        )
 
 
-def find(session: Session, *, workspace_id: int, key: str, fingerprint: str) -> int | None:
+def find(connection: Connection, *, workspace_id: int, key: str, fingerprint: str) -> int | None:
     """The outbox id a previous request with this key created, or None.
 
     The same key with a different request is the draft's 422: the client has a bug, and
     answering with the first message would hide it.
     """
-    row = session.scalar(
-        select(IdempotencyKey).where(
-            IdempotencyKey.workspace_id == workspace_id, IdempotencyKey.key == key
-        )
+    keys = idempotency_keys.c
+    query = select(keys.fingerprint, keys.outbox_id).where(
+        keys.workspace_id == workspace_id, keys.key == key
     )
+    row = connection.execute(query).first()
     if row is None:
         return None
     if row.fingerprint != fingerprint:
         raise ValidationError(ErrorCode.IDEMPOTENCY_KEY_REUSED, params={"field": "idempotency_key"})
-    return row.outbox_id
+    return int(row.outbox_id)
 
 
 def claim(
-    session: Session,
+    connection: Connection,
     *,
     workspace_id: int,
     key: str,
@@ -134,22 +136,20 @@ def claim(
     On PostgreSQL an identical request still in its transaction holds the unique index entry:
     wait for it a bounded time, then answer 409 instead of holding a connection indefinitely.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text(f"SET LOCAL lock_timeout = {int(IN_FLIGHT_WAIT_MS)}"))
-    session.add(
-        IdempotencyKey(
-            workspace_id=workspace_id,
-            key=key,
-            fingerprint=fingerprint,
-            outbox_id=outbox_id,
-            created_at=now,
-        )
-    )
+    if connection.dialect.name == "postgresql":
+        connection.execute(text(f"SET LOCAL lock_timeout = {int(IN_FLIGHT_WAIT_MS)}"))
+    row = {
+        "workspace_id": workspace_id,
+        "key": key,
+        "fingerprint": fingerprint,
+        "outbox_id": outbox_id,
+        "created_at": now,
+    }
     try:
-        session.flush()
+        connection.execute(insert(idempotency_keys), row)
     except OperationalError as exc:
         if getattr(exc.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
-            raise in_flight() from None
+            raise in_flight() from exc
         raise
 
 

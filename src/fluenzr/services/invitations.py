@@ -252,5 +252,6 @@ def register(
             _claim(session, row, user_id=user.id, now=now)
             user_id, workspace_id = user.id, row.workspace_id
     except IntegrityError:  # the same email registered in parallel
+        # from None: the driver's error repeats the INSERT's parameters (a password hash).
         raise InvitationLoginRequiredError() from None
     return get_user(ctx, user_id), workspace_id

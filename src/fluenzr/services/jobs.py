@@ -24,8 +24,9 @@ from sqlalchemy.orm import Session
 
 from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import FluenzrError, NotFoundError, RateLimitedError
-from fluenzr.services import account_probar
+from fluenzr.services import account_probar, bulk_probar_run, draft_probar
 from fluenzr.services.context import AppContext
+from fluenzr.services.job_rows import new_job
 from fluenzr.storage.base import aware
 from fluenzr.storage.engine import transaction
 from fluenzr.storage.models import Account
@@ -73,33 +74,43 @@ def enqueue_probar(
     """Queue a Probar run for an account the caller can see (else NotFoundError).
 
     At most ``settings.probar_rate_limit`` runs per workspace per minute: each run connects to
-    servers a member chose, so a workspace cannot turn the worker into a port scanner."""
+    servers a member chose, so a workspace cannot turn the worker into a port scanner. While a
+    run of the account is pending or running, that run is returned: no second test starts."""
     with transaction(ctx.sessions) as session:
         account = session.get(Account, account_id)
         if account is None or account.workspace_id != workspace_id:
             raise NotFoundError(ErrorCode.ACCOUNT_NOT_FOUND, params={"id": account_id})
-        _check_probar_rate(ctx, session, workspace_id=workspace_id)
-        job = Job(
+        running = session.scalar(
+            select(Job).where(
+                Job.account_id == account_id, Job.kind == "probar", Job.status != "done"
+            )
+        )
+        if running is not None:  # a double click (or a second tab) joins the run under way
+            return _view(running)
+        check_probar_rate(ctx, session, workspace_id=workspace_id)
+        job = new_job(
             workspace_id=workspace_id,
             account_id=account_id,
             kind="probar",
-            status="pending",
-            options=json.dumps({"send_test_mail": send_test_mail}),
-            steps="[]",
-            attempts=0,
-            created_at=ctx.clock.now(),
+            options={"send_test_mail": send_test_mail},
+            now=ctx.clock.now(),
         )
         session.add(job)
         session.flush()
         return _view(job)
 
 
-def _check_probar_rate(ctx: AppContext, session: Session, *, workspace_id: int) -> None:
+def check_probar_rate(ctx: AppContext, session: Session, *, workspace_id: int) -> None:
     now = ctx.clock.now()
     since = now - PROBAR_RATE_WINDOW
     recent = session.scalars(
         select(Job.created_at)
-        .where(Job.workspace_id == workspace_id, Job.kind == "probar", Job.created_at > since)
+        .where(
+            Job.workspace_id == workspace_id,
+            # A bulk Probar is one request here; its own bounds are in services.bulk_probar.
+            Job.kind.in_(("probar", bulk_probar_run.KIND)),
+            Job.created_at > since,
+        )
         .order_by(Job.created_at)
     ).all()
     limit = ctx.settings.probar_rate_limit
@@ -234,37 +245,89 @@ async def _run_probar(ctx: AppContext, job: _Claimed) -> None:
     await asyncio.to_thread(_finish, ctx, job.id, result)
 
 
+async def _run_draft(ctx: AppContext, job: _Claimed) -> None:
+    async def on_step(step: Any) -> None:
+        await asyncio.to_thread(_append_step, ctx, job.id, _plain(step))
+
+    try:
+        report = await draft_probar.run_draft(
+            ctx, job_id=job.id, options=job.options, on_step=on_step
+        )
+        result = _plain(report)
+    except FluenzrError as error:
+        result = _error_result(error)
+    finally:
+        await asyncio.to_thread(draft_probar.wipe_options, ctx, job.id)
+    await asyncio.to_thread(_finish, ctx, job.id, result)
+
+
 @dataclass(frozen=True)
 class _Claimed:
     id: int
     workspace_id: int
     account_id: int
     options: dict[str, Any]
+    kind: str = "probar"
 
 
 def _load_claimed(ctx: AppContext, job_id: int) -> _Claimed | None:
     with ctx.sessions() as session:
         job = session.get(Job, job_id)
-        if job is None or job.account_id is None or job.attempts > MAX_ATTEMPTS:
+        if job is None or job.attempts > MAX_ATTEMPTS:
             return None
-        return _Claimed(job.id, job.workspace_id, job.account_id, json.loads(job.options))
+        options = json.loads(job.options)
+        if job.kind == draft_probar.KIND and options.get("settings"):
+            return _Claimed(job.id, job.workspace_id, 0, options, job.kind)
+        if job.kind == bulk_probar_run.KIND:
+            return _Claimed(job.id, job.workspace_id, 0, options, job.kind)
+        if job.kind != "probar" or job.account_id is None:
+            return None
+        return _Claimed(job.id, job.workspace_id, job.account_id, options)
 
 
-async def run_one(ctx: AppContext, *, worker: str) -> bool:
-    """Claim and run one job; False when there was nothing to do."""
+async def _run_bulk(ctx: AppContext, job: _Claimed) -> None:
+    try:
+        await bulk_probar_run.run_bulk_job(
+            ctx, job_id=job.id, workspace_id=job.workspace_id, options=job.options
+        )
+    except Exception:  # a bug must not leave the job running for ever
+        log.exception("bulk job %s failed", job.id)
+        await asyncio.to_thread(_finish, ctx, job.id, _error_result(FluenzrError()))
+
+
+async def run_one(
+    ctx: AppContext, *, worker: str, background: set[asyncio.Task[None]] | None = None
+) -> bool:
+    """Claim and run one job; False when there was nothing to do.
+
+    With ``background``, a bulk job runs as a task added to it, so single Probar runs (a user
+    waiting on a button) are not queued behind a test of 300 accounts."""
     job_id = await asyncio.to_thread(claim_next, ctx, worker=worker)
     if job_id is None:
         return False
     job = await asyncio.to_thread(_load_claimed, ctx, job_id)
     if job is None:
+        await asyncio.to_thread(draft_probar.wipe_options, ctx, job_id)
         await asyncio.to_thread(
             _finish, ctx, job_id, _error_result(FluenzrError(ErrorCode.JOB_ABANDONED))
         )
         return True
+    if job.kind == bulk_probar_run.KIND:
+        if background is None:
+            await _run_bulk(ctx, job)
+        else:
+            task = asyncio.create_task(_run_bulk(ctx, job))
+            background.add(task)
+            task.add_done_callback(background.discard)
+        return True
     try:
-        await _run_probar(ctx, job)
+        if job.kind == draft_probar.KIND:
+            await _run_draft(ctx, job)
+        else:
+            await _run_probar(ctx, job)
     except Exception:  # a bug in a step must not kill the sending system's loop
         log.exception("job %s failed", job_id)
+        await asyncio.to_thread(draft_probar.wipe_options, ctx, job_id)
         await asyncio.to_thread(_finish, ctx, job_id, _error_result(FluenzrError()))
     return True
 
@@ -275,11 +338,22 @@ async def run_jobs(
     """Run jobs until ``stop`` is set (or, with ``until_idle``, until none is pending)."""
     worker = f"{socket.gethostname()}:{os.getpid()}"
     stop = stop or asyncio.Event()
-    while not stop.is_set():
-        did = await run_one(ctx, worker=worker)
-        if did:
-            continue
-        if until_idle:
-            return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=POLL_SECONDS)
+    background: set[asyncio.Task[None]] = set()
+    try:
+        while not stop.is_set():
+            did = await run_one(ctx, worker=worker, background=background)
+            if did:
+                continue
+            if until_idle:
+                if not background:
+                    return
+                await asyncio.wait(set(background))  # then look for more work
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=POLL_SECONDS)
+    finally:
+        # Stopping: a bulk job still running is left to its lease (another worker retakes it).
+        for task in list(background):
+            task.cancel()
+        if background:
+            await asyncio.gather(*background, return_exceptions=True)

@@ -9,6 +9,7 @@ from fluenzr.services.credential_binding import (
     SMTP_FIELD,
     imap_context,
     legacy_context,
+    oauth_access_context,
     smtp_context,
 )
 from fluenzr.services.seal_keys import record_rotation
@@ -43,6 +44,8 @@ def sealed_columns() -> list[SealedColumn]:
             legacy=lambda row: legacy_context(row.id, IMAP_FIELD),
         ),
         SealedColumn(Webhook.secret_sealed, lambda row: secret_context(row.id)),
+        # OAuth access tokens (the refresh token is smtp_password_sealed, see smtp_context).
+        SealedColumn(Account.oauth_access_sealed, oauth_access_context),
     ]
 
 

@@ -1,7 +1,8 @@
 """The sending window of an account: the days and hours (in its time zone) it may send.
 
 Stored as JSON ``{"days": [0..6], "start": "HH:MM", "end": "HH:MM"}`` (0 = Monday), read by
-``sending.pacing.Window``; ``None`` means any time.
+``sending.pacing.Window``; ``None`` means any time. A start after the end crosses midnight:
+the window opens on each chosen day and closes the next morning.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ FIELD = "send_window"
 def _hour(value: str, field: str) -> time:
     try:
         parsed = time.fromisoformat(value.strip())
-    except (ValueError, AttributeError):
-        raise ValidationError(ErrorCode.WINDOW_HOURS_INVALID, params={"field": field}) from None
+    except (ValueError, AttributeError) as exc:
+        raise ValidationError(ErrorCode.WINDOW_HOURS_INVALID, params={"field": field}) from exc
     return parsed.replace(second=0, microsecond=0, tzinfo=None)
 
 
@@ -33,7 +34,7 @@ def validate(days: Iterable[int], start: str, end: str) -> dict[str, object]:
     if not chosen or any(d < 0 or d > 6 for d in chosen):
         raise ValidationError(ErrorCode.WINDOW_DAYS_INVALID, params={"field": "days"})
     opens, closes = _hour(start, "start"), _hour(end, "end")
-    if opens >= closes:
+    if opens == closes:  # start after end crosses midnight (22:00–06:00)
         raise ValidationError(ErrorCode.WINDOW_HOURS_INVALID, params={"field": "end"})
     return {"days": chosen, "start": opens.strftime("%H:%M"), "end": closes.strftime("%H:%M")}
 

@@ -46,7 +46,7 @@ def normalise_email(value: str) -> str:
             ErrorCode.SUPPRESSION_EMAIL_INVALID,
             params={"field": "email", "value": text},
             detail=exc.params.get("reason"),
-        ) from None
+        ) from exc
 
 
 def list_suppressions(

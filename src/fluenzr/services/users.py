@@ -70,8 +70,8 @@ def _view(user: User) -> UserView:
 def normalise_email(value: str) -> str:
     try:
         return account_rules.email(value).lower()  # one rule for every address we accept
-    except ValidationError:
-        raise ValidationError(ErrorCode.USER_EMAIL_INVALID, params={"field": "email"}) from None
+    except ValidationError as exc:
+        raise ValidationError(ErrorCode.USER_EMAIL_INVALID, params={"field": "email"}) from exc
 
 
 def hash_password(password: Secret) -> str:

@@ -86,7 +86,7 @@ def validate_url(value: str, *, policy: EgressPolicy = EgressPolicy.SINGLE_USER)
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise bad(str(exc)) from None
+        raise bad(str(exc)) from exc
     if parts.scheme not in ("http", "https"):
         raise bad("only http:// and https:// URLs")
     if not parts.hostname:

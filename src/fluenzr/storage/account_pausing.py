@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fluenzr.error_codes import ErrorCode
 from fluenzr.storage.events import record_event
 from fluenzr.storage.models import Account
 from fluenzr.storage.models.outbox import SendingState
@@ -33,7 +34,7 @@ def pause_account(
     session: Session,
     account: Account,
     *,
-    reason: str,
+    reason: ErrorCode,
     now: datetime,
     until: datetime | None,
     error: dict[str, Any] | None = None,

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import ArgumentError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
 
 from fluenzr.errors import ConfigError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -30,8 +33,24 @@ def make_engine(url: str) -> Engine:
         else:
             engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
     except (ArgumentError, ImportError, ValueError) as exc:
-        raise ConfigError(params={"setting": "FLUENZR_DATABASE_URL", "problem": str(exc)}) from None
+        # from None: the library's error may repeat the URL, password included.
+        problem = _without_password(str(exc), url)
+        raise ConfigError(params={"setting": "FLUENZR_DATABASE_URL", "problem": problem}) from None
     return engine
+
+
+_URL_PASSWORD = re.compile(r"(?<=://)([^:/@\s]*):([^@\s]*)@")
+
+
+def _without_password(problem: str, url: str) -> str:
+    """The problem text with the URL's password (and any ``user:password@``) masked.
+
+    Parsers and drivers word their errors freely and may quote the URL back; the message ends up
+    in a user-facing error and in logs."""
+    match = _URL_PASSWORD.search(url)
+    if match and match.group(2):
+        problem = problem.replace(match.group(2), "***")
+    return _URL_PASSWORD.sub(r"\1:***@", problem)
 
 
 def check_connection(engine: Engine) -> None:
@@ -40,10 +59,16 @@ def check_connection(engine: Engine) -> None:
             pass
     except OperationalError as exc:
         problem = str(exc.orig).strip().splitlines()[0] if exc.orig else "cannot connect"
+        # from None: the driver's error may repeat the connection parameters.
+        password = engine.url.password
+        if password:
+            problem = problem.replace(str(password), "***")
         raise ConfigError(params={"setting": "FLUENZR_DATABASE_URL", "problem": problem}) from None
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    from sqlalchemy.orm import sessionmaker  # lazy: a Core-only command never loads the ORM
+
     return sessionmaker(engine, expire_on_commit=False)
 
 

@@ -22,12 +22,17 @@ EVENT_TYPES = frozenset(
         "account_paused",
         "account_resumed",
         "account_tested",
+        "domain_check_changed",
         "reply",
         "auto_reply",
         "bounce",
         "unsubscribe",
         "bounce_unmatched",
+        "complaint",
+        "complaint_unmatched",
+        "auto_reply_unmatched",
         "unparseable",
+        "bulk_job_finished",
     }
 )
 

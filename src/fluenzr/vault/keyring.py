@@ -46,6 +46,7 @@ def _decode_b64(value: str, *, setting: str, size: int = 32) -> bytes:
     try:
         raw = base64.b64decode(value.strip(), validate=True)
     except (binascii.Error, ValueError):
+        # from None: the input is key material; the decoder's error adds nothing (noise).
         raise ConfigError(params={"setting": setting, "problem": "not valid base64"}) from None
     if len(raw) != size:
         raise ConfigError(params={"setting": setting, "problem": f"must be {size} bytes"})

@@ -108,6 +108,7 @@ class Vault:
         try:
             return AESGCM(kek).decrypt(wrap_nonce, wrapped, header + ctx)
         except InvalidTag:
+            # from None: InvalidTag carries nothing more than "does not open" (noise).
             raise VaultError(ErrorCode.VAULT_OPEN_FAILED, params={"key_id": kid}) from None
 
     def open(self, sealed: bytes, *, context: str) -> Secret:
@@ -117,6 +118,7 @@ class Vault:
         try:
             plain = AESGCM(dk).decrypt(nonce, sealed[_PREFIX:], ctx)
         except InvalidTag:
+            # from None: InvalidTag carries nothing more than "does not open" (noise).
             raise VaultError(
                 ErrorCode.VAULT_OPEN_FAILED, params={"key_id": sealed_key_id(sealed)}
             ) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import secrets
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -10,22 +11,25 @@ from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from fluenzr.core.secret import Secret
-from fluenzr.errors import FluenzrError, NotFoundError
+from fluenzr.errors import FluenzrError, NotFoundError, ValidationError
 from fluenzr.http.deps import autodetect_seams, get_ctx
 from fluenzr.presets import catalogue
 from fluenzr.services import (
+    account_fields,
+    account_removal,
+    account_rules,
     account_status,
     accounts,
     dashboard,
+    domain_checks,
     jobs,
     outbox,
-    send_window,
 )
 from fluenzr.services.account_autodetect import detect_settings
 from fluenzr.services.tokens import Principal
-from fluenzr.web import forms
+from fluenzr.web import account_input, detect_note, forms, probar_view
 from fluenzr.web.chart import chart
-from fluenzr.web.deps import CsrfForm, PageUser, PageWorkspace, page
+from fluenzr.web.deps import CsrfForm, Drafts, PageUser, PageWorkspace, page
 from fluenzr.web.render import error_text, render
 from fluenzr.web.session import lang_of
 
@@ -39,16 +43,8 @@ def _id(value: int) -> int:
     return value
 
 
-@router.get("/accounts")
-async def accounts_list(request: Request, who: PageUser) -> Response:
-
-    def build() -> Response:
-        ctx = get_ctx(request)
-        rows = accounts.list_accounts(ctx, workspace_id=who.workspace_id)
-        stats = dashboard.workspace_stats(ctx, workspace_id=who.workspace_id)
-        return page(request, who, "accounts.html", accounts=rows, stats=stats)
-
-    return await run_in_threadpool(build)
+def shown_errors(errors: account_input.Errors, lang: str) -> dict[str, dict[str, str]]:
+    return {name: error_text(error, lang) for name, error in errors.items()}
 
 
 def _form_page(
@@ -56,86 +52,168 @@ def _form_page(
     who: Principal,
     values: dict[str, str],
     *,
+    errors: account_input.Errors | None = None,
     error: FluenzrError | None = None,
-    note: str | None = None,
+    note: dict[str, Any] | None = None,
     account: Any = None,
+    draft: str = "",
+    kept: frozenset[str] = frozenset(),
+    panel: dict[str, Any] | None = None,
 ) -> Response:
-    """The "+ SMTP" form, or the same form editing ``account``."""
+    """The "+ SMTP" form, or the same form editing ``account``; ``errors`` next to their fields,
+    ``error`` (one without a field) above the form; ``panel``: a draft Probar."""
     lang = lang_of(request)
-    err = None
-    if error is not None:
-        field = str(error.params.get("field") or "")
-        err = error_text(error, lang) | {"field": forms.FIELD_ALIASES.get(field, field)}
-    preset = forms.preset_for(values)
+    advanced = {spec.input_name for spec in account_fields.in_group("advanced")}
+    problems = errors or {}
     return page(
         request,
         who,
         "account_form.html",
-        status=error.http_status if error else 200,
+        status=422 if problems else (error.http_status if error else 200),
         values=values,
         presets=catalogue.list_presets(),
-        preset=preset,
-        error=err,
+        preset=forms.preset_for(values),
+        errors=shown_errors(problems, lang),
+        error=error_text(error, lang) | {"field": ""} if error else None,
         note=note,
         account=account,
+        draft=draft,
+        kept=kept,
+        open_advanced=bool(advanced & set(problems) or any(values.get(n) for n in advanced)),
+        limit_defaults=accounts.DEFAULTS,
+        draft_nonce=secrets.token_urlsafe(16),
+        **(panel or {}),
     )
 
 
 @router.get("/accounts/new")
 async def account_new(
-    request: Request, who: PageUser, preset: str = "", email: str = ""
+    request: Request, who: PageUser, preset: str = "", email: str = "", draft: str = ""
 ) -> Response:
-    values = {name: "" for name in (*forms.TEXT_FIELDS, *forms.LIMIT_FIELDS)}
+    values = account_input.empty_values()
     values["email"] = email[:320]
     chosen = forms.preset_for({"preset": preset[:40]})
     if chosen is not None:
         values = forms.apply_preset(values, chosen)
-    return await run_in_threadpool(_form_page, request, who, values)
+
+    def build() -> Response:
+        return _form_page(request, who, values, panel=_draft_shown(request, who, draft[:12]))
+
+    return await run_in_threadpool(build)
 
 
-async def _filled(request: Request, form: Any) -> tuple[dict[str, str], str | None]:
-    """Values after the preset picker or "Detectar desde el email" (full autodetect)."""
-    values = forms.values_of(form)
-    if forms.text(form, "action", 20) == "detect":
+def _draft_shown(request: Request, who: Principal, text: str) -> dict[str, Any] | None:
+    """The last draft Probar of this form (``?draft=<job>``), shown again after a reload."""
+    if not text.isdigit() or not 1 <= int(text) <= MAX_ID:
+        return None
+    try:
+        job = jobs.get_job(get_ctx(request), workspace_id=who.workspace_id, job_id=int(text))
+    except NotFoundError:
+        return None
+    if job.kind != "probar_draft":
+        return None
+    lang = lang_of(request)
+    return {"job": job, "base": "/accounts/new", "oob": False} | probar_view.panel_context(
+        job, lang=lang
+    )
+
+
+Note = dict[str, Any]
+
+
+async def _filled(request: Request, form: Any) -> tuple[dict[str, str], Note | None]:
+    """Values after the preset picker, "Detectar desde el email" (full autodetect) or a
+    suggested host name ("guess")."""
+    values = account_input.values_of(form)
+    action = forms.text(form, "action", 20)
+    if action == "detect":
         found = await detect_settings(
             values["email"], seams=autodetect_seams(request), lang=lang_of(request)
         )
         values = forms.apply_detection(values, found)
-        return values, (None if found.get("smtp_host") else "web.detect.none")
+        return values, detect_note.describe(found, lang_of(request))
+    if action == "guess":
+        host = forms.text(form, "guess_host", 253)
+        account_rules.host(host, field="smtp_host")
+        return dict(values, smtp_host=host, smtp_port="587", smtp_security="starttls"), None
     chosen = forms.preset_for(values)
     if chosen is not None:
         values = forms.apply_preset(values, chosen)
     return values, None
 
 
+def rejected(error: FluenzrError, errors: account_input.Errors) -> FluenzrError | None:
+    """Put a service error next to its field; returns it when it belongs to no field."""
+    name = account_input.field_of(error)
+    if name and isinstance(error, ValidationError):
+        errors[name] = error
+        return None
+    return error
+
+
 @router.post("/accounts/new")
-async def account_create(request: Request, who: PageUser, form: CsrfForm) -> Response:
+async def account_create(
+    request: Request, who: PageUser, form: CsrfForm, drafts: Drafts
+) -> Response:
     action = forms.text(form, "action", 20)
-    if action in ("detect", "preset"):
+    values = account_input.values_of(form)
+    draft = forms.text(form, "draft", 64)
+    kept = drafts.take(draft, user_id=who.user_id) | account_input.secrets_of(form)
+    htmx = request.headers.get("hx-request") == "true"
+    if action in ("detect", "preset", "guess"):
         try:
             values, note = await _filled(request, form)
         except FluenzrError as error:
-            failed = error
+            refused = error
+            if htmx:  # htmx swaps only 2xx answers: the error goes next to the field
+                return await run_in_threadpool(
+                    functools.partial(_fill_fragment, request, who, values, None, error=refused)
+                )
             return await run_in_threadpool(
-                functools.partial(_form_page, request, who, forms.values_of(form), error=failed)
+                functools.partial(_form_page, request, who, values, error=refused)
             )
-        if request.headers.get("hx-request") == "true":
+        if htmx:
             return await run_in_threadpool(_fill_fragment, request, who, values, note)
-        return await run_in_threadpool(_form_page, request, who, values, note=note)
-    values = forms.values_of(form)
-    try:
-        data = forms.to_input(form)
-        view = await run_in_threadpool(
-            lambda: accounts.create_account(
-                get_ctx(request), workspace_id=who.workspace_id, data=data
+        draft = drafts.keep(user_id=who.user_id, kept=kept, draft_id=draft)
+        return await run_in_threadpool(
+            functools.partial(
+                _form_page, request, who, values, note=note, draft=draft, kept=frozenset(kept)
             )
         )
-    except FluenzrError as error:
-        failed = error
-    else:
-        return RedirectResponse(f"/accounts/{view.id}?created=1", status_code=303)
+    errors = await run_in_threadpool(
+        functools.partial(
+            account_input.problems,
+            values,
+            has_password="password" in kept,
+            limits=accounts.DEFAULTS,
+        )
+    )
+    failed: FluenzrError | None = None
+    if not errors:
+        try:
+            data = account_input.to_input(values, kept)
+            view = await run_in_threadpool(
+                lambda: accounts.create_account(
+                    get_ctx(request), workspace_id=who.workspace_id, data=data
+                )
+            )
+        except FluenzrError as error:
+            failed = rejected(error, errors)
+        else:
+            drafts.drop(draft)
+            return RedirectResponse(f"/accounts/{view.id}?created=1", status_code=303)
+    draft = drafts.keep(user_id=who.user_id, kept=kept, draft_id=draft)
     return await run_in_threadpool(
-        functools.partial(_form_page, request, who, values, error=failed)
+        functools.partial(
+            _form_page,
+            request,
+            who,
+            values,
+            errors=errors,
+            error=failed,
+            draft=draft,
+            kept=frozenset(kept),
+        )
     )
 
 
@@ -143,28 +221,33 @@ async def account_create(request: Request, who: PageUser, form: CsrfForm) -> Res
 async def account_check_field(request: Request, who: PageUser, form: CsrfForm) -> Response:
     """htmx: re-render the field the user just left, with its error if it has one."""
     name = request.headers.get("hx-trigger-name", "")
-    if name not in forms.LIVE_CHECKS:
+    if name not in account_input.LIVE_CHECKS:
         return Response(status_code=204)
-    values = forms.values_of(form)
-    error = await run_in_threadpool(forms.check_field, name, values.get(name, ""))
-    shown = _error_dict(error, lang_of(request))
-    if shown is not None:
-        shown["field"] = forms.FIELD_ALIASES.get(shown["field"], shown["field"])
+    values = account_input.values_of(form)
+    error = await run_in_threadpool(account_input.check_field, name, values.get(name, ""))
+    lang = lang_of(request)
     return render(
         request,
         "account_check.html",
-        lang=lang_of(request),
+        lang=lang,
         user=who,
         csrf=who.csrf_token,
-        field=name,
+        field_name=name,
         values=values,
-        error=shown,
+        errors=shown_errors({name: error} if error else {}, lang),
     )
 
 
 def _fill_fragment(
-    request: Request, who: Principal, values: dict[str, str], note: str | None
+    request: Request,
+    who: Principal,
+    values: dict[str, str],
+    note: Note | None,
+    *,
+    error: FluenzrError | None = None,
 ) -> Response:
+    lang = lang_of(request)
+    field = (account_input.field_of(error) or "email") if error is not None else ""
     return render(
         request,
         "account_fill.html",
@@ -175,27 +258,63 @@ def _fill_fragment(
         presets=catalogue.list_presets(),
         preset=forms.preset_for(values),
         note=note,
-        error=None,
+        errors={},
+        error=(error_text(error, lang) | {"field": field}) if error is not None else None,
     )
 
 
+def limit_values(view: Any) -> dict[str, str]:
+    limits = account_fields.in_group("limits")
+    return {spec.input_name: str(getattr(view, spec.name)) for spec in limits}
+
+
+def window_values(window: dict[str, Any] | None) -> dict[str, Any]:
+    """The sending-window controls: the stored window, or what was just posted."""
+    if not window:
+        return {"on": False, "days": [0, 1, 2, 3, 4], "start": "09:00", "end": "18:00"}
+    return {
+        "on": True,
+        "days": list(window.get("days") or []),
+        "start": str(window.get("start") or "09:00"),
+        "end": str(window.get("end") or "18:00"),
+    }
+
+
 def _account_page(
-    request: Request, who: Principal, account_id: int, *, error: FluenzrError | None = None
+    request: Request,
+    who: Principal,
+    account_id: int,
+    *,
+    error: FluenzrError | None = None,
+    errors: account_input.Errors | None = None,
+    values: dict[str, str] | None = None,
+    window: dict[str, Any] | None = None,
 ) -> Response:
+    """The account page; a rejected settings form comes back with what was typed and every
+    error next to its field."""
     ctx = get_ctx(request)
     view = accounts.get_account(ctx, workspace_id=who.workspace_id, account_id=account_id)
     series = dashboard.daily_series(
         ctx, workspace_id=who.workspace_id, account_id=account_id, zone=view.timezone
     )
     lang = lang_of(request)
+    job = jobs.latest_job(ctx, workspace_id=who.workspace_id, account_id=account_id)
     return page(
         request,
         who,
         "account.html",
-        status=error.http_status if error else 200,
+        status=422 if errors else (error.http_status if error else 200),
         account=view,
+        values=values or limit_values(view),
+        window=window or window_values(view.send_window),
+        errors=shown_errors(errors or {}, lang),
         stats=dashboard.workspace_stats(ctx, workspace_id=who.workspace_id).get(account_id),
-        job=jobs.latest_job(ctx, workspace_id=who.workspace_id, account_id=account_id),
+        job=job,
+        base=f"/accounts/{account_id}",
+        oob=False,
+        history=account_removal.history(ctx, workspace_id=who.workspace_id, account_id=account_id),
+        saved=request.query_params.get("saved", "")[:20],
+        **(probar_view.panel_context(job, lang=lang, timezone=view.timezone) if job else {}),
         events=dashboard.recent_events(ctx, workspace_id=who.workspace_id, account_id=account_id),
         sends=_recent_sends(ctx, who.workspace_id, account_id),
         chart=chart(series, lang=lang),
@@ -204,7 +323,15 @@ def _account_page(
         if error
         else None,
         created=request.query_params.get("created") == "1",
+        deliverability=_deliverability(ctx, account_id, lang),
     )
+
+
+def _deliverability(ctx: Any, account_id: int, lang: str) -> dict[str, Any] | None:
+    summary = domain_checks.account_summary(ctx, account_id)
+    if summary is None:
+        return None
+    return summary | {"findings": [f.to_dict(lang) for f in summary["findings"]]}
 
 
 def _recent_sends(ctx: Any, workspace_id: int, account_id: int) -> list[Any]:
@@ -214,50 +341,9 @@ def _recent_sends(ctx: Any, workspace_id: int, account_id: int) -> list[Any]:
     return rows
 
 
-def _error_dict(error: FluenzrError | None, lang: str) -> dict[str, str] | None:
-    if error is None:
-        return None
-    return error_text(error, lang) | {"field": str(error.params.get("field") or "")}
-
-
 @router.get("/accounts/{account_id}")
 async def account_show(request: Request, account_id: int, who: PageUser) -> Response:
     return await run_in_threadpool(_account_page, request, who, _id(account_id))
-
-
-@router.post("/accounts/{account_id}/settings")
-async def account_settings(
-    request: Request, account_id: int, who: PageUser, form: CsrfForm
-) -> Response:
-    account_id = _id(account_id)
-    try:
-        changes = forms.limit_changes(form)
-        window = forms.window_of(form)
-        if window is not None:
-            send_window.validate(window["days"], window["start"], window["end"])
-
-        def save() -> None:
-            ctx = get_ctx(request)
-            accounts.update_account(
-                ctx, workspace_id=who.workspace_id, account_id=account_id, changes=changes
-            )
-            send_window.set_window(
-                ctx,
-                workspace_id=who.workspace_id,
-                account_id=account_id,
-                days=window["days"] if window else None,
-                start=window["start"] if window else "00:00",
-                end=window["end"] if window else "23:59",
-            )
-
-        await run_in_threadpool(save)
-    except FluenzrError as error:
-        if isinstance(error, NotFoundError):
-            raise
-        return await run_in_threadpool(
-            functools.partial(_account_page, request, who, account_id, error=error)
-        )
-    return RedirectResponse(f"/accounts/{account_id}", status_code=303)
 
 
 @router.post("/accounts/{account_id}/{action}")
@@ -275,10 +361,18 @@ async def account_action(
             return await run_in_threadpool(_panel, request, who, account_id, job.id)
         return RedirectResponse(f"/accounts/{account_id}/tests/{job.id}", status_code=303)
     if action == "delete":
-        await run_in_threadpool(
-            lambda: accounts.remove_account(ctx, workspace_id=ws, account_id=account_id)
-        )
-        return RedirectResponse("/accounts", status_code=303)
+        typed = forms.text(form, "confirm_email", 320)
+        try:
+            removed = await run_in_threadpool(
+                lambda: account_removal.remove(
+                    ctx, workspace_id=ws, account_id=account_id, typed_email=typed
+                )
+            )
+        except FluenzrError as refused:
+            if isinstance(refused, NotFoundError):
+                raise
+            return await run_in_threadpool(_account_page, request, who, account_id, error=refused)
+        return RedirectResponse(f"/accounts?{removed.query(who.csrf_token or '')}", status_code=303)
     if action == "trust":
         password = forms.text(form, "password", 2048)
         try:
@@ -289,11 +383,15 @@ async def account_action(
             if isinstance(refused, NotFoundError):
                 raise
             return await run_in_threadpool(_account_page, request, who, account_id, error=refused)
-        return RedirectResponse(f"/accounts/{account_id}", status_code=303)
+        # After trusting, the test runs again by itself: the page shows it live.
+        await run_in_threadpool(
+            lambda: jobs.enqueue_probar(ctx, workspace_id=ws, account_id=account_id)
+        )
+        return RedirectResponse(f"/accounts/{account_id}?saved=trusted", status_code=303)
     if action in ("pause", "resume"):
         func = account_status.pause if action == "pause" else account_status.resume
         await run_in_threadpool(lambda: func(ctx, workspace_id=ws, account_id=account_id))
-        return RedirectResponse(f"/accounts/{account_id}", status_code=303)
+        return RedirectResponse(f"/accounts/{account_id}?saved={action}", status_code=303)
     raise NotFoundError()
 
 
@@ -304,8 +402,8 @@ def _trust(ctx: Any, workspace_id: int, account_id: int, job_text: str, password
     """
     try:
         job_id = _id(int(job_text))
-    except ValueError:
-        raise NotFoundError() from None
+    except ValueError as exc:
+        raise NotFoundError() from exc
     job = jobs.get_job(ctx, workspace_id=workspace_id, job_id=job_id)
     fingerprint = forms.find_fingerprint(job.result)
     if job.account_id != account_id or fingerprint is None:
@@ -326,17 +424,15 @@ def _panel(
     if job.account_id != account_id:
         raise NotFoundError()
     view = accounts.get_account(ctx, workspace_id=who.workspace_id, account_id=account_id)
-    lang = lang_of(request)
-    report_error = (job.result or {}).get("error")
     return page(
         request,
         who,
         "probar_page.html" if full else "probar_panel.html",
         account=view,
         job=job,
-        failure=error_text(report_error, lang) if isinstance(report_error, dict) else None,
-        fingerprint=forms.find_fingerprint(job.result) if job.status == "done" else None,
+        base=f"/accounts/{account_id}",
         oob=not full,
+        **probar_view.panel_context(job, lang=lang_of(request), timezone=view.timezone),
     )
 
 

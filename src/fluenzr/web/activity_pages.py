@@ -11,7 +11,8 @@ from starlette.concurrency import run_in_threadpool
 
 from fluenzr.errors import FluenzrError
 from fluenzr.http.deps import get_ctx
-from fluenzr.services import events_query, suppression, webhooks
+from fluenzr.services import accounts, events_query, suppression, webhooks
+from fluenzr.services.paging import day_bounds, page_number
 from fluenzr.services.tokens import Principal
 from fluenzr.storage.events import EVENT_TYPES
 from fluenzr.web.deps import CsrfForm, PageUser, page
@@ -23,18 +24,52 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/events")
-async def events_page(request: Request, who: PageUser, type: str = "") -> Response:
-    chosen = type if type in EVENT_TYPES else ""
+async def events_page(
+    request: Request,
+    who: PageUser,
+    type: str = "",
+    account: str = "",
+    since: str = "",
+    until: str = "",
+) -> Response:
+    """Every event, newest first, a page at a time; by type, account and dates."""
+    filters = {
+        "type": type if type in EVENT_TYPES else "",
+        "account": account[:12],
+        "since": since[:40],
+        "until": until[:40],
+    }
+    number = request.query_params.get("page", "")
 
     def build() -> Response:
-        rows = events_query.list_events(
-            get_ctx(request),
-            workspace_id=who.workspace_id,
-            types=[chosen] if chosen else None,
-            limit=200,
-        )
+        ctx = get_ctx(request)
+        account_id = int(account) if account.isdigit() and len(account) < 11 else None
+        error = None
+        try:
+            start, end = day_bounds(filters["since"], filters["until"])
+            found = events_query.page_events(
+                ctx,
+                workspace_id=who.workspace_id,
+                types=[filters["type"]] if filters["type"] else None,
+                account_id=account_id,
+                since=start,
+                until=end,
+                page=page_number(number),
+            )
+        except FluenzrError as failed:
+            field = str(failed.params.get("field") or "")
+            error = error_text(failed, lang_of(request)) | {"field": field}
+            found = events_query.page_events(ctx, workspace_id=who.workspace_id)
         return page(
-            request, who, "events.html", events=rows, types=sorted(EVENT_TYPES), chosen=chosen
+            request,
+            who,
+            "events.html",
+            status=400 if error else 200,
+            events=found,
+            types=sorted(EVENT_TYPES),
+            filters=filters,
+            account_choices=accounts.list_accounts(ctx, workspace_id=who.workspace_id),
+            error=error,
         )
 
     return await run_in_threadpool(build)

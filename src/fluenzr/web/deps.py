@@ -14,9 +14,11 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Request, Response
 from starlette.datastructures import FormData
 
-from fluenzr.http.deps import get_ctx
-from fluenzr.services import users
+from fluenzr.http.deps import SESSION_COOKIE, get_ctx
+from fluenzr.http.uploads import memory_form
+from fluenzr.services import notifications, replies, users
 from fluenzr.services.tokens import Principal
+from fluenzr.web.drafts import PasswordDrafts
 from fluenzr.web.render import render
 from fluenzr.web.session import (
     PRE_CSRF_COOKIE,
@@ -37,6 +39,15 @@ async def _login_required(request: Request, _exc: Exception) -> Response:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(LoginRequired, _login_required)
+    app.state.password_drafts = PasswordDrafts()
+
+
+def password_drafts(request: Request) -> PasswordDrafts:
+    drafts: PasswordDrafts = request.app.state.password_drafts
+    return drafts
+
+
+Drafts = Annotated[PasswordDrafts, Depends(password_drafts)]
 
 
 def optional_user(request: Request) -> Principal | None:
@@ -83,6 +94,50 @@ async def pre_csrf_form(request: Request) -> FormData:
 PreCsrfForm = Annotated[FormData, Depends(pre_csrf_form)]
 
 
+async def any_csrf_form(request: Request, who: MaybeUser) -> FormData:
+    """A form open to both (the invitation link): the session's token when signed in, else
+    the double-submit cookie's."""
+    form = await request.form()
+    expected = who.csrf_token if who is not None else request.cookies.get(PRE_CSRF_COOKIE)
+    check_csrf(form.get("csrf"), expected)
+    return form
+
+
+AnyCsrfForm = Annotated[FormData, Depends(any_csrf_form)]
+
+
+async def upload_csrf_form(request: Request, who: PageUser) -> FormData:
+    """A signed-in form with a file (the accounts CSV): parsed in memory, never spooled to disk."""
+    form = await memory_form(request)
+    check_csrf(form.get("csrf"), who.csrf_token)
+    return form
+
+
+UploadCsrfForm = Annotated[FormData, Depends(upload_csrf_form)]
+
+# Every POST page route depends on one of these (tests/unit/test_web_routes.py checks it).
+CSRF_CHECKS = (csrf_form, pre_csrf_form, any_csrf_form, upload_csrf_form)
+
+
+def session_cookie(request: Request) -> str:
+    """The browser's session cookie (to end or re-point that session; "" when none)."""
+    return request.cookies.get(SESSION_COOKIE, "")
+
+
+SessionCookie = Annotated[str, Depends(session_cookie)]
+
+
+def _bell(request: Request, who: Principal) -> dict[str, int]:
+    """The header's counts: unread notifications (the bell) and unread replies."""
+    ctx = get_ctx(request)
+    return {
+        "notifications": notifications.unread_count(
+            ctx, workspace_id=who.workspace_id, user_id=who.user_id
+        ),
+        "replies": replies.unread_count(ctx, workspace_id=who.workspace_id),
+    }
+
+
 def page(request: Request, who: Principal, name: str, *, status: int = 200, **ctx: Any) -> Response:
     """A signed-in page: the user, their CSRF token and workspaces (the switcher) go in."""
     return render(
@@ -93,17 +148,22 @@ def page(request: Request, who: Principal, name: str, *, status: int = 200, **ct
         user=who,
         csrf=who.csrf_token,
         workspaces=users.workspaces_of(get_ctx(request), who.user_id),
+        bell=_bell(request, who),
         **ctx,
     )
 
 
 __all__ = [
+    "CSRF_CHECKS",
+    "AnyCsrfForm",
     "CsrfForm",
+    "Drafts",
     "LoginRequired",
     "MaybeUser",
     "PageUser",
     "PageWorkspace",
     "PreCsrfForm",
+    "SessionCookie",
     "install",
     "page",
 ]

@@ -11,29 +11,28 @@ from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from fluenzr.core.secret import Secret
-from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import FluenzrError
-from fluenzr.http.deps import SESSION_COOKIE, get_ctx
+from fluenzr.http.deps import get_ctx
 from fluenzr.services import invitations, tokens
 from fluenzr.services.invitations import InvitationPreview
+from fluenzr.services.tokens import Principal
+from fluenzr.web.deps import AnyCsrfForm, MaybeUser, SessionCookie
 from fluenzr.web.forms import text
 from fluenzr.web.render import error_text, render
-from fluenzr.web.session import (
-    PRE_CSRF_COOKIE,
-    check_csrf,
-    lang_of,
-    login_response,
-    pre_csrf,
-    principal,
-    set_pre_csrf,
-)
+from fluenzr.web.session import lang_of, login_response, pre_csrf, set_pre_csrf
 
 router = APIRouter(include_in_schema=False)
 
 
-def _page(request: Request, token: str, *, error: Any = None, status: int = 200) -> Response:
+def _page(
+    request: Request,
+    who: Principal | None,
+    token: str,
+    *,
+    error: Any = None,
+    status: int = 200,
+) -> Response:
     ctx = get_ctx(request)
-    who = principal(request)
     found: InvitationPreview | None = None
     try:
         found = invitations.preview(ctx, token)
@@ -59,19 +58,20 @@ def _page(request: Request, token: str, *, error: Any = None, status: int = 200)
 
 
 @router.get("/invitations/{token}")
-async def invitation_page(request: Request, token: str) -> Response:
-    return await run_in_threadpool(_page, request, token[:200])
+async def invitation_page(request: Request, token: str, who: MaybeUser) -> Response:
+    return await run_in_threadpool(_page, request, who, token[:200])
 
 
 @router.post("/invitations/{token}")
-async def invitation_submit(request: Request, token: str) -> Response:
+async def invitation_submit(
+    request: Request, token: str, who: MaybeUser, form: AnyCsrfForm, cookie: SessionCookie
+) -> Response:
+    """Signed in: accept into this session; not signed in: register (``AnyCsrfForm`` checked
+    the token of whichever applies)."""
     token = token[:200]
     ctx = get_ctx(request)
-    who = await run_in_threadpool(principal, request)
-    form = await request.form()
     try:
         if who is not None:
-            check_csrf(form.get("csrf"), who.csrf_token)
             workspace_id = await run_in_threadpool(
                 functools.partial(invitations.accept, ctx, token=token, user_id=who.user_id)
             )
@@ -79,13 +79,12 @@ async def invitation_submit(request: Request, token: str) -> Response:
                 functools.partial(
                     tokens.switch_workspace,
                     ctx,
-                    cookie=request.cookies.get(SESSION_COOKIE, ""),
+                    cookie=cookie,
                     user_id=who.user_id,
                     workspace_id=workspace_id,
                 )
             )
             return RedirectResponse("/accounts", status_code=303)
-        check_csrf(form.get("csrf"), request.cookies.get(PRE_CSRF_COOKIE))
         user, _workspace = await run_in_threadpool(
             functools.partial(
                 invitations.register,
@@ -96,11 +95,9 @@ async def invitation_submit(request: Request, token: str) -> Response:
             )
         )
     except FluenzrError as error:
-        if error.code is ErrorCode.CSRF_INVALID:
-            raise
         shown = error_text(error, lang_of(request))
         return await run_in_threadpool(
-            functools.partial(_page, request, token, error=shown, status=error.http_status)
+            functools.partial(_page, request, who, token, error=shown, status=error.http_status)
         )
     return await run_in_threadpool(
         functools.partial(login_response, request, user_id=user.id, target="/accounts")

@@ -12,34 +12,52 @@ from starlette.concurrency import run_in_threadpool
 from fluenzr.core.secret import Secret
 from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import FluenzrError
-from fluenzr.http.deps import SESSION_COOKIE, get_ctx
+from fluenzr.http.deps import get_ctx
 from fluenzr.i18n import normalise_language
 from fluenzr.services import tokens, users
+from fluenzr.services.tokens import Principal
 from fluenzr.web import (
     account_edit,
+    account_import_pages,
+    account_limits,
     account_pages,
+    account_table,
     activity_pages,
+    bulk_probar_pages,
+    draft_pages,
     invitation_pages,
+    notification_pages,
+    oauth_pages,
+    outbox_pages,
+    worker_pages,
     workspace_pages,
 )
+from fluenzr.web.deps import CsrfForm, MaybeUser, PageUser, PreCsrfForm, SessionCookie, page
 from fluenzr.web.render import error_text, render
 from fluenzr.web.session import (
-    PRE_CSRF_COOKIE,
-    check_csrf,
+    clear_session,
     lang_of,
     login_redirect,
     login_response,
     pre_csrf,
-    principal,
     safe_next,
     set_lang,
     set_pre_csrf,
 )
 
 router = APIRouter(include_in_schema=False)
+router.include_router(draft_pages.router)  # /accounts/new/… before /accounts/{id}/…
+router.include_router(bulk_probar_pages.router)  # /accounts/test-bulk/… before /accounts/{id}/…
+router.include_router(account_import_pages.router)  # /accounts/import… before /accounts/{id}
+router.include_router(outbox_pages.router)  # before account_pages: /accounts/{id}/send-test
+router.include_router(notification_pages.router)
 router.include_router(account_edit.router)
+router.include_router(account_limits.router)  # before account_pages' /accounts/{id}/{action}
+router.include_router(oauth_pages.router)  # before account_pages: /accounts/oauth/...
+router.include_router(account_table.router)  # /accounts and /accounts/bulk
 router.include_router(account_pages.router)
 router.include_router(workspace_pages.router)
+router.include_router(worker_pages.router)
 router.include_router(invitation_pages.router)
 router.include_router(activity_pages.router)
 
@@ -54,8 +72,8 @@ def _text(form: Any, name: str, limit: int = 320) -> str:
 
 
 @router.get("/")
-def home(request: Request) -> Response:
-    if principal(request) is None:
+def home(request: Request, who: MaybeUser) -> Response:
+    if who is None:
         return login_redirect(request)
     return RedirectResponse("/accounts", status_code=303)
 
@@ -83,10 +101,8 @@ async def _login_then(request: Request, user_id: int, target: str = "/accounts")
 
 
 @router.post("/setup")
-async def setup_submit(request: Request) -> Response:
+async def setup_submit(request: Request, form: PreCsrfForm) -> Response:
     ctx = get_ctx(request)
-    form = await request.form()
-    check_csrf(form.get("csrf"), request.cookies.get(PRE_CSRF_COOKIE))
     values = {"email": _text(form, "email"), "name": _text(form, "name", 200)}
     try:
         user = await run_in_threadpool(
@@ -123,10 +139,8 @@ def login_form(request: Request) -> Response:
 
 
 @router.post("/login")
-async def login_submit(request: Request) -> Response:
+async def login_submit(request: Request, form: PreCsrfForm) -> Response:
     ctx = get_ctx(request)
-    form = await request.form()
-    check_csrf(form.get("csrf"), request.cookies.get(PRE_CSRF_COOKIE))
     email = _text(form, "email")
     target = safe_next(_text(form, "next", 500))
     try:
@@ -150,16 +164,11 @@ async def login_submit(request: Request) -> Response:
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
-    who = await run_in_threadpool(principal, request)
-    form = await request.form()
-    if who is not None:
-        check_csrf(form.get("csrf"), who.csrf_token)
-        await run_in_threadpool(
-            tokens.end_session, get_ctx(request), request.cookies[SESSION_COOKIE]
-        )
+async def logout(request: Request, form: CsrfForm, cookie: SessionCookie) -> Response:
+    """Signed out already (no session): the login redirect of ``CsrfForm`` answers."""
+    await run_in_threadpool(tokens.end_session, get_ctx(request), cookie)
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    clear_session(response)
     return response
 
 
@@ -173,12 +182,9 @@ def switch_language(request: Request, code: str, next: str | None = None) -> Res
 
 
 @router.post("/workspace")
-async def switch_workspace(request: Request) -> Response:
-    who = await run_in_threadpool(principal, request)
-    if who is None:
-        return login_redirect(request)
-    form = await request.form()
-    check_csrf(form.get("csrf"), who.csrf_token)
+async def switch_workspace(
+    request: Request, who: PageUser, form: CsrfForm, cookie: SessionCookie
+) -> Response:
     try:
         workspace_id = int(_text(form, "workspace_id", 12))
     except ValueError:
@@ -187,7 +193,7 @@ async def switch_workspace(request: Request) -> Response:
     await run_in_threadpool(
         lambda: tokens.switch_workspace(
             ctx,
-            cookie=request.cookies[SESSION_COOKIE],
+            cookie=cookie,
             user_id=who.user_id,
             workspace_id=workspace_id,
         )
@@ -200,22 +206,18 @@ async def switch_workspace(request: Request) -> Response:
 
 
 @router.get("/settings/tokens")
-def tokens_page(request: Request) -> Response:
-    who = principal(request)
-    if who is None:
-        return login_redirect(request)
+def tokens_page(request: Request, who: PageUser) -> Response:
     return _tokens_view(request, who, created=None)
 
 
-def _tokens_view(request: Request, who: Any, *, created: str | None, error: Any = None) -> Response:
+def _tokens_view(
+    request: Request, who: Principal, *, created: str | None, error: Any = None
+) -> Response:
     ctx = get_ctx(request)
-    return render(
+    return page(
         request,
+        who,
         "tokens.html",
-        lang=lang_of(request),
-        user=who,
-        csrf=who.csrf_token,
-        workspaces=users.workspaces_of(ctx, who.user_id),
         tokens=tokens.list_tokens(ctx, user_id=who.user_id),
         created=created,
         error=error,
@@ -223,12 +225,7 @@ def _tokens_view(request: Request, who: Any, *, created: str | None, error: Any 
 
 
 @router.post("/settings/tokens")
-async def tokens_create(request: Request) -> Response:
-    who = await run_in_threadpool(principal, request)
-    if who is None:
-        return login_redirect(request)
-    form = await request.form()
-    check_csrf(form.get("csrf"), who.csrf_token)
+async def tokens_create(request: Request, who: PageUser, form: CsrfForm) -> Response:
     try:
         _view, secret = await run_in_threadpool(
             lambda: tokens.create_token(
@@ -250,12 +247,7 @@ async def tokens_create(request: Request) -> Response:
 
 
 @router.post("/settings/tokens/{token_id}/revoke")
-async def tokens_revoke(request: Request, token_id: int) -> Response:
-    who = await run_in_threadpool(principal, request)
-    if who is None:
-        return login_redirect(request)
-    form = await request.form()
-    check_csrf(form.get("csrf"), who.csrf_token)
+async def tokens_revoke(request: Request, token_id: int, who: PageUser, form: CsrfForm) -> Response:
     await run_in_threadpool(
         lambda: tokens.revoke_token(get_ctx(request), user_id=who.user_id, token_id=token_id)
     )

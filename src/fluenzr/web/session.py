@@ -71,6 +71,10 @@ def set_session(request: Request, response: Response, value: str) -> None:
     )
 
 
+def clear_session(response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/")
+
+
 def set_lang(request: Request, response: Response, lang: str) -> None:
     response.set_cookie(
         LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", secure=_secure(request), path="/"

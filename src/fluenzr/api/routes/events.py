@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
@@ -12,6 +12,18 @@ from fluenzr.services import events_query
 from fluenzr.storage.events import EventView
 
 router = APIRouter(prefix="/events", tags=["events"])
+# detection.intents.INTENTS (tests/unit/test_intents.py checks they agree).
+Intent = Literal[
+    "unsubscribe",
+    "left_company",
+    "wrong_person",
+    "not_interested",
+    "referral",
+    "meeting",
+    "interested",
+    "question",
+    "unknown",
+]
 
 
 @router.get("", response_model=list[EventView])
@@ -23,6 +35,9 @@ def list_events(
     account_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     after_id: Annotated[int | None, Query(ge=0, le=2**62)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    intent: Annotated[
+        Intent | None, Query(description="only replies with this intent (detection.intents)")
+    ] = None,
 ) -> list[EventView]:
     return events_query.list_events(
         ctx,
@@ -32,4 +47,5 @@ def list_events(
         account_id=account_id,
         after_id=after_id,
         limit=limit,
+        intent=intent,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint, true
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fluenzr.storage.base import Base, Timestamps, utcnow
@@ -22,6 +22,9 @@ class Account(Timestamps, Base):
     __tablename__ = "accounts"
     __table_args__ = (
         UniqueConstraint("workspace_id", "email", name="uq_accounts_workspace_email"),
+        # The fleet-size table's filters (migration 0017).
+        Index("ix_accounts_workspace_status", "workspace_id", "status"),
+        Index("ix_accounts_workspace_provider", "workspace_id", "provider"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -71,3 +74,39 @@ class Account(Timestamps, Base):
     last_test_ok: Mapped[bool | None]
     last_test_result: Mapped[str | None] = mapped_column(Text)  # JSON report, no secrets
     credentials_changed_at: Mapped[datetime | None]
+
+    # "password" or "oauth". OAuth: ``provider`` is the OAuth provider (google, microsoft),
+    # ``smtp_password_sealed`` the sealed refresh token, the access token sealed below.
+    auth_method: Mapped[str] = mapped_column(
+        String(16), default="password", server_default="password"
+    )
+    oauth_token_endpoint: Mapped[str | None] = mapped_column(String(500))
+    oauth_access_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    oauth_access_expires_at: Mapped[datetime | None]
+    oauth_scope: Mapped[str | None] = mapped_column(Text)
+    oauth_refreshed_at: Mapped[datetime | None]
+
+    @property
+    def is_oauth(self) -> bool:
+        return self.auth_method == "oauth"
+
+
+class OAuthFlow(Base):
+    """A connect flow in progress: ``state`` (stored as its SHA-256) bound to the browser
+    session that started it, single use, expiring; the PKCE verifier never leaves the server."""
+
+    __tablename__ = "oauth_flows"
+
+    state_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_sha256: Mapped[str] = mapped_column(String(64))
+    workspace_id: Mapped[int | None] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE")
+    )
+    user_id: Mapped[int]
+    provider: Mapped[str] = mapped_column(String(40))
+    email: Mapped[str] = mapped_column(String(320))
+    display_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    account_id: Mapped[int | None]
+    code_verifier: Mapped[str] = mapped_column(String(128))
+    redirect_uri: Mapped[str] = mapped_column(String(500))
+    expires_at: Mapped[datetime] = mapped_column(index=True)

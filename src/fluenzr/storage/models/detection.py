@@ -41,6 +41,7 @@ class IncomingMessage(Base):
             "account_id", "mailbox", "uidvalidity", "uid", name="uq_incoming_messages_uid"
         ),
         Index("ix_incoming_account_msgid", "account_id", "message_id"),
+        Index("ix_incoming_thread_index", "workspace_id", "thread_index"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -50,7 +51,8 @@ class IncomingMessage(Base):
     uidvalidity: Mapped[int] = mapped_column(BigInteger)
     uid: Mapped[int] = mapped_column(BigInteger)
     message_id: Mapped[str | None] = mapped_column(String(998))
-    kind: Mapped[str] = mapped_column(String(16))  # bounce | auto_reply | reply | other
+    # reply | auto_reply | bounce | complaint, or one of those + "_unmatched"
+    kind: Mapped[str] = mapped_column(String(32))
     rule: Mapped[str] = mapped_column(String(64))  # classifier evidence
     outbox_id: Mapped[int | None] = mapped_column(
         ForeignKey("outbox_messages.id", ondelete="SET NULL"), index=True
@@ -63,6 +65,10 @@ class IncomingMessage(Base):
     event_id: Mapped[int | None]
     data: Mapped[str] = mapped_column(Text, default="{}")  # JSON classification details
     received_at: Mapped[datetime | None]
+    intent: Mapped[str | None] = mapped_column(String(24))  # reply intent (detection.intents)
+    intent_phrase: Mapped[str | None] = mapped_column(Text)  # the words that decided it
+    referred: Mapped[str | None] = mapped_column(String(320))  # address a reply points to
+    thread_index: Mapped[str | None] = mapped_column(String(64))  # Exchange thread root
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

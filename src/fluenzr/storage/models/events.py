@@ -12,7 +12,11 @@ from fluenzr.storage.base import Base, utcnow
 
 class Event(Base):
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_workspace_created", "workspace_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_events_workspace_created", "workspace_id", "created_at"),
+        # Per-account counts for one page of the accounts table (migration 0017).
+        Index("ix_events_account_type_created", "account_id", "type", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"), index=True)

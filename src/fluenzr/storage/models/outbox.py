@@ -12,24 +12,42 @@ from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConst
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fluenzr.storage.base import Base, Timestamps
+from fluenzr.storage.outbox_states import (
+    CANCELLED,
+    COPY_DONE,
+    COPY_FAILED,
+    COPY_NONE,
+    COPY_PENDING,
+    DEFERRED,
+    FAILED,
+    NEEDS_REVIEW,
+    PENDING,
+    QUEUED,
+    SENDING,
+    SENT,
+    STATUSES,
+)
 
-# Message states. ``deferred`` waits for a retry time; ``needs_review`` is a message a crash left
-# between "about to send DATA" and "server said 250": it is never re-sent blindly.
-QUEUED = "queued"
-SENDING = "sending"
-SENT = "sent"
-DEFERRED = "deferred"
-FAILED = "failed"
-CANCELLED = "cancelled"
-NEEDS_REVIEW = "needs_review"
-STATUSES = (QUEUED, SENDING, SENT, DEFERRED, FAILED, CANCELLED, NEEDS_REVIEW)
-PENDING = (QUEUED, DEFERRED)  # waiting for the worker
-
-# Copy-to-Sent states (only when the account has IMAP).
-COPY_NONE = "none"
-COPY_PENDING = "pending"
-COPY_DONE = "done"
-COPY_FAILED = "failed"
+# The state names live in storage.outbox_states (a Core-only writer imports no model); they stay
+# importable from here, as every sending module does.
+__all__ = [
+    "CANCELLED",
+    "COPY_DONE",
+    "COPY_FAILED",
+    "COPY_NONE",
+    "COPY_PENDING",
+    "DEFERRED",
+    "FAILED",
+    "NEEDS_REVIEW",
+    "PENDING",
+    "QUEUED",
+    "SENDING",
+    "SENT",
+    "STATUSES",
+    "OutboxMessage",
+    "OutboxRecipient",
+    "SendingState",
+]
 
 
 class OutboxMessage(Timestamps, Base):
@@ -82,6 +100,9 @@ class OutboxRecipient(Base):
     status: Mapped[str] = mapped_column(String(16), default=QUEUED)  # queued|sent|failed
     reason: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str | None] = mapped_column(Text)
+    # Refused at RCPT with a permanent addressing status (5.1.x): a hard bounce, counted in
+    # the account's bounce rate as a DSN would be (storage.hard_bounces).
+    bounced: Mapped[bool | None]
 
 
 class SendingState(Base):
@@ -97,6 +118,12 @@ class SendingState(Base):
     hour_key: Mapped[str] = mapped_column(String(13), default="")  # YYYY-MM-DDTHH, account tz
     hour_count: Mapped[int] = mapped_column(default=0)
     next_send_at: Mapped[datetime | None]
+    # When the pick should look at this account again: the time a refused claim said (a cap,
+    # the window, spacing) or the next gap a claim reserved. Only a hint for the pick's order and
+    # skip — the claim re-decides under the lock — and void once the account row changes after
+    # ``wait_set_at`` (new limits, window, pause, credentials), so an edit never delays sending.
+    wait_until: Mapped[datetime | None]
+    wait_set_at: Mapped[datetime | None]  # wall clock, as ``accounts.updated_at``
     paused_at: Mapped[datetime | None]
     backoff_level: Mapped[int] = mapped_column(default=0)  # consecutive connection failures
     updated_at: Mapped[datetime | None]
