@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -93,6 +95,15 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.delenv("FLUENZR_DNSBL_ZONES", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_after_test() -> Iterator[None]:
+    """Collect after each test when FLUENZR_TEST_GC=1, so an unclosed socket or transport left
+    in a reference cycle is reported against the test that leaked it, not a later one."""
+    yield
+    if os.environ.get("FLUENZR_TEST_GC") == "1":
+        gc.collect()
 
 
 @pytest.fixture(scope="session")
