@@ -1,19 +1,23 @@
-"""`./dev bench fleet_detect [takeover] [scale] [--mailboxes N] [--max-mailboxes N] [--smoke]`.
+"""`./dev bench fleet_detect [takeover] [scale] [floor] [--mailboxes N] [--max-mailboxes N]
+[--smoke]`.
 
 takeover: 3 workers on PostgreSQL share N mailboxes; connections per mailbox, kill -9 takeover
 time, replies lost or doubled. scale: one worker at N then --max-mailboxes, beside imapflow.
+floor: the memory of one connection at each layer (TCP, TLS, IMAP session), beside imapflow's.
 """
 
 from __future__ import annotations
 
 import argparse
 
-PARTS = ("takeover", "scale")
+PARTS = ("takeover", "scale", "floor")
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="./dev bench fleet_detect")
-    parser.add_argument("parts", nargs="*", metavar="{takeover,scale}", help="default: both")
+    parser.add_argument(
+        "parts", nargs="*", metavar="{takeover,scale,floor}", help="default: all three"
+    )
     parser.add_argument("--mailboxes", type=int, default=1_000)
     parser.add_argument("--max-mailboxes", type=int, default=5_000)
     parser.add_argument("--workers", type=int, default=3)
@@ -42,4 +46,8 @@ def main(argv: list[str]) -> int:
 
         sizes = sorted({args.mailboxes, max(args.mailboxes, args.max_mailboxes)})
         run_scale(sizes, replies=args.replies, stagger=args.stagger)
+    if "floor" in parts:
+        from benchmarks.fleet_detect.floor import run as run_floor
+
+        run_floor(args.mailboxes)
     return 0
