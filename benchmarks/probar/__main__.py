@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import datetime as dt
 import resource
+import secrets
 import socket
 import statistics
 import subprocess
@@ -159,7 +160,9 @@ def _print(rows: dict[str, list[float]], runs: int) -> None:
 
 
 async def _run(runs: int, *, blackhole: bool) -> dict[str, list[float]]:
-    user = create_user("bench-probar")
+    # swaks reads any argument that starts with "-" as an option, even after --auth-password
+    # (and from SWAKS_OPT_auth_password): a random password must not start with one.
+    user = create_user("bench-probar", password="p" + secrets.token_urlsafe(12))
     seams = default_seams(load_settings(smtp_timeout=TIMEOUT, test_mail_wait=20))
     smtp_only = _credentials(user, port=SUBMISSION_PORT, imap=False)
     full = _credentials(user, port=SUBMISSION_PORT, imap=True)
