@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import json
 import os
 import pwd
 import random
@@ -34,6 +35,26 @@ def ensure_imapflow() -> None:
     if shutil.which("npm") is None:
         raise SystemExit("npm is needed for the imapflow reference (apt-get install -y npm)")
     subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=HERE, check=True)
+
+
+def start_imapflow(config: Path, users: list[MailUser], *, port: int) -> subprocess.Popen[str]:
+    """The reference client holding one IDLE session per user (``imapflow_idle.mjs``), once
+    it printed ``ready``; its stdout then carries its ``exists`` lines."""
+    entries = [{"user": u.email, "pass": u.password} for u in users]
+    config.write_text(json.dumps({"host": HOST, "port": port, "ca": CA_FILE, "users": entries}))
+    node = subprocess.Popen(
+        ["node", str(HERE / "imapflow_idle.mjs"), str(config)],
+        cwd=HERE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert node.stdout is not None
+    line = node.stdout.readline()
+    if not line.startswith("ready"):
+        node.kill()
+        node.wait()
+        raise SystemExit(f"imapflow reference failed: {line!r}")
+    return node
 
 
 @contextmanager

@@ -30,10 +30,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.support.mailservers import CA_FILE, HOST, IMAP_PORT, IMAPS_PORT, create_users
+from tests.support.mailservers import (
+    CA_FILE,
+    HOST,
+    IMAP_PORT,
+    IMAPS_PORT,
+    MailUser,
+    create_users,
+)
 
-from benchmarks.detect.support import HERE as DETECT_DIR
-from benchmarks.detect.support import ensure_imapflow, remove_users, rss_mb
+from benchmarks.detect.support import ensure_imapflow, remove_users, rss_mb, start_imapflow
 
 BASE = 50  # connections open before the first reading: the process's fixed costs settle
 LAYERS = ("tcp", "tls", "session")
@@ -67,25 +73,11 @@ def _child(layer: str, users: Path, count: int) -> float:
     return float(done.stdout.split()[-1])
 
 
-def _imapflow(tmp: Path, users: list, count: int) -> float:  # type: ignore[type-arg]
+def _imapflow(tmp: Path, users: list[MailUser], count: int) -> float:
     rss = []
     for size in (BASE, BASE + count):
-        config = tmp / f"imapflow-{size}.json"
-        entries = [{"user": u.email, "pass": u.password} for u in users[:size]]
-        config.write_text(
-            json.dumps({"host": HOST, "port": IMAPS_PORT, "ca": CA_FILE, "users": entries})
-        )
-        node = subprocess.Popen(
-            ["node", str(DETECT_DIR / "imapflow_idle.mjs"), str(config)],
-            cwd=DETECT_DIR,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert node.stdout is not None
+        node = start_imapflow(tmp / f"imapflow-{size}.json", users[:size], port=IMAPS_PORT)
         try:
-            line = node.stdout.readline()
-            if not line.startswith("ready"):
-                raise SystemExit(f"imapflow reference failed: {line!r}")
             time.sleep(2)
             rss.append(rss_mb(node.pid))
         finally:

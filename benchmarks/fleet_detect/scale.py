@@ -14,7 +14,6 @@ The worker connects with ``--stagger`` seconds between two connection starts to 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import queue
 import random
@@ -29,10 +28,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
-from tests.support.mailservers import CA_FILE, HOST, MailUser, create_users, deliver
+from tests.support.mailservers import MailUser, create_users, deliver
 
-from benchmarks.detect.support import HERE as DETECT_DIR
-from benchmarks.detect.support import bench_app, ensure_imapflow, remove_users, rss_mb
+from benchmarks.detect.support import (
+    bench_app,
+    ensure_imapflow,
+    remove_users,
+    rss_mb,
+    start_imapflow,
+)
 from benchmarks.fleet_detect.setup import (
     SCALE_PORT,
     add_fleet,
@@ -152,23 +156,10 @@ async def _send(targets: list[tuple[MailUser, str]]) -> dict[str, datetime]:
 
 
 def _imapflow(tmp: Path, users: list[MailUser], chosen: list[int]) -> dict[str, float]:
-    config = tmp / "imapflow.json"
-    entries = [{"user": u.email, "pass": u.password} for u in users]
-    config.write_text(
-        json.dumps({"host": HOST, "port": SCALE_PORT, "ca": CA_FILE, "users": entries})
-    )
-    node = subprocess.Popen(
-        ["node", str(DETECT_DIR / "imapflow_idle.mjs"), str(config)],
-        cwd=DETECT_DIR,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    started = time.monotonic()
+    node = start_imapflow(tmp / "imapflow.json", users, port=SCALE_PORT)
     assert node.stdout is not None
     try:
-        started = time.monotonic()
-        line = node.stdout.readline()
-        if not line.startswith("ready"):
-            raise SystemExit(f"imapflow reference failed: {line!r}")
         ready = time.monotonic() - started
         time.sleep(2 if len(users) >= 100 else 0.3)  # the script already waited 1.5 s
         idle_rss = rss_mb(node.pid)
