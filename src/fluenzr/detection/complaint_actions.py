@@ -22,6 +22,7 @@ from fluenzr.detection.consequences import Outcome, event_data
 from fluenzr.detection.matching import Match
 from fluenzr.detection.message_kinds import Classification
 from fluenzr.error_codes import ErrorCode
+from fluenzr.storage import recipients
 from fluenzr.storage.account_pausing import pause_account
 from fluenzr.storage.events import record_event
 from fluenzr.storage.models import Account
@@ -52,7 +53,7 @@ def apply_complaint(
         recipient=who,
         data=event_data(classification, found, feedback_type=classification.feedback_type),
     )
-    suppressed = consequences.suppress(
+    suppressed = recipients.suppress(
         session,
         workspace_id=account.workspace_id,
         email=who,

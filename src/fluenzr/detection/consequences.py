@@ -30,11 +30,10 @@ from fluenzr.detection.config import DetectionConfig
 from fluenzr.detection.matching import Match
 from fluenzr.detection.message_kinds import Classification
 from fluenzr.error_codes import ErrorCode
-from fluenzr.storage import hard_bounces
+from fluenzr.storage import hard_bounces, recipients
 from fluenzr.storage.base import aware
 from fluenzr.storage.events import record_event
 from fluenzr.storage.models import Account, Event
-from fluenzr.storage.models.detection import RecipientState, Suppression
 from fluenzr.storage.models.outbox import (
     CANCELLED,
     PENDING,
@@ -167,9 +166,11 @@ def _bounce(
     if classification.permanent:
         detail = " ".join(x for x in (classification.status, classification.diagnostic) if x)
         for email in failed:
-            state = _recipient_state(session, workspace_id=account.workspace_id, email=email)
+            state = recipients.recipient_state(
+                session, workspace_id=account.workspace_id, email=email
+            )
             state.bounced_at = now
-            if suppress(
+            if recipients.suppress(
                 session,
                 workspace_id=account.workspace_id,
                 email=email,
@@ -196,7 +197,9 @@ def _auto_reply(
     held: tuple[int, ...] = ()
     resume = datetime.combine(back + timedelta(days=1), time(0, 0), tzinfo=UTC) if back else None
     if found.recipient:
-        state = _recipient_state(session, workspace_id=account.workspace_id, email=found.recipient)
+        state = recipients.recipient_state(
+            session, workspace_id=account.workspace_id, email=found.recipient
+        )
         state.auto_replied_at = now
         state.away_until = datetime.combine(back, time(0, 0), tzinfo=UTC) if back else None
         if resume is not None and config.away_defers_followups:
@@ -277,7 +280,9 @@ def _reply(
     )
     if not found.recipient:
         return Outcome(event=event)
-    state = _recipient_state(session, workspace_id=account.workspace_id, email=found.recipient)
+    state = recipients.recipient_state(
+        session, workspace_id=account.workspace_id, email=found.recipient
+    )
     state.replied_at = now
     state.reply_count = (state.reply_count or 0) + 1
     cancelled = cancel_stop_on_reply(
@@ -286,7 +291,7 @@ def _reply(
     suppressed: tuple[str, ...] = ()
     if classification.unsubscribe:
         state.unsubscribed_at = now
-        suppress(
+        recipients.suppress(
             session,
             workspace_id=account.workspace_id,
             email=found.recipient,
@@ -305,75 +310,6 @@ def _reply(
             data=event_data(classification, found),
         )
     return Outcome(event=event, cancelled=cancelled, suppressed=suppressed)
-
-
-def remember_recipient_states(session: Session, *, workspace_id: int, emails: list[str]) -> None:
-    """Load the states of ``emails`` into the session's memory (absent ones as known-absent)."""
-    known: dict[tuple[int, str], RecipientState | None] = session.info.setdefault(
-        "recipient_states", {}
-    )
-    wanted = [e.lower() for e in emails]
-    for email in wanted:
-        known.setdefault((workspace_id, email), None)
-    rows = session.scalars(
-        select(RecipientState).where(
-            RecipientState.workspace_id == workspace_id, RecipientState.email.in_(wanted)
-        )
-    )
-    for row in rows:
-        known[(workspace_id, row.email)] = row
-
-
-def _recipient_state(session: Session, *, workspace_id: int, email: str) -> RecipientState:
-    """The recipient's state row, created if missing. Remembered in the session, so a batch
-    processed without autoflush never creates the same row twice."""
-    email = email.lower()
-    known: dict[tuple[int, str], RecipientState | None] = session.info.setdefault(
-        "recipient_states", {}
-    )
-    state = known.get((workspace_id, email))
-    if state is None and (workspace_id, email) not in known:
-        state = session.scalar(
-            select(RecipientState).where(
-                RecipientState.workspace_id == workspace_id, RecipientState.email == email
-            )
-        )
-    if state is None:
-        state = RecipientState(workspace_id=workspace_id, email=email, reply_count=0)
-        session.add(state)
-    known[(workspace_id, email)] = state
-    return state
-
-
-def suppress(
-    session: Session,
-    *,
-    workspace_id: int,
-    email: str,
-    reason: str,
-    detail: str | None = None,
-    account_id: int | None = None,
-) -> bool:
-    """Put ``email`` on the workspace's suppression list; False if it already was."""
-    email = email.strip().lower()
-    exists = session.scalar(
-        select(Suppression.id).where(
-            Suppression.workspace_id == workspace_id, Suppression.email == email
-        )
-    )
-    if exists is not None:
-        return False
-    session.add(
-        Suppression(
-            workspace_id=workspace_id,
-            email=email,
-            reason=reason,
-            detail=detail,
-            account_id=account_id,
-        )
-    )
-    session.flush()
-    return True
 
 
 def _pending_stop_on_reply(

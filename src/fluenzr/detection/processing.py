@@ -28,6 +28,7 @@ from fluenzr.detection.limits import Unparseable
 from fluenzr.detection.message import address, header, message_ids, parse_headers
 from fluenzr.detection.message_kinds import Classification
 from fluenzr.detection.offloop import Classifier, Parsed, classify_guarded
+from fluenzr.storage import recipients
 from fluenzr.storage.events import record_event
 from fluenzr.storage.models import Account, Event
 from fluenzr.storage.models.detection import IncomingMessage
@@ -314,7 +315,7 @@ def _prefetch_recipient_states(
     )
     for start in range(0, len(emails), 500):
         chunk = emails[start : start + 500]
-        consequences.remember_recipient_states(session, workspace_id=workspace_id, emails=chunk)
+        recipients.remember_recipient_states(session, workspace_id=workspace_id, emails=chunk)
         consequences.remember_stop_on_reply(session, workspace_id=workspace_id, emails=chunk)
 
 

@@ -7,7 +7,6 @@ from datetime import datetime
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from fluenzr.detection.consequences import suppress
 from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import DuplicateError, NotFoundError, ValidationError
 from fluenzr.services import account_rules
@@ -15,6 +14,7 @@ from fluenzr.services.context import AppContext
 from fluenzr.storage.base import aware
 from fluenzr.storage.engine import transaction
 from fluenzr.storage.models.detection import Suppression
+from fluenzr.storage.recipients import suppress
 
 REASONS = ("bounce", "unsubscribe", "complaint", "manual")
 

@@ -19,10 +19,11 @@ from sqlalchemy import and_, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from fluenzr.error_codes import ErrorCode
+from fluenzr.storage import recipients
 from fluenzr.storage.account_pausing import pause_account
 from fluenzr.storage.events import record_event
 from fluenzr.storage.models import Account
-from fluenzr.storage.models.detection import IncomingMessage, RecipientState, Suppression
+from fluenzr.storage.models.detection import IncomingMessage
 from fluenzr.storage.models.outbox import FAILED, SENT, OutboxMessage, OutboxRecipient
 
 BOUNCE_RATE = ErrorCode.BOUNCE_RATE
@@ -46,30 +47,15 @@ def record_hard_rejection(
 ) -> None:
     email = recipient.email.strip().lower()
     recipient.bounced = True
-    exists = session.scalar(
-        select(Suppression.id).where(
-            Suppression.workspace_id == workspace_id, Suppression.email == email
-        )
+    recipients.suppress(
+        session,
+        workspace_id=workspace_id,
+        email=email,
+        reason="bounce",
+        detail=(detail or "")[:500] or None,
+        account_id=account_id,
     )
-    if exists is None:
-        session.add(
-            Suppression(
-                workspace_id=workspace_id,
-                email=email,
-                reason="bounce",
-                detail=(detail or "")[:500] or None,
-                account_id=account_id,
-            )
-        )
-    state = session.scalar(
-        select(RecipientState).where(
-            RecipientState.workspace_id == workspace_id, RecipientState.email == email
-        )
-    )
-    if state is None:
-        state = RecipientState(workspace_id=workspace_id, email=email, reply_count=0)
-        session.add(state)
-    state.bounced_at = now
+    recipients.recipient_state(session, workspace_id=workspace_id, email=email).bounced_at = now
     data: dict[str, Any] = {
         "rule": "smtp_rcpt",
         "synchronous": True,
