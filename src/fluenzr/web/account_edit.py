@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from fluenzr.core.secret import Secret
 from fluenzr.errors import FluenzrError, NotFoundError
 from fluenzr.http.deps import get_ctx
-from fluenzr.services import account_fields, accounts
+from fluenzr.services import accounts
 from fluenzr.services.account_fields import FIELDS
 from fluenzr.services.account_views import AccountView
 from fluenzr.web import account_input, forms
@@ -79,7 +79,7 @@ async def edit_submit(
     values = account_input.values_of(form)
     draft = forms.text(form, "draft", 64)
     kept = drafts.take(draft, user_id=who.user_id) | account_input.secrets_of(form)
-    stored = {name: int(getattr(view, name)) for name in account_fields.LIMIT_RANGES}
+    stored = account_input.stored_limits(view)
     errors = await run_in_threadpool(
         functools.partial(account_input.problems, values, has_password=True, limits=stored)
     )

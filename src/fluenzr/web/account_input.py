@@ -170,6 +170,11 @@ def _limits(fields: Mapping[str, Any], defaults: Mapping[str, int]) -> Errors:
     return {str(error.params["field"]): error for error in found}
 
 
+def stored_limits(view: Any) -> dict[str, int]:
+    """A saved account's limits: what a blank limit falls back to when it is edited."""
+    return {name: int(getattr(view, name)) for name in LIMIT_RANGES}
+
+
 def problems(
     values: Mapping[str, str],
     *,

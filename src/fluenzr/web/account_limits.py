@@ -47,7 +47,7 @@ async def account_settings(
     )
     typed = account_input.values_of(form)
     values = {spec.input_name: typed[spec.input_name] for spec in LIMITS}
-    stored = {name: int(getattr(view, name)) for name in account_fields.LIMIT_RANGES}
+    stored = account_input.stored_limits(view)
     errors = account_input.problems(values, has_password=True, limits=stored, connection=False)
     failed: FluenzrError | None = None
     window = None
