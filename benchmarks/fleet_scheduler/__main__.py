@@ -28,6 +28,7 @@ from typing import Any
 from prometheus_client import generate_latest
 from sqlalchemy import func, insert, select, text
 
+from benchmarks.databases import fresh_app
 from benchmarks.fleet_scheduler import scenario
 from fluenzr.sending import leases
 from fluenzr.services import worker_health
@@ -117,7 +118,7 @@ def run(
 ) -> bool:
     label = "SQLite" if database == "sqlite" else "PostgreSQL"
     print(f"\n== {label}: {accounts:,} accounts, {accounts * per_account:,} queued messages")
-    with scenario.app(database) as ctx:
+    with fresh_app(database) as ctx:
         clock = scenario.SimClock(scenario.START)
         ctx.clock = clock
         ids = scenario.add_accounts(ctx, accounts)

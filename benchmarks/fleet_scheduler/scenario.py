@@ -10,25 +10,19 @@ from __future__ import annotations
 
 import itertools
 import json
-import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, select, text
-from tests.support.services import fresh_pg_database
 
-from fluenzr.config import load_settings
 from fluenzr.core.clock import Clock
 from fluenzr.sending import leases, pacing
 from fluenzr.sending.message_records import Delivered, mark_sent
 from fluenzr.services import outbox
-from fluenzr.services.context import AppContext, default_workspace_id, open_app
+from fluenzr.services.context import AppContext, default_workspace_id
 from fluenzr.storage.engine import transaction
 from fluenzr.storage.models import Account
 from fluenzr.storage.models.outbox import OutboxMessage, OutboxRecipient, SendingState
@@ -48,24 +42,6 @@ class SimClock(Clock):
 
     def now(self) -> datetime:
         return self.current
-
-
-@contextmanager
-def app(database: str) -> Iterator[AppContext]:
-    with tempfile.TemporaryDirectory() as home:
-        if database == "sqlite":
-            ctx = open_app(load_settings(home=Path(home)))
-            try:
-                yield ctx
-            finally:
-                ctx.close()
-            return
-        with fresh_pg_database() as url:
-            ctx = open_app(load_settings(home=Path(home), database_url=url))
-            try:
-                yield ctx
-            finally:
-                ctx.close()
 
 
 def pacing_of(n: int) -> dict[str, object]:

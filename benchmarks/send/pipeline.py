@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import resource
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tests.support.services import fresh_pg_database
-
-from fluenzr.config import load_settings
+from benchmarks.databases import fresh_app
 
 if TYPE_CHECKING:
     from benchmarks.send.__main__ import Figure
@@ -22,7 +16,7 @@ from fluenzr.sending.worker import WorkerOptions
 from fluenzr.services import outbox
 from fluenzr.services.account_config import AccountInput
 from fluenzr.services.accounts import create_account
-from fluenzr.services.context import AppContext, default_workspace_id, open_app
+from fluenzr.services.context import AppContext, default_workspace_id
 from fluenzr.services.runtime import sending_worker
 
 CHUNK = 500  # messages per enqueue transaction
@@ -31,24 +25,6 @@ CHUNK = 500  # messages per enqueue transaction
 def _cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
-
-
-@contextmanager
-def _app(database: str) -> Iterator[AppContext]:
-    with tempfile.TemporaryDirectory() as home:
-        if database == "sqlite":
-            ctx = open_app(load_settings(home=Path(home)))
-            try:
-                yield ctx
-            finally:
-                ctx.close()
-            return
-        with fresh_pg_database() as url:
-            ctx = open_app(load_settings(home=Path(home), database_url=url))
-            try:
-                yield ctx
-            finally:
-                ctx.close()
 
 
 def _accounts(ctx: AppContext, *, port: int, count: int) -> list[int]:
@@ -79,7 +55,7 @@ def _accounts(ctx: AppContext, *, port: int, count: int) -> list[int]:
 def fluenzr_pipeline(port: int, *, accounts: int, messages: int, database: str) -> list[Figure]:
     from benchmarks.send.__main__ import BODY, Figure
 
-    with _app(database) as ctx:
+    with fresh_app(database) as ctx:
         ids = _accounts(ctx, port=port, count=accounts)
         workspace = default_workspace_id(ctx.sessions)
         requests = [
