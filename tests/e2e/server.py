@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 
@@ -84,6 +86,15 @@ class Caller:
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
+
+
+def set_up_admin_in_browser(tab: Any) -> None:
+    """Fill the first visit's setup page (Spanish labels) and wait for the accounts page."""
+    tab.get_by_label("Email").fill(ADMIN_EMAIL)
+    tab.get_by_label("Nombre").fill("Admin")
+    tab.get_by_label("Contraseña").fill(ADMIN_PASSWORD)
+    tab.get_by_role("button", name="Crear administrador").click()
+    tab.wait_for_url(re.compile(r"/accounts$"))
 
 
 def admin(ctx: AppContext) -> Caller:

@@ -13,7 +13,7 @@ from fluenzr.core.secret import Secret
 from fluenzr.services import accounts, users
 from fluenzr.services.account_config import AccountInput
 from fluenzr.services.context import AppContext
-from tests.e2e.server import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.e2e.server import ADMIN_EMAIL, set_up_admin_in_browser
 from tests.support.mailservers import IMAPS_PORT, SUBMISSION_PORT, ca_pem, create_users
 
 pytestmark = [pytest.mark.browser, pytest.mark.mailserver]
@@ -25,11 +25,7 @@ def page(browser: Any, base_url: str, web_app: AppContext) -> Any:
     context = browser.new_context(base_url=base_url, locale="es-ES")
     tab = context.new_page()
     tab.goto("/")
-    tab.get_by_label("Email").fill(ADMIN_EMAIL)
-    tab.get_by_label("Nombre").fill("Admin")
-    tab.get_by_label("Contraseña").fill(ADMIN_PASSWORD)
-    tab.get_by_role("button", name="Crear administrador").click()
-    tab.wait_for_url(re.compile(r"/accounts$"))
+    set_up_admin_in_browser(tab)
     yield tab
     context.close()
 

@@ -18,7 +18,7 @@ from fluenzr.core.secret import Secret
 from fluenzr.services import account_tags, accounts, users
 from fluenzr.services.account_config import AccountInput
 from fluenzr.services.context import AppContext
-from tests.e2e.server import ADMIN_EMAIL, ADMIN_PASSWORD, serve
+from tests.e2e.server import ADMIN_EMAIL, serve, set_up_admin_in_browser
 
 pytestmark = [pytest.mark.browser]
 FLEET = 60
@@ -35,11 +35,7 @@ def context(browser: Any, base_url: str, web_app: AppContext) -> Iterator[Any]:
     ctx = browser.new_context(base_url=base_url, locale="es-ES")
     tab = ctx.new_page()
     tab.goto("/")
-    tab.get_by_label("Email").fill(ADMIN_EMAIL)
-    tab.get_by_label("Nombre").fill("Admin")
-    tab.get_by_label("Contraseña").fill(ADMIN_PASSWORD)
-    tab.get_by_role("button", name="Crear administrador").click()
-    tab.wait_for_url(re.compile(r"/accounts$"))
+    set_up_admin_in_browser(tab)
     workspace = users.workspaces_of(web_app, users.user_by_email(web_app, ADMIN_EMAIL).id)[0].id
     ids = []
     for number in range(FLEET):

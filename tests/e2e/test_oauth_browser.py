@@ -20,7 +20,7 @@ from fluenzr.services.credential_binding import smtp_context
 from fluenzr.storage.engine import transaction
 from fluenzr.storage.models import Account
 from fluenzr.storage.models.outbox import OutboxMessage
-from tests.e2e.server import ADMIN_EMAIL, ADMIN_PASSWORD, serve
+from tests.e2e.server import serve, set_up_admin_in_browser
 from tests.support import oauth_server
 from tests.support.mailservers import create_user, wait_for_message
 
@@ -84,11 +84,7 @@ def test_connect_probar_revoke_reconnect(
     context = browser.new_context(base_url=oauth_url, locale="es-ES")
     page = context.new_page()
     page.goto("/")
-    page.get_by_label("Email").fill(ADMIN_EMAIL)
-    page.get_by_label("Nombre").fill("Admin")
-    page.get_by_label("Contraseña").fill(ADMIN_PASSWORD)
-    page.get_by_role("button", name="Crear administrador").click()
-    page.wait_for_url(re.compile(r"/accounts$"))
+    set_up_admin_in_browser(page)
 
     page.get_by_label("Email de la cuenta").fill(user.email)
     page.get_by_role("button", name="Conectar con Google").click()

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from fluenzr.services import accounts, users
 from fluenzr.services.context import AppContext
-from tests.e2e.server import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.e2e.server import ADMIN_EMAIL, set_up_admin_in_browser
 
 pytestmark = [pytest.mark.browser]
 SMTP_PASSWORD = "Typed-Once-Only-91"
@@ -23,11 +23,7 @@ def page(browser: Any, base_url: str) -> Any:
     context = browser.new_context(base_url=base_url, locale="es-ES")
     tab = context.new_page()
     tab.goto("/setup")
-    tab.get_by_label("Email").fill(ADMIN_EMAIL)
-    tab.get_by_label("Nombre").fill("Admin")
-    tab.get_by_label("Contraseña").fill(ADMIN_PASSWORD)
-    tab.get_by_role("button", name="Crear administrador").click()
-    tab.wait_for_url(re.compile(r"/accounts$"))
+    set_up_admin_in_browser(tab)
     yield tab
     context.close()
 

@@ -33,7 +33,7 @@ from fluenzr.storage.engine import transaction
 from fluenzr.storage.events import record_event
 from fluenzr.storage.models import Account
 from fluenzr.storage.models.users import Job
-from tests.e2e.server import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.e2e.server import ADMIN_EMAIL, set_up_admin_in_browser
 from tests.support.fault_smtp import FaultSmtpServer, SmtpFaults
 from tests.support.mailservers import SUBMISSION_PORT, ca_pem, create_user
 
@@ -47,11 +47,7 @@ def context(browser: Any, base_url: str) -> Iterator[Any]:
     ctx = browser.new_context(base_url=base_url, locale="es-ES", timezone_id="Europe/Madrid")
     tab = ctx.new_page()
     tab.goto("/")
-    tab.get_by_label("Email").fill(ADMIN_EMAIL)
-    tab.get_by_label("Nombre").fill("Admin")
-    tab.get_by_label("Contraseña").fill(ADMIN_PASSWORD)
-    tab.get_by_role("button", name="Crear administrador").click()
-    tab.wait_for_url(re.compile(r"/accounts$"))
+    set_up_admin_in_browser(tab)
     yield ctx
     ctx.close()
 
