@@ -116,7 +116,9 @@ class RunOutcome:
         return self.error is None
 
 
-def _from_error(name: str, error: MailError | Notice, elapsed: int, status: Status) -> StepResult:
+def step_from_error(
+    name: str, error: MailError | Notice, elapsed: int, status: Status
+) -> StepResult:
     return StepResult(
         name=name,
         status=status,
@@ -146,10 +148,10 @@ async def _run_one(step: Step[State], state: State) -> tuple[StepResult, MailErr
         return StepResult(step.name, Status.SKIPPED, 0, str(skipped)), None
     except MailError as error:
         elapsed = int((time.perf_counter() - started) * 1000)
-        return _from_error(step.name, error, elapsed, Status.FAILED), error
+        return step_from_error(step.name, error, elapsed, Status.FAILED), error
     elapsed = int((time.perf_counter() - started) * 1000)
     if done.warning is not None:
-        result = _from_error(step.name, done.warning, elapsed, Status.WARNING)
+        result = step_from_error(step.name, done.warning, elapsed, Status.WARNING)
         return replace(result, detail=done.detail or result.detail), None
     return StepResult(step.name, Status.OK, elapsed, done.detail, severity=done.severity), None
 

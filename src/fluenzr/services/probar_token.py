@@ -13,7 +13,7 @@ import asyncio
 import time
 
 from fluenzr.core.endpoints import MailboxCredentials
-from fluenzr.diagnose.runner import Status, StepResult
+from fluenzr.diagnose.runner import Status, StepResult, step_from_error
 from fluenzr.error_codes import ErrorCode
 from fluenzr.errors import FluenzrError, MailError, mail_error
 from fluenzr.mail.oauth_client import TokenGrant
@@ -22,19 +22,6 @@ from fluenzr.services.context import AppContext
 from fluenzr.services.oauth_tokens import fresh_access_token, oauth_credentials
 
 MAX_SKEW = 300.0
-
-
-def _failed(name: str, error: MailError, elapsed: int) -> StepResult:
-    return StepResult(
-        name=name,
-        status=Status.FAILED,
-        duration_ms=elapsed,
-        detail=error.detail or "",
-        code=error.code,
-        category=error.category,
-        message=error.message(),
-        hint=error.hint(),
-    )
 
 
 def _check(ctx: AppContext, account_id: int) -> tuple[MailboxCredentials, str]:
@@ -65,10 +52,10 @@ async def token_step(
     try:
         credentials, detail = await asyncio.to_thread(_check, ctx, account_id)
     except MailError as error:
-        return _failed("token", error, _ms(started)), None, error
+        return step_from_error("token", error, _ms(started), Status.FAILED), None, error
     except FluenzrError as exc:  # reconnect_required, endpoint changed, not configured
         refused = mail_error(exc.code, params=dict(exc.params), detail=exc.code.value)
-        return _failed("token", refused, _ms(started)), None, refused
+        return step_from_error("token", refused, _ms(started), Status.FAILED), None, refused
     return StepResult("token", Status.OK, _ms(started), detail), credentials, None
 
 
