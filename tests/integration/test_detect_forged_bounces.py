@@ -10,9 +10,8 @@ from sqlalchemy import select
 
 from fluenzr.detection.config import DetectionConfig
 from fluenzr.detection.consequences import bounce_rate
-from fluenzr.detection.processing import Processed, process_message
+from fluenzr.detection.processing import Processed
 from fluenzr.services.context import AppContext
-from fluenzr.storage.engine import transaction
 from fluenzr.storage.models import Account, Event
 from fluenzr.storage.models.detection import IncomingMessage, Suppression
 from tests.integration.test_detect_processing import (
@@ -21,25 +20,14 @@ from tests.integration.test_detect_processing import (
     _send,
     _test_domains,  # noqa: F401 - the autouse fixture allowing .test addresses
 )
+from tests.support.detection import process_raw
 
 # Any counted bounce would pause the account at once.
 TRIGGER_HAPPY = DetectionConfig(bounce_rate_min_sends=1, bounce_rate_threshold=0.0)
 
 
 def _process(ctx: AppContext, account_id: int, raw: bytes, uid: int) -> Processed | None:
-    with transaction(ctx.sessions) as session:
-        account = session.get(Account, account_id)
-        assert account is not None
-        return process_message(
-            session,
-            raw,
-            account=account,
-            mailbox="INBOX",
-            uidvalidity=1,
-            uid=uid,
-            now=ctx.clock.now(),
-            config=TRIGGER_HAPPY,
-        )
+    return process_raw(ctx, account_id, raw, uid=uid, config=TRIGGER_HAPPY)
 
 
 def _x_failed(address: str) -> bytes:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from fluenzr.core.secret import Secret
 from fluenzr.detection.config import DetectionConfig
-from fluenzr.detection.processing import process_message, relevant_uids
+from fluenzr.detection.processing import relevant_uids
 from fluenzr.services.account_config import AccountInput
 from fluenzr.services.accounts import create_account
 from fluenzr.services.context import AppContext, default_workspace_id
@@ -19,6 +19,7 @@ from fluenzr.storage.engine import transaction
 from fluenzr.storage.models import Account, Event
 from fluenzr.storage.models.detection import IncomingMessage, RecipientState, Suppression
 from fluenzr.storage.models.outbox import CANCELLED, QUEUED, SENT, OutboxMessage
+from tests.support.detection import process_raw
 
 CONFIG = DetectionConfig(bounce_rate_min_sends=3)
 
@@ -76,19 +77,7 @@ def _reply(to_msgid: str, *, sender: str, body: str = "Yes, let's talk.", extra:
 
 
 def _process(ctx: AppContext, account_id: int, raw: bytes, uid: int):
-    with transaction(ctx.sessions) as session:
-        account = session.get(Account, account_id)
-        assert account is not None
-        return process_message(
-            session,
-            raw,
-            account=account,
-            mailbox="INBOX",
-            uidvalidity=1,
-            uid=uid,
-            now=ctx.clock.now(),
-            config=CONFIG,
-        )
+    return process_raw(ctx, account_id, raw, uid=uid, config=CONFIG)
 
 
 def test_reply_is_linked_and_cancels_stop_on_reply(app_any_db: AppContext) -> None:

@@ -12,14 +12,13 @@ from sqlalchemy import select
 
 from fluenzr.detection.config import DetectionConfig
 from fluenzr.detection.consequences import bounce_rate
-from fluenzr.detection.processing import process_message
 from fluenzr.services import events_query
 from fluenzr.services.context import AppContext, default_workspace_id
-from fluenzr.storage.engine import transaction
-from fluenzr.storage.models import Account, Event
+from fluenzr.storage.models import Event
 from fluenzr.storage.models.detection import IncomingMessage, RecipientState
 from fluenzr.storage.models.outbox import OutboxMessage
 from tests.integration.test_detect_processing import _account, _reply, _send
+from tests.support.detection import process_raw
 
 HOLD = DetectionConfig(away_defers_followups=True)
 
@@ -32,19 +31,7 @@ def _test_domains(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _process(ctx: AppContext, account_id: int, raw: bytes, uid: int, config: DetectionConfig):
-    with transaction(ctx.sessions) as session:
-        account = session.get(Account, account_id)
-        assert account is not None
-        return process_message(
-            session,
-            raw,
-            account=account,
-            mailbox="INBOX",
-            uidvalidity=1,
-            uid=uid,
-            now=ctx.clock.now(),
-            config=config,
-        )
+    return process_raw(ctx, account_id, raw, uid=uid, config=config)
 
 
 def _out_of_office(sender: str, *, back: date, in_reply_to: str | None) -> bytes:
