@@ -19,7 +19,7 @@ from fluenzr.services.context import AppContext, default_workspace_id
 from fluenzr.storage.models import Account
 from fluenzr.storage.models.fleet import AccountTag
 from fluenzr.storage.models.users import Job
-from tests.e2e.server import ADMIN_EMAIL, ADMIN_PASSWORD, Caller, admin, serve
+from tests.e2e.server import ADMIN_EMAIL, ADMIN_PASSWORD, Caller, admin, csrf_of, serve
 from tests.support.cli import Cli
 
 SECRET = "Imp0rt-Secret-ñ-%d"
@@ -203,12 +203,6 @@ def test_api_import_multipart_json_and_job(
             _no_secret(result or "")
 
 
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found
-    return found.group(1)
-
-
 def test_web_upload_mapping_preview_import_results(app: AppContext, tmp_path: Path) -> None:
     with (
         serve(app, sending=False) as url,
@@ -217,13 +211,13 @@ def test_web_upload_mapping_preview_import_results(app: AppContext, tmp_path: Pa
         setup = http.get("/setup")
         http.post(
             "/setup",
-            data={"csrf": _csrf(setup.text), "email": ADMIN_EMAIL, "name": "A",
+            data={"csrf": csrf_of(setup.text), "email": ADMIN_EMAIL, "name": "A",
                   "password": ADMIN_PASSWORD},
         )  # fmt: skip
         page = http.get("/accounts")
         assert 'href="/accounts/import"' in page.text
         form_page = http.get("/accounts/import")
-        csrf = _csrf(form_page.text)
+        csrf = csrf_of(form_page.text)
         assert http.post("/accounts/import/preview", data={"csrf": "x"}).status_code == 403
         data = b"Login,Secret\nana@example.com,pw-Imp0rt-Secret\n"
         files = {"file": ("a.csv", data, "text/csv")}

@@ -13,7 +13,14 @@ import httpx
 import pytest
 
 from fluenzr.services.context import AppContext
-from tests.e2e.server import ADMIN_EMAIL, ADMIN_PASSWORD, other_user, serve
+from tests.e2e.server import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    csrf_of,
+    other_user,
+    serve,
+    set_up_admin_over_http,
+)
 
 SMTP_PASSWORD = "Very-Secret-Smtp-Pass-42"
 
@@ -24,23 +31,8 @@ def base_url(app: AppContext) -> Iterator[str]:
         yield url
 
 
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found, "form without CSRF token"
-    return found.group(1)
-
-
 def _setup(http: httpx.Client) -> None:
-    page = http.get("/setup")
-    reply = http.post(
-        "/setup",
-        data={
-            "csrf": _csrf(page.text),
-            "email": ADMIN_EMAIL,
-            "name": "A",
-            "password": ADMIN_PASSWORD,
-        },
-    )
+    reply = set_up_admin_over_http(http)
     assert reply.status_code == 303 and reply.headers["location"] == "/accounts"
 
 
@@ -54,7 +46,7 @@ def test_first_visit_creates_the_admin(base_url: str) -> None:
         )
         assert forged.status_code == 403
         short = http.post(
-            "/setup", data={"csrf": _csrf(page.text), "email": ADMIN_EMAIL, "password": "short"}
+            "/setup", data={"csrf": csrf_of(page.text), "email": ADMIN_EMAIL, "password": "short"}
         )
         assert short.status_code == 422 and 'aria-invalid="true"' in short.text
         _setup(http)
@@ -68,7 +60,7 @@ def test_login_rate_limited(base_url: str) -> None:
     with httpx.Client(base_url=base_url, timeout=20) as http:
         _setup(http)
     with httpx.Client(base_url=base_url, timeout=20) as http:
-        token = _csrf(http.get("/login").text)
+        token = csrf_of(http.get("/login").text)
         for _ in range(5):
             wrong = http.post(
                 "/login", data={"csrf": token, "email": ADMIN_EMAIL, "password": "wrong-password"}
@@ -97,7 +89,7 @@ def test_smtp_form_without_javascript(base_url: str, app: AppContext) -> None:
             "smtp_security",
         ]
         assert [name for name in labels if name in seed] == seed
-        token = _csrf(form.text)
+        token = csrf_of(form.text)
         detected = http.post(
             "/accounts/new", data={"csrf": token, "action": "detect", "email": "ana@zoho.eu"}
         )
@@ -141,7 +133,7 @@ def test_smtp_form_without_javascript(base_url: str, app: AppContext) -> None:
 
         stranger = other_user(app)
         with httpx.Client(base_url=base_url, timeout=20) as other:
-            login = _csrf(other.get("/login").text)
+            login = csrf_of(other.get("/login").text)
             other.post(
                 "/login", data={"csrf": login, "email": stranger.email, "password": ADMIN_PASSWORD}
             )
@@ -149,7 +141,7 @@ def test_smtp_form_without_javascript(base_url: str, app: AppContext) -> None:
             assert other.get(f"/accounts/{account_id}").status_code == 404
             assert other.get(queued.headers["location"]).status_code == 404
             assert other.get(f"/accounts/{account_id}/edit").status_code == 404
-            theirs = _csrf(other.get("/accounts").text)
+            theirs = csrf_of(other.get("/accounts").text)
             assert (
                 other.post(f"/accounts/{account_id}/delete", data={"csrf": theirs}).status_code
                 == 404
@@ -167,7 +159,7 @@ def test_cookie_api_writes_need_csrf_and_redirects_stay_local(base_url: str) -> 
         assert http.get("/api/v1/accounts").status_code == 200
         body = {"email": "b@example.com", "smtp_host": "smtp.example.com", "password": "x" * 12}
         assert http.post("/api/v1/accounts", json=body).status_code == 403
-        token = _csrf(http.get("/accounts/new").text)
+        token = csrf_of(http.get("/accounts/new").text)
         ok = http.post("/api/v1/accounts", json=body, headers={"X-CSRF-Token": token})
         assert ok.status_code == 201
         assert http.get("/accounts/abc").status_code == 404
@@ -218,7 +210,7 @@ def test_account_page_shows_pause_sends_and_chart(base_url: str, app: AppContext
         assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
         listing = http.get("/accounts").text
         assert "2 / 50" in listing and "50.0 %" in listing  # 2 sent today, 1 bounce of 2 sent
-        token = _csrf(page.text)
+        token = csrf_of(page.text)
         resumed = http.post(f"/accounts/{view.id}/resume", data={"csrf": token})
         assert resumed.status_code == 303
         assert "sin probar" in http.get(f"/accounts/{view.id}").text  # never tested
@@ -229,7 +221,7 @@ def test_team_and_token_pages(base_url: str) -> None:
         _setup(http)
         team = http.get("/settings/workspace")
         assert team.status_code == 200 and ADMIN_EMAIL in team.text
-        token = _csrf(team.text)
+        token = csrf_of(team.text)
         invalid = http.post(
             "/settings/workspace/invitations", data={"csrf": token, "email": "not-an-email"}
         )
@@ -267,7 +259,7 @@ def test_sending_window_form(base_url: str, app: AppContext) -> None:
                 email="w@example.com", smtp_host="smtp.example.com", password=Secret(SMTP_PASSWORD)
             ),
         )
-        token = _csrf(http.get(f"/accounts/{view.id}").text)
+        token = csrf_of(http.get(f"/accounts/{view.id}").text)
         form = {
             "csrf": token,
             "daily_limit": "40",
@@ -304,7 +296,7 @@ def test_no_secret_on_disk_in_logs_or_pages(
     seen: list[str] = []
     with httpx.Client(base_url=base_url, timeout=20) as http:
         _setup(http)
-        token = _csrf(http.get("/accounts/new").text)
+        token = csrf_of(http.get("/accounts/new").text)
         created = http.post(
             "/accounts/new",
             data={
@@ -353,7 +345,7 @@ def test_no_secret_on_disk_in_logs_or_pages(
 def test_live_field_check(base_url: str) -> None:
     with httpx.Client(base_url=base_url, timeout=20) as http:
         _setup(http)
-        token = _csrf(http.get("/accounts/new").text)
+        token = csrf_of(http.get("/accounts/new").text)
         headers = {"HX-Request": "true", "HX-Trigger-Name": "smtp_port"}
         bad = http.post(
             "/accounts/new/check", headers=headers, data={"csrf": token, "smtp_port": "70000"}
@@ -377,7 +369,7 @@ def test_edit_connection(base_url: str, app: AppContext) -> None:
 
     with httpx.Client(base_url=base_url, timeout=20) as http:
         _setup(http)
-        token = _csrf(http.get("/accounts/new").text)
+        token = csrf_of(http.get("/accounts/new").text)
         created = http.post(
             "/accounts/new",
             data={
@@ -451,7 +443,7 @@ def test_events_suppression_and_webhook_pages(base_url: str, app: AppContext) ->
         _setup(http)
         events = http.get("/events", params={"type": "bounce"})
         assert "gone@example.org" in events.text and "bob@example.org" not in events.text
-        token = _csrf(events.text)
+        token = csrf_of(events.text)
         added = http.post(
             "/settings/lists/suppressions", data={"csrf": token, "email": "Nope@Example.org"}
         )

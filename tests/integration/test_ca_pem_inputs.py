@@ -18,7 +18,13 @@ from fluenzr.errors import MailError
 from fluenzr.mail.smtp import connect_smtp
 from fluenzr.services.accounts import open_credentials
 from fluenzr.services.context import AppContext
-from tests.e2e.server import ADMIN_EMAIL, ADMIN_PASSWORD, Caller, admin, serve
+from tests.e2e.server import (
+    Caller,
+    admin,
+    csrf_of,
+    serve,
+    set_up_admin_over_http,
+)
 from tests.support.certs import pki
 from tests.support.fault_smtp import SmtpFaults, smtp_server
 
@@ -87,28 +93,13 @@ def test_api_refuses_keys_garbage_and_oversize(base_url: str, caller: Caller) ->
             assert reply.json()["field"] == "smtp_ca_pem"
 
 
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found
-    return found.group(1)
-
-
 def test_web_form_refuses_server_paths_identically(base_url: str) -> None:
     with httpx.Client(base_url=base_url) as http:
-        page = http.get("/setup")
-        http.post(
-            "/setup",
-            data={
-                "csrf": _csrf(page.text),
-                "email": ADMIN_EMAIL,
-                "name": "A",
-                "password": ADMIN_PASSWORD,
-            },
-        )
+        set_up_admin_over_http(http)
         form = http.get("/accounts/new")
         assert 'name="ca_file"' not in form.text  # no path input at all
         assert '<textarea id="smtp_ca_pem"' in form.text
-        token = _csrf(form.text)
+        token = csrf_of(form.text)
         fields = {
             "csrf": token,
             "action": "save",

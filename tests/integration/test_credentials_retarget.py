@@ -7,7 +7,6 @@ real worker and Probar. The capture server must receive nothing; the user sees a
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from fluenzr.services.context import AppContext, default_workspace_id
 from fluenzr.services.runtime import sending_worker
 from fluenzr.storage.engine import transaction
 from fluenzr.storage.models import Account
-from tests.e2e.server import admin, serve
+from tests.e2e.server import admin, csrf_of, serve
 from tests.integration.send_support import add_account, enqueue, statuses
 from tests.support.certs import pki
 from tests.support.cli import Cli
@@ -214,12 +213,6 @@ async def test_rest_patch_refuses_a_new_server_without_the_password(
         assert capture.auth == [] and len(legit.received) == 1
 
 
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found is not None
-    return found.group(1)
-
-
 async def test_web_form_refuses_a_new_server_without_the_password(
     app: AppContext, base_url: str
 ) -> None:
@@ -229,7 +222,7 @@ async def test_web_form_refuses_a_new_server_without_the_password(
             made = await http.post(
                 "/setup",
                 data={
-                    "csrf": _csrf(setup.text),
+                    "csrf": csrf_of(setup.text),
                     "email": "admin@fluenzr.test",
                     "name": "Admin",
                     "password": "a long admin password",
@@ -243,7 +236,7 @@ async def test_web_form_refuses_a_new_server_without_the_password(
             saved = await http.post(
                 f"/accounts/{account_id}/edit",
                 data={
-                    "csrf": _csrf(form.text),
+                    "csrf": csrf_of(form.text),
                     "email": USER,
                     "smtp_host": "127.0.0.1",
                     "smtp_port": str(capture.port),
@@ -362,7 +355,7 @@ async def test_web_trust_pins_only_with_the_password(app: AppContext, base_url: 
     async with smtp_server() as legit:
         async with httpx.AsyncClient(base_url=base_url) as http:
             setup = await http.get("/setup")
-            token = _csrf(setup.text)
+            token = csrf_of(setup.text)
             made = await http.post(
                 "/setup",
                 data={
@@ -381,7 +374,7 @@ async def test_web_trust_pins_only_with_the_password(app: AppContext, base_url: 
             )
             before = _row(app, account_id)
             page = await http.get(f"/accounts/{account_id}")
-            token = _csrf(page.text)
+            token = csrf_of(page.text)
             blank = await http.post(
                 f"/accounts/{account_id}/trust", data={"csrf": token, "job_id": str(job.id)}
             )

@@ -3,7 +3,6 @@ actions — on SQLite and PostgreSQL where state matters."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +19,15 @@ from fluenzr.services.account_config import AccountInput
 from fluenzr.services.context import AppContext, workspace_id
 from fluenzr.storage.account_query import AccountFilter, PageRequest
 from fluenzr.storage.models import Event
-from tests.e2e.server import ADMIN_EMAIL, ADMIN_PASSWORD, Caller, admin, other_user, serve
+from tests.e2e.server import (
+    ADMIN_EMAIL,
+    Caller,
+    admin,
+    csrf_of,
+    other_user,
+    serve,
+    set_up_admin_over_http,
+)
 from tests.support.cli import Cli
 
 NOW = datetime.now(UTC)
@@ -203,31 +210,16 @@ def test_api_list_params_total_and_tag_endpoints(app: AppContext, served: str) -
         )
 
 
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found
-    return found.group(1)
-
-
 def test_page_bulk_actions(app: AppContext, served: str) -> None:
     with httpx.Client(base_url=served, timeout=20) as http:
-        setup = http.get("/setup")
-        http.post(
-            "/setup",
-            data={
-                "csrf": _csrf(setup.text),
-                "email": ADMIN_EMAIL,
-                "name": "A",
-                "password": ADMIN_PASSWORD,
-            },
-        )
+        set_up_admin_over_http(http)
         ws = users.workspaces_of(app, users.user_by_email(app, ADMIN_EMAIL).id)[0].id
         ids = _make(app, ws, 4)
         theirs = other_user(app)
         [foreign] = _make(app, theirs.workspace_id, 1, prefix="z")
         listing = http.get("/accounts", params={"per_page": 25, "sort": "email"})
         assert listing.status_code == 200 and 'data-total="4"' in listing.text
-        token = _csrf(listing.text)
+        token = csrf_of(listing.text)
         base = {"csrf": token}
         assert (
             http.post("/accounts/bulk", data={"action": "pause", "account_id": ids[0]}).status_code

@@ -5,7 +5,6 @@ one (header switcher, ``X-Workspace``), never "the lowest id"."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ import pytest
 
 from fluenzr.services import users
 from fluenzr.services.context import AppContext
-from tests.e2e.server import ADMIN_PASSWORD, Caller, admin, other_user, serve
+from tests.e2e.server import ADMIN_PASSWORD, Caller, admin, csrf_of, other_user, serve
 from tests.support.cli import Cli
 
 INVITE = "/api/v1/workspaces/current/invitations"
@@ -55,18 +54,12 @@ def _api(url: str, caller: Caller) -> httpx.Client:
     return httpx.Client(base_url=url, headers=headers, timeout=30)
 
 
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found, "form without CSRF token"
-    return found.group(1)
-
-
 @contextmanager
 def _web_login(url: str, email: str, password: str = ADMIN_PASSWORD) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=url, timeout=30) as http:
         page = http.get("/login")
         reply = http.post(
-            "/login", data={"csrf": _csrf(page.text), "email": email, "password": password}
+            "/login", data={"csrf": csrf_of(page.text), "email": email, "password": password}
         )
         assert reply.status_code == 303, reply.text
         yield http
@@ -136,12 +129,12 @@ def test_accept_in_the_browser_as_the_invited_user(
     with _web_login(base_url, "carol@example.com") as carol:
         page = carol.get(path)
         assert page.status_code == 200 and "bob@example.com" in page.text
-        refused = carol.post(path, data={"csrf": _csrf(page.text), "action": "accept"})
+        refused = carol.post(path, data={"csrf": csrf_of(page.text), "action": "accept"})
         assert refused.status_code == 403
     with _web_login(base_url, "bob@example.com") as bob:
         page = bob.get(path)
         assert page.headers["referrer-policy"] == "no-referrer"
-        accepted = bob.post(path, data={"csrf": _csrf(page.text), "action": "accept"})
+        accepted = bob.post(path, data={"csrf": csrf_of(page.text), "action": "accept"})
         assert accepted.status_code == 303
         # The session now acts in the workspace just joined.
         assert bob.get("/api/v1/me").json()["workspace_id"] == owner.workspace_id
@@ -158,13 +151,13 @@ def test_accept_by_setting_a_password(base_url: str, app_any_db: AppContext, own
         page = http.get(path)
         assert page.status_code == 200 and 'name="password"' in page.text
         short = http.post(
-            path, data={"csrf": _csrf(page.text), "action": "register", "password": "short"}
+            path, data={"csrf": csrf_of(page.text), "action": "register", "password": "short"}
         )
         assert short.status_code == 422
         made = http.post(
             path,
             data={
-                "csrf": _csrf(page.text),
+                "csrf": csrf_of(page.text),
                 "action": "register",
                 "password": "my-own-password-1",
                 "name": "New",
@@ -179,7 +172,7 @@ def test_accept_by_setting_a_password(base_url: str, app_any_db: AppContext, own
         page = http.get(bob_path)
         taken = http.post(
             bob_path,
-            data={"csrf": _csrf(page.text), "action": "register", "password": "takeover-pass-1"},
+            data={"csrf": csrf_of(page.text), "action": "register", "password": "takeover-pass-1"},
         )
         assert taken.status_code == 409
     with _web_login(base_url, "bob@example.com"):
@@ -235,7 +228,7 @@ def test_pick_the_workspace_never_the_lowest_id(
     with _web_login(base_url, "bob@example.com") as web:
         page = web.get("/accounts")
         assert 'name="workspace_id"' in page.text  # the header switcher
-        csrf = _csrf(page.text)
+        csrf = csrf_of(page.text)
         switched = web.post("/workspace", data={"csrf": csrf, "workspace_id": bob.workspace_id})
         assert switched.status_code == 303
         assert web.get("/api/v1/me").json()["workspace_id"] == bob.workspace_id

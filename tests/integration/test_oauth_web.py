@@ -5,7 +5,6 @@ consent is explained; "Reconectar" keeps the account. No token in any page, log 
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from fluenzr.config import load_settings
 from fluenzr.services.context import AppContext, open_app
 from fluenzr.services.credential_binding import smtp_context
 from fluenzr.storage.models import Account
-from tests.e2e.server import ADMIN_EMAIL, ADMIN_PASSWORD, serve
+from tests.e2e.server import csrf_of, serve, set_up_admin_over_http
 from tests.support import oauth_server
 from tests.support.mailservers import create_user
 
@@ -30,12 +29,6 @@ def oauth_web(home: Path, mailserver: None) -> Iterator[tuple[AppContext, str]]:
     ctx.close()
 
 
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found
-    return found.group(1)
-
-
 @contextlib.contextmanager
 def _signed_in(url: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=url, timeout=10) as http:
@@ -44,16 +37,7 @@ def _signed_in(url: str) -> Iterator[httpx.Client]:
 
 
 def _setup(http: httpx.Client) -> None:
-    page = http.get("/setup")
-    http.post(
-        "/setup",
-        data={
-            "csrf": _csrf(page.text),
-            "email": ADMIN_EMAIL,
-            "name": "A",
-            "password": ADMIN_PASSWORD,
-        },
-    )
+    set_up_admin_over_http(http)
 
 
 def _connect(
@@ -62,7 +46,7 @@ def _connect(
     accounts = http.get("/accounts")
     assert "Conectar con Google" in accounts.text and "Conectar con Microsoft" in accounts.text
     start = http.post(
-        f"/accounts/oauth/{provider}", data={"csrf": _csrf(accounts.text), "email": email}
+        f"/accounts/oauth/{provider}", data={"csrf": csrf_of(accounts.text), "email": email}
     )
     assert start.status_code == 303
     authorize = start.headers["location"]
@@ -95,7 +79,7 @@ def test_connect_from_the_accounts_page(oauth_web: tuple[AppContext, str]) -> No
         assert row.auth_method == "oauth"
         # Reconectar: back through the consent, the same account.
         page = http.get(f"/accounts/{row.id}")
-        again = http.post(f"/accounts/{row.id}/reconnect", data={"csrf": _csrf(page.text)})
+        again = http.post(f"/accounts/{row.id}/reconnect", data={"csrf": csrf_of(page.text)})
         assert again.status_code == 303
         back = http.get(oauth_server.consent(again.headers["location"], email=user.email))
         assert back.headers["location"].startswith(f"/accounts/{row.id}")

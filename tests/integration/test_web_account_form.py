@@ -11,7 +11,7 @@ import pytest
 
 from fluenzr.services import accounts
 from fluenzr.services.context import AppContext
-from tests.e2e.server import ADMIN_EMAIL, ADMIN_PASSWORD, other_user, serve
+from tests.e2e.server import ADMIN_EMAIL, ADMIN_PASSWORD, csrf_of, other_user, serve
 
 SMTP_PASSWORD = "Kept-Only-Server-Side-77"
 IMAP_PASSWORD = "Imap-Kept-Server-Side-88"
@@ -21,12 +21,6 @@ IMAP_PASSWORD = "Imap-Kept-Server-Side-88"
 def base_url(app: AppContext) -> Iterator[str]:
     with serve(app, sending=False) as url:
         yield url
-
-
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found
-    return found.group(1)
 
 
 def _draft(html: str) -> str:
@@ -45,16 +39,16 @@ def _signed_in(http: httpx.Client, email: str = ADMIN_EMAIL) -> str:
         http.post(
             "/setup",
             data={
-                "csrf": _csrf(page.text),
+                "csrf": csrf_of(page.text),
                 "email": email,
                 "name": "A",
                 "password": ADMIN_PASSWORD,
             },
         )
     else:
-        login = _csrf(http.get("/login").text)
+        login = csrf_of(http.get("/login").text)
         http.post("/login", data={"csrf": login, "email": email, "password": ADMIN_PASSWORD})
-    return _csrf(http.get("/accounts/new").text)
+    return csrf_of(http.get("/accounts/new").text)
 
 
 TYPED = {

@@ -4,7 +4,6 @@ used to check both inline (setup, login, logout, workspace switch, API tokens, i
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 import httpx
@@ -13,7 +12,7 @@ import pytest
 from fluenzr.core.secret import Secret
 from fluenzr.services import invitations, tokens, users
 from fluenzr.services.context import AppContext
-from tests.e2e.server import ADMIN_EMAIL, ADMIN_PASSWORD, serve
+from tests.e2e.server import ADMIN_EMAIL, ADMIN_PASSWORD, csrf_of, serve, set_up_admin_over_http
 
 SIGNED_IN_POSTS = [
     "/logout",
@@ -34,24 +33,9 @@ def base_url(app: AppContext) -> Iterator[str]:
         yield url
 
 
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found, "form without CSRF token"
-    return found.group(1)
-
-
 def _signed_in(http: httpx.Client) -> str:
-    page = http.get("/setup")
-    http.post(
-        "/setup",
-        data={
-            "csrf": _csrf(page.text),
-            "email": ADMIN_EMAIL,
-            "name": "A",
-            "password": ADMIN_PASSWORD,
-        },
-    )
-    return _csrf(http.get("/settings/tokens").text)
+    set_up_admin_over_http(http)
+    return csrf_of(http.get("/settings/tokens").text)
 
 
 def test_not_signed_in_goes_to_login(base_url: str, app: AppContext) -> None:
@@ -109,7 +93,7 @@ def test_login_and_setup_need_the_double_submit_token(base_url: str) -> None:
         assert refused.status_code == 403 and "fluenzr_session" not in refused.cookies
         ok = http.post(
             "/login",
-            data={"csrf": _csrf(form.text), "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
+            data={"csrf": csrf_of(form.text), "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
         )
         assert ok.status_code == 303 and ok.headers["location"] == "/accounts"
 
@@ -132,7 +116,7 @@ def test_invitation_checks_the_token_that_applies(base_url: str, app: AppContext
         assert invitations.list_pending(app, actor_id=admin.id, workspace_id=workspace)
         joined = stranger.post(
             f"/invitations/{link.token}",
-            data={"csrf": _csrf(page.text), "password": "a long password 1", "name": "N"},
+            data={"csrf": csrf_of(page.text), "password": "a long password 1", "name": "N"},
         )
         assert joined.status_code == 303 and joined.headers["location"] == "/accounts"
         assert not invitations.list_pending(app, actor_id=admin.id, workspace_id=workspace)
