@@ -39,20 +39,16 @@ from typing import Any
 
 import email_validator
 from tests.support.mailservers import (
-    HOST,
     IMAPS_PORT,
     MAIL_DIR,
     SUBMISSION_PORT,
     MailUser,
-    ca_pem,
     create_users,
     require_mailserver,
 )
 from tests.support.zone_server import ZoneServer
 
 from fluenzr.config import load_settings
-from fluenzr.core.secret import Secret
-from fluenzr.services.account_config import AccountInput
 from fluenzr.services.accounts import create_account
 from fluenzr.services.bulk_probar_run import HostLimiter, Row, probe_all, summary, targets
 from fluenzr.services.context import AppContext, default_workspace_id, open_app
@@ -150,25 +146,8 @@ class Sampler:
 
 def _accounts(ctx: AppContext, users: list[MailUser]) -> list[int]:
     workspace = default_workspace_id(ctx.sessions)
-    ca = ca_pem()
     return [
-        create_account(
-            ctx,
-            workspace_id=workspace,
-            data=AccountInput(
-                email=user.email,
-                smtp_host=HOST,
-                smtp_port=SUBMISSION_PORT,
-                smtp_security="starttls",
-                password=Secret(user.password),
-                imap_host=HOST,
-                imap_port=IMAPS_PORT,
-                imap_security="ssl",
-                smtp_ca_pem=ca,
-                imap_ca_pem=ca,
-                force=True,
-            ),
-        ).id
+        create_account(ctx, workspace_id=workspace, data=user.account_input(force=True)).id
         for user in users
     ]
 

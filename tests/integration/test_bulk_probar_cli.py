@@ -8,14 +8,14 @@ import email_validator
 import pytest
 
 from fluenzr.core.secret import Secret
-from fluenzr.services.accounts import AccountInput, create_account
+from fluenzr.services.accounts import create_account
 from fluenzr.services.context import AppContext, default_workspace_id
 from fluenzr.storage.engine import transaction
 from fluenzr.storage.models import Account
 from fluenzr.storage.models.fleet import AccountTag
 from tests.integration.test_probar_cli import ENV
 from tests.support.cli import Cli
-from tests.support.mailservers import IMAPS_PORT, SUBMISSION_PORT, MailUser, ca_pem, create_users
+from tests.support.mailservers import MailUser, create_users
 
 
 @pytest.fixture
@@ -25,19 +25,7 @@ def cli(home: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
 
 
 def _add(ctx: AppContext, user: MailUser, password: str) -> int:
-    data = AccountInput(
-        email=user.email,
-        smtp_host="127.0.0.1",
-        smtp_port=SUBMISSION_PORT,
-        smtp_security="starttls",
-        password=Secret(password),
-        imap_host="127.0.0.1",
-        imap_port=IMAPS_PORT,
-        imap_security="ssl",
-        smtp_ca_pem=ca_pem(),
-        imap_ca_pem=ca_pem(),
-        force=True,
-    )
+    data = user.account_input(password=Secret(password), force=True)
     return create_account(ctx, workspace_id=default_workspace_id(ctx.sessions), data=data).id
 
 

@@ -14,12 +14,11 @@ import pytest
 from sqlalchemy import select
 
 from fluenzr.core.endpoints import Security
-from fluenzr.core.secret import Secret
 from fluenzr.diagnose.greeting_probe import GreetingProbe
 from fluenzr.diagnose.probar import ProbarSeams
 from fluenzr.diagnose.report import ProbarReport
 from fluenzr.services.account_probar import run_probar
-from fluenzr.services.accounts import AccountInput, create_account
+from fluenzr.services.accounts import create_account
 from fluenzr.services.context import AppContext, default_workspace_id
 from fluenzr.services.domain_checks import account_summary, cached_report
 from fluenzr.storage.models.domain_checks import DomainCheck
@@ -28,7 +27,6 @@ from tests.support.mailservers import (
     IMAPS_PORT,
     SUBMISSION_PORT,
     MailUser,
-    ca_pem,
     create_user,
     dkim_public_record,
     require_dkim,
@@ -81,21 +79,7 @@ def seams(server: ZoneServer) -> ProbarSeams:
 
 
 def add_account(app: AppContext, user: MailUser) -> int:
-    data = AccountInput(
-        email=user.email,
-        display_name="Ana Entregable",
-        smtp_host="127.0.0.1",
-        smtp_port=SUBMISSION_PORT,
-        smtp_security="starttls",
-        username=user.email,
-        password=Secret(user.password),
-        imap_host="127.0.0.1",
-        imap_port=IMAPS_PORT,
-        imap_security="ssl",
-        smtp_ca_pem=ca_pem(),
-        imap_ca_pem=ca_pem(),
-        force=True,
-    )
+    data = user.account_input(display_name="Ana Entregable", username=user.email, force=True)
     return create_account(app, workspace_id=default_workspace_id(app.sessions), data=data).id
 
 

@@ -14,10 +14,8 @@ import aiosmtplib
 import pytest
 from sqlalchemy import select
 
-from fluenzr.core.secret import Secret
 from fluenzr.detection.config import DetectionConfig
 from fluenzr.detection.watcher import run_detection
-from fluenzr.services.account_config import AccountInput
 from fluenzr.services.accounts import create_account
 from fluenzr.services.context import AppContext, default_workspace_id
 from fluenzr.services.outbox import OutboxView, SendRequest, enqueue
@@ -29,11 +27,9 @@ from fluenzr.storage.models.outbox import CANCELLED, SENT, OutboxMessage
 from tests.support.mailservers import (
     CA_FILE,
     HOST,
-    IMAPS_PORT,
     MAIL_DIR,
     SUBMISSION_PORT,
     MailUser,
-    ca_pem,
     create_user,
     deliver,
     list_messages,
@@ -54,18 +50,7 @@ def _account(ctx: AppContext, user: MailUser) -> int:
     return create_account(
         ctx,
         workspace_id=default_workspace_id(ctx.sessions),
-        data=AccountInput(
-            email=user.email,
-            smtp_host=HOST,
-            smtp_port=SUBMISSION_PORT,
-            smtp_security="starttls",
-            password=Secret(user.password),
-            imap_host=HOST,
-            imap_port=IMAPS_PORT,
-            imap_security="ssl",
-            smtp_ca_pem=ca_pem(),
-            imap_ca_pem=ca_pem(),
-        ),
+        data=user.account_input(),
     ).id
 
 

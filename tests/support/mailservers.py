@@ -37,11 +37,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from fluenzr.core.endpoints import Endpoint, Security, TlsPolicy
 from fluenzr.core.secret import Secret
+from fluenzr.services.account_config import AccountInput
 from tests.support.services import port_open, unavailable
 
 HOST = "127.0.0.1"
@@ -92,6 +94,24 @@ class MailUser:
         default = {SUBMISSIONS_PORT: Security.SSL, SMTP_PLAIN_PORT: Security.NONE}
         chosen = security or default.get(port, Security.STARTTLS)
         return Endpoint(HOST, port, chosen, self.email, self.secret, TlsPolicy(ca_pem=ca_pem()))
+
+    def account_input(self, **overrides: Any) -> AccountInput:
+        """This user's account as the "+ SMTP" form takes it: submission with STARTTLS, IMAPS,
+        the test CA on both; ``overrides`` replace any field."""
+        ca = ca_pem()
+        fields: dict[str, Any] = {
+            "email": self.email,
+            "smtp_host": HOST,
+            "smtp_port": SUBMISSION_PORT,
+            "smtp_security": "starttls",
+            "password": self.secret,
+            "imap_host": HOST,
+            "imap_port": IMAPS_PORT,
+            "imap_security": "ssl",
+            "smtp_ca_pem": ca,
+            "imap_ca_pem": ca,
+        }
+        return AccountInput(**(fields | overrides))
 
     def imap_endpoint(
         self, *, port: int = IMAPS_PORT, security: Security | None = None
