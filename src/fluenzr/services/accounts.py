@@ -20,7 +20,7 @@ from fluenzr.core.egress import EgressPolicy
 from fluenzr.core.endpoints import Endpoint, MailboxCredentials, Security, TlsPolicy
 from fluenzr.core.secret import Secret
 from fluenzr.error_codes import ErrorCode
-from fluenzr.errors import CredentialsEndpointChanged, DuplicateError, NotFoundError, VaultError
+from fluenzr.errors import CredentialsEndpointChanged, DuplicateError, NotFoundError
 from fluenzr.services import account_rules
 from fluenzr.services.account_config import AccountConfig, AccountInput, resolve
 from fluenzr.services.account_views import AccountView, to_view
@@ -30,13 +30,13 @@ from fluenzr.services.credential_binding import (
     SMTP_FIELD,
     imap_context,
     may_reuse_smtp_password,
+    open_bound,
     smtp_context,
 )
 from fluenzr.services.oauth_tokens import oauth_credentials
 from fluenzr.services.seal_keys import ensure_sealing_key_current
 from fluenzr.storage.engine import transaction
 from fluenzr.storage.models import Account
-from fluenzr.vault import sealed_version
 
 # Conservative defaults: a new mailbox sending like a robot gets blocked or burned.
 DEFAULTS: dict[str, Any] = {
@@ -358,8 +358,8 @@ def open_credentials(
         if account.is_oauth:
             session.close()
             return oauth_credentials(ctx, account_id, renew=renew)
-        smtp_password = _open(
-            ctx,
+        smtp_password = open_bound(
+            ctx.vault,
             account.smtp_password_sealed,
             account=account,
             field=SMTP_FIELD,
@@ -386,21 +386,6 @@ def open_credentials(
         )
 
 
-def _open(ctx: AppContext, sealed: bytes, *, account: Account, field: str, context: str) -> Secret:
-    """Open one password for the endpoint the row names now, or raise a typed error."""
-    if sealed_version(sealed) < 2:
-        # Not bound to an endpoint: never used to log in; `fluenzr keys rebind` upgrades it.
-        raise VaultError(
-            ErrorCode.CREDENTIALS_NEED_REBIND, params={"id": account.id, "field": field}
-        )
-    try:
-        return ctx.vault.open(sealed, context=context)
-    except VaultError as exc:
-        if exc.code is not ErrorCode.VAULT_OPEN_FAILED:
-            raise
-        raise CredentialsEndpointChanged(params={"id": account.id, "field": field}) from exc
-
-
 def _imap_endpoint(
     ctx: AppContext, account: Account, smtp_password: Secret, egress: EgressPolicy
 ) -> Endpoint | None:
@@ -410,8 +395,12 @@ def _imap_endpoint(
     assert account.imap_port is not None and account.imap_security is not None
     password = smtp_password
     if account.imap_password_sealed:
-        password = _open(
-            ctx, account.imap_password_sealed, account=account, field=IMAP_FIELD, context=context
+        password = open_bound(
+            ctx.vault,
+            account.imap_password_sealed,
+            account=account,
+            field=IMAP_FIELD,
+            context=context,
         )
     elif not may_reuse_smtp_password(
         smtp_host=account.smtp_host, imap_host=account.imap_host, provider=account.provider

@@ -16,9 +16,12 @@ from __future__ import annotations
 import hashlib
 import json
 
-from fluenzr.errors import ValidationError
+from fluenzr.core.secret import Secret
+from fluenzr.error_codes import ErrorCode
+from fluenzr.errors import CredentialsEndpointChanged, ValidationError, VaultError
 from fluenzr.presets.catalogue import get_preset
 from fluenzr.storage.models import Account
+from fluenzr.vault import Vault, sealed_version
 
 SMTP_FIELD = "smtp_password"
 IMAP_FIELD = "imap_password"
@@ -137,3 +140,23 @@ def may_reuse_smtp_password(*, smtp_host: str, imap_host: str, provider: str | N
     except ValidationError:  # an unknown preset key (renamed preset): no reuse
         return False
     return preset.smtp_host == smtp_host and preset.imap_host == imap_host
+
+
+def open_bound(
+    vault: Vault, sealed: bytes, *, account: Account, field: str, context: str
+) -> Secret:
+    """Open one sealed credential for the endpoint ``context`` names now, or raise a typed
+    error: a version-1 value was never bound (``credentials_need_rebind``), and one that does
+    not open under today's context was entered for another endpoint."""
+    if sealed_version(sealed) < 2:
+        # Not bound to an endpoint: never used to log in; `fluenzr keys rebind` upgrades it.
+        raise VaultError(
+            ErrorCode.CREDENTIALS_NEED_REBIND, params={"id": account.id, "field": field}
+        )
+    try:
+        return vault.open(sealed, context=context)
+    except VaultError as exc:
+        if exc.code is not ErrorCode.VAULT_OPEN_FAILED:
+            raise
+        # The cause says no more than this error: nothing to chain.
+        raise CredentialsEndpointChanged(params={"id": account.id, "field": field}) from None

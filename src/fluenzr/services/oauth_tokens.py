@@ -41,6 +41,7 @@ from fluenzr.services.credential_binding import (
     OAUTH_ACCESS_FIELD,
     OAUTH_REFRESH_FIELD,
     oauth_access_context,
+    open_bound,
     smtp_context,
 )
 from fluenzr.storage.base import aware
@@ -90,15 +91,6 @@ def check_servers(account: Account, provider: OAuthProvider) -> None:
         raise CredentialsEndpointChanged(params={"id": account.id, "field": OAUTH_REFRESH_FIELD})
 
 
-def _open(ctx: AppContext, sealed: bytes, *, account: Account, field: str, context: str) -> Secret:
-    try:
-        return ctx.vault.open(sealed, context=context)
-    except VaultError as exc:
-        if exc.code is not ErrorCode.VAULT_OPEN_FAILED:
-            raise
-        raise CredentialsEndpointChanged(params={"id": account.id, "field": field}) from None
-
-
 def _needs_refresh(ctx: AppContext, account: Account, *, renew: bool, now: datetime) -> bool:
     expires = aware(account.oauth_access_expires_at)
     if renew or account.oauth_access_sealed is None or expires is None:
@@ -141,16 +133,16 @@ def fresh_access_token(
         now = ctx.clock.now()
         if not _needs_refresh(ctx, account, renew=renew, now=now):
             assert account.oauth_access_sealed is not None
-            token = _open(
-                ctx,
+            token = open_bound(
+                ctx.vault,
                 account.oauth_access_sealed,
                 account=account,
                 field=OAUTH_ACCESS_FIELD,
                 context=oauth_access_context(account),
             )
         else:
-            refresh = _open(
-                ctx,
+            refresh = open_bound(
+                ctx.vault,
                 account.smtp_password_sealed,
                 account=account,
                 field=OAUTH_REFRESH_FIELD,
