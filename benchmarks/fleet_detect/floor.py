@@ -109,14 +109,11 @@ def _report(figures: dict[str, float], count: int) -> None:
 
 def _rss_kb() -> float:
     gc.collect()
+    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)  # glibc: give freed pages back
+    if trim is not None:
+        trim(0)
     with open("/proc/self/statm") as statm:
         pages = int(statm.read().split()[1])
-    try:
-        ctypes.CDLL(None).malloc_trim(0)  # what the kernel would reclaim anyway, out of the way
-        with open("/proc/self/statm") as statm:
-            pages = int(statm.read().split()[1])
-    except (OSError, AttributeError):
-        pass
     return pages * os.sysconf("SC_PAGE_SIZE") / 1024
 
 
