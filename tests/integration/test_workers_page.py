@@ -13,9 +13,9 @@ from fluenzr.detection import ownership
 from fluenzr.services.context import AppContext
 from fluenzr.storage import heartbeats
 from fluenzr.storage.engine import transaction
-from tests.e2e.server import serve
+from tests.e2e.server import csrf_of, serve
 from tests.integration.send_support import add_account
-from tests.integration.test_api_web import _csrf, _setup
+from tests.integration.test_api_web import _setup
 
 
 @pytest.fixture
@@ -51,7 +51,7 @@ def test_workers_page_and_api(base_url: str, app: AppContext) -> None:
         assert "Último latido" in page.text and "node-a" in page.text and "101" in page.text
         assert "activo" in page.text and "sin latido" in page.text and "detenido" in page.text
         assert "watched@example.com" in page.text
-        token = http.post("/settings/tokens", data={"csrf": _csrf(page.text), "name": "ops"})
+        token = http.post("/settings/tokens", data={"csrf": csrf_of(page.text), "name": "ops"})
         value = token.text.split('id="new-token" readonly value="', 1)[1].split('"', 1)[0]
         found = http.get("/api/v1/workers", headers={"Authorization": f"Bearer {value}"})
     assert found.status_code == 200
